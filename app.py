@@ -1,0 +1,92 @@
+"""Parley's Chalice entry point: every route and event handler, each delegating to chalicelib."""
+
+import boto3
+from chalice import Chalice, Cron
+
+from chalicelib import autoclear, connections, meetings, participants, push, signaling
+from chalicelib.config import settings
+from chalicelib.errors import error_middleware
+from chalicelib.http import json_body, query_params
+
+app = Chalice(app_name="parley")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+app.websocket_api.session = boto3.session.Session()
+app.register_middleware(error_middleware, "http")
+
+CORS = settings().cors_config()
+
+
+def _request():
+    return app.current_request
+
+
+# --- meetings ---------------------------------------------------------------------------
+
+@app.route("/meetings", methods=["POST"], cors=CORS, content_types=["*/*"])
+def create_meeting():
+    return meetings.create(json_body(_request()))
+
+
+@app.route("/meetings/{mid}", methods=["GET"], cors=CORS)
+def get_meeting(mid):
+    return meetings.get(mid)
+
+
+@app.route("/meetings/{mid}/join", methods=["POST"], cors=CORS, content_types=["*/*"])
+def join_meeting(mid):
+    return meetings.join(mid, json_body(_request()), _request())
+
+
+# --- signaling --------------------------------------------------------------------------
+
+@app.route("/meetings/{mid}/tickets", methods=["POST"], cors=CORS, content_types=["*/*"])
+def post_ticket(mid):
+    return signaling.post(mid, _request(), json_body(_request()))
+
+
+@app.route("/meetings/{mid}/tickets", methods=["GET"], cors=CORS)
+def replay_tickets(mid):
+    return signaling.replay(mid, _request(), query_params(_request()))
+
+
+# --- participants -----------------------------------------------------------------------
+
+@app.route("/meetings/{mid}/participants/me", methods=["PATCH"], cors=CORS,
+           content_types=["*/*"])
+def update_me(mid):
+    return participants.update_me(mid, _request(), json_body(_request()))
+
+
+@app.route("/meetings/{mid}/participants/me", methods=["DELETE"], cors=CORS)
+def leave(mid):
+    return participants.leave(mid, _request())
+
+
+# --- WebSocket --------------------------------------------------------------------------
+
+@app.on_ws_connect()
+def ws_connect(event):
+    return connections.connect(event)
+
+
+@app.on_ws_message()
+def ws_message(event):
+    return connections.message(event, app.websocket_api)
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event):
+    return connections.disconnect(event)
+
+
+# --- stream push and housekeeping -------------------------------------------------------
+
+@app.on_dynamodb_record(stream_arn=settings().stream_arn, batch_size=100,
+                        starting_position="LATEST")
+def on_table_change(event):
+    push.handle_stream(event, push.Sender(app.websocket_api, settings()))
+
+
+@app.schedule(Cron(0, 2, "*", "*", "?", "*"))
+def purge_old_meetings(event):
+    return autoclear.purge(settings())
