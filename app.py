@@ -3,7 +3,15 @@
 import boto3
 from chalice import Chalice, Cron
 
-from chalicelib import autoclear, connections, meetings, participants, push, signaling
+from chalicelib import (
+    autoclear,
+    connections,
+    meetings,
+    messages,
+    participants,
+    push,
+    signaling,
+)
 from chalicelib.config import settings
 from chalicelib.errors import error_middleware
 from chalicelib.http import json_body, query_params
@@ -22,7 +30,7 @@ def _request():
 
 # --- meetings ---------------------------------------------------------------------------
 
-@app.route("/meetings", methods=["POST"], cors=CORS, content_types=["*/*"])
+@app.route("/meetings", methods=["POST"], cors=CORS)
 def create_meeting():
     return meetings.create(json_body(_request()))
 
@@ -32,14 +40,14 @@ def get_meeting(mid):
     return meetings.get(mid)
 
 
-@app.route("/meetings/{mid}/join", methods=["POST"], cors=CORS, content_types=["*/*"])
+@app.route("/meetings/{mid}/join", methods=["POST"], cors=CORS)
 def join_meeting(mid):
-    return meetings.join(mid, json_body(_request()), _request())
+    return meetings.join(mid, json_body(_request()))
 
 
 # --- signaling --------------------------------------------------------------------------
 
-@app.route("/meetings/{mid}/tickets", methods=["POST"], cors=CORS, content_types=["*/*"])
+@app.route("/meetings/{mid}/tickets", methods=["POST"], cors=CORS)
 def post_ticket(mid):
     return signaling.post(mid, _request(), json_body(_request()))
 
@@ -51,8 +59,7 @@ def replay_tickets(mid):
 
 # --- participants -----------------------------------------------------------------------
 
-@app.route("/meetings/{mid}/participants/me", methods=["PATCH"], cors=CORS,
-           content_types=["*/*"])
+@app.route("/meetings/{mid}/participants/me", methods=["PATCH"], cors=CORS)
 def update_me(mid):
     return participants.update_me(mid, _request(), json_body(_request()))
 
@@ -60,6 +67,38 @@ def update_me(mid):
 @app.route("/meetings/{mid}/participants/me", methods=["DELETE"], cors=CORS)
 def leave(mid):
     return participants.leave(mid, _request())
+
+
+@app.route("/meetings/{mid}/participants/{pid}/mute", methods=["POST"], cors=CORS)
+def request_mute(mid, pid):
+    return participants.request_mute(mid, pid, _request())
+
+
+@app.route("/meetings/{mid}/participants/{pid}", methods=["DELETE"], cors=CORS)
+def remove_participant(mid, pid):
+    return participants.remove(mid, pid, _request())
+
+
+@app.route("/meetings/{mid}", methods=["PATCH"], cors=CORS)
+def update_meeting(mid):
+    return meetings.update(mid, _request(), json_body(_request()))
+
+
+@app.route("/meetings/{mid}", methods=["DELETE"], cors=CORS)
+def end_meeting(mid):
+    return meetings.end(mid, _request())
+
+
+# --- chat -------------------------------------------------------------------------------
+
+@app.route("/meetings/{mid}/messages", methods=["POST"], cors=CORS)
+def post_message(mid):
+    return messages.post(mid, _request(), json_body(_request()))
+
+
+@app.route("/meetings/{mid}/messages", methods=["GET"], cors=CORS)
+def list_messages(mid):
+    return messages.history(mid, _request(), query_params(_request()))
 
 
 # --- WebSocket --------------------------------------------------------------------------

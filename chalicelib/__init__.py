@@ -1,0 +1,1 @@
+"""Parley's server code: everything app.py wires together."""

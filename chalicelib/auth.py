@@ -1,0 +1,66 @@
+"""Bearer tokens (pyjwt, HS256 pinned) and the per-request participant check."""
+
+import time
+
+import jwt
+from pynamodb.exceptions import DoesNotExist
+
+from .config import Settings
+from .errors import ApiError
+from .http import bearer_token
+from .models import Meeting, Participant, meeting_pk, participant_sk
+
+ALGORITHM = "HS256"
+_REQUIRED_CLAIMS = ["sub", "mid", "role", "iat", "exp"]
+
+
+def issue(pid: str, mid: str, role: str, s: Settings) -> str:
+    now = int(time.time())
+    claims = {"sub": pid, "mid": mid, "role": role, "iat": now, "exp": now + s.token_ttl}
+    return jwt.encode(claims, s.jwt_secret(), algorithm=ALGORITHM)
+
+
+def decode(token: str, s: Settings) -> dict:
+    """Verified claims, or ApiError 401. Only HS256 is accepted (no `none`, no RS/HS confusion)."""
+    try:
+        return jwt.decode(token, s.jwt_secret(), algorithms=[ALGORITHM],
+                          options={"require": _REQUIRED_CLAIMS})
+    except jwt.ExpiredSignatureError as err:
+        raise ApiError(401, "token_expired", "Your session has expired; join again.") from err
+    except jwt.InvalidTokenError as err:
+        raise ApiError(401, "token_invalid", "Your session token is not valid.") from err
+
+
+def participant_for(claims: dict, mid: str) -> Participant:
+    """The live participant behind verified claims, for meeting `mid`, or ApiError."""
+    if claims.get("mid") != mid:
+        raise ApiError(403, "wrong_meeting", "This session belongs to another meeting.")
+    try:
+        participant = Participant.get(meeting_pk(mid), participant_sk(claims["sub"]),
+                                      consistent_read=True)
+    except DoesNotExist as err:
+        raise ApiError(403, "participant_gone", "You are no longer in this meeting.") from err
+    if not participant.active:
+        raise ApiError(403, "participant_gone", "You are no longer in this meeting.")
+    return participant
+
+
+def authenticate(request, mid: str, s: Settings) -> Participant:
+    """Check the bearer token of an HTTP request against meeting `mid`."""
+    return participant_for(decode(bearer_token(request), s), mid)
+
+
+def require_host(participant: Participant) -> None:
+    if participant.role != "host":
+        raise ApiError(403, "not_host", "Only the host can do that.")
+
+
+def open_meeting(mid: str) -> Meeting:
+    """The meeting if it exists and has not ended (404 / 410 otherwise)."""
+    try:
+        meeting = Meeting.get(meeting_pk(mid), "META", consistent_read=True)
+    except DoesNotExist as err:
+        raise ApiError(404, "meeting_not_found", "There is no meeting with this link.") from err
+    if meeting.state != "open":
+        raise ApiError(410, "meeting_ended", "This meeting has ended.")
+    return meeting

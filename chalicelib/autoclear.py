@@ -1,0 +1,49 @@
+"""The daily purge: every item of meetings older than the retention period.
+
+A meeting is first marked ended (so a racing join is refused and nobody sees it as
+open while it is half deleted), then its partition is deleted with META last, so a
+crashed run leaves a meeting that the next run still finds. Running it twice is harmless.
+"""
+
+import logging
+from datetime import timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from .config import Settings
+from .models import Connection, Item, Meeting, now
+
+log = logging.getLogger("parley")
+
+
+def _end(meeting: Meeting) -> None:
+    try:
+        meeting.update(actions=[Meeting.state.set("ended")], condition=Meeting.state == "open")
+    except UpdateError as err:
+        if err.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def _delete_partition(meeting: Meeting) -> int:
+    items = [i for i in Item.query(meeting.pk, consistent_read=True) if i.sk != "META"]
+    with Item.batch_write() as batch:
+        for item in items:
+            batch.delete(item)
+    meeting.delete()
+    return len(items) + 1
+
+
+def purge(s: Settings) -> dict:
+    cutoff = now() - timedelta(hours=s.retention_hours)
+    counts = {"meetings": 0, "items": 0, "connections": 0}
+    for meeting in Meeting.scan(Meeting.created_at < cutoff):
+        _end(meeting)
+        counts["items"] += _delete_partition(meeting)
+        counts["meetings"] += 1
+    with Item.batch_write() as batch:
+        for conn in Connection.scan(Connection.created_at < cutoff):
+            batch.delete(conn)
+            counts["connections"] += 1
+    log.info("autoclear: purged %(meetings)d meetings, %(items)d items, "
+             "%(connections)d stale connections", counts)
+    return counts

@@ -1,0 +1,100 @@
+"""Settings, read from the environment in one place so every module agrees on them."""
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from chalice import CORSConfig
+
+DEFAULT_ICE = [{"urls": "stun:stun.l.google.com:19302"}]
+PLACEHOLDER_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/parley/stream/local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    table: str
+    region: str
+    dynamodb_endpoint: str | None
+    jwt_secret_value: str | None
+    jwt_secret_param: str | None
+    token_ttl: int
+    ws_api_id: str | None
+    ws_stage: str
+    ws_url: str
+    site_url: str
+    allowed_origin: str
+    retention_hours: float
+    ice_servers: list = field(default_factory=list)
+    turn_urls: list = field(default_factory=list)
+    turn_secret: str | None = None
+    stream_arn: str = PLACEHOLDER_STREAM_ARN
+
+    def cors_config(self) -> CORSConfig:
+        return CORSConfig(allow_origin=self.allowed_origin, max_age=600,
+                          allow_headers=["Authorization", "Content-Type"],
+                          expose_headers=["Retry-After"])
+
+    def jwt_secret(self) -> str:
+        return _jwt_secret(self)
+
+
+def _env_json(name: str, default):
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    return json.loads(raw)
+
+
+def load() -> Settings:
+    """Build Settings from the current environment (uncached: tests call this)."""
+    env = os.environ
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    turn_urls = env.get("PARLEY_TURN_URLS", "")
+    return Settings(
+        table=env.get("PARLEY_TABLE", "parley"),
+        region=region,
+        dynamodb_endpoint=env.get("PARLEY_DYNAMODB_ENDPOINT") or None,
+        jwt_secret_value=env.get("PARLEY_JWT_SECRET") or None,
+        jwt_secret_param=env.get("PARLEY_JWT_SECRET_PARAM") or None,
+        token_ttl=int(env.get("PARLEY_TOKEN_TTL", "43200")),
+        ws_api_id=env.get("PARLEY_WS_API_ID") or None,
+        ws_stage=env.get("PARLEY_WS_STAGE", "api"),
+        ws_url=env.get("PARLEY_WS_URL", ""),
+        site_url=env.get("PARLEY_SITE_URL", "http://localhost:8000/"),
+        allowed_origin=env.get("PARLEY_ALLOWED_ORIGIN", "*"),
+        retention_hours=float(env.get("PARLEY_RETENTION_HOURS", "48")),
+        ice_servers=_env_json("PARLEY_ICE_SERVERS", DEFAULT_ICE),
+        turn_urls=[u for u in turn_urls.split(",") if u.strip()],
+        turn_secret=env.get("PARLEY_TURN_SECRET") or None,
+        stream_arn=env.get("PARLEY_STREAM_ARN", PLACEHOLDER_STREAM_ARN),
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings, read once (a Lambda cold start, or devserver start)."""
+    return load()
+
+
+_SECRETS: dict = {}
+
+
+def _jwt_secret(s: Settings) -> str:
+    """The token signing key: SSM SecureString in AWS (read once per cold start), env locally.
+
+    With neither configured a random per-process key is used, so tokens simply do not
+    survive a restart; that is only acceptable for tests and one-process local runs.
+    """
+    key = (s.jwt_secret_param, s.jwt_secret_value)
+    if key not in _SECRETS:
+        if s.jwt_secret_param:
+            import boto3
+
+            ssm = boto3.client("ssm", region_name=s.region)
+            value = ssm.get_parameter(Name=s.jwt_secret_param, WithDecryption=True)
+            _SECRETS[key] = value["Parameter"]["Value"]
+        else:
+            _SECRETS[key] = s.jwt_secret_value or secrets.token_urlsafe(32)
+    return _SECRETS[key]

@@ -1,0 +1,72 @@
+"""One error type, turned into `{"error": {"code", "message"}}` in one place (the middleware)."""
+
+import json
+import logging
+
+from chalice import Response
+
+log = logging.getLogger("parley")
+
+
+class ApiError(Exception):
+    """An error the client should see: HTTP status, stable snake_case code, human message."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def to_response(self) -> Response:
+        return error_response(self.status, self.code, self.message, self.headers)
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None) -> Response:
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return Response(body=body, status_code=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def error_middleware(event, get_response):
+    """Map ApiError to its JSON response and anything unexpected to a bare 500.
+
+    Chalice's own 4xx (e.g. its 404/405 for unknown routes) are rewritten into the same
+    JSON shape so clients only ever parse one error format.
+    """
+    try:
+        response = get_response(event)
+    except ApiError as err:
+        return err.to_response()
+    except Exception:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "Something went wrong on our side.")
+    return _normalise_chalice_error(response)
+
+
+_CHALICE_CODES = {
+    "BadRequestError": (400, "invalid_request"),
+    "UnauthorizedError": (401, "token_missing"),
+    "ForbiddenError": (403, "forbidden"),
+    "NotFoundError": (404, "not_found"),
+    "MethodNotAllowedError": (405, "method_not_allowed"),
+    "RequestTimeoutError": (408, "request_timeout"),
+    "ConflictError": (409, "conflict"),
+    "UnprocessableEntityError": (422, "invalid_request"),
+    "TooManyRequestsError": (429, "too_many_requests"),
+    "UnsupportedMediaType": (415, "unsupported_media_type"),
+    "ChaliceViewError": (500, "internal_error"),
+}
+
+
+def _normalise_chalice_error(response: Response) -> Response:
+    if response.status_code < 400 or not isinstance(response.body, dict):
+        return response
+    code = response.body.get("Code")
+    if code not in _CHALICE_CODES:
+        return response
+    status, our_code = _CHALICE_CODES[code]
+    message = response.body.get("Message") or code
+    if status == 500:
+        message = "Something went wrong on our side."
+    return error_response(response.status_code, our_code, message)

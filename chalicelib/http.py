@@ -1,0 +1,39 @@
+"""Request body and query parsing that never lets malformed input reach a handler."""
+
+import json
+
+from .errors import ApiError
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_body(request) -> dict:
+    """The request's JSON object, or ApiError 400/413; `{}` for an empty body."""
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "payload_too_large", "Request body is too large.")
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as err:
+        raise ApiError(400, "invalid_request", "Request body is not valid JSON.") from err
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request", "Request body must be a JSON object.")
+    return body
+
+
+def query_params(request) -> dict:
+    return dict(request.query_params or {})
+
+
+def bearer_token(request) -> str:
+    header = (request.headers or {}).get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "token_missing", "Sign in to the meeting first (missing token).")
+    return token.strip()

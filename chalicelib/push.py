@@ -1,0 +1,140 @@
+"""Stream record → WebSocket events: the one place that decides who hears about a change.
+
+`events_for` reads like a table (item type and change → audience and event); `Sender`
+resolves an audience to connections and sends, forgetting connections that are gone.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+
+from chalice import WebsocketDisconnectedError
+from pynamodb.exceptions import DoesNotExist
+
+from . import connections, roster
+from .models import Item, Meeting, Message, Participant, Ticket, meeting_pk, participant_sk
+
+log = logging.getLogger("parley")
+
+# Participant fields others see; a change to anything else (ticket counter, ...) is silent.
+_VISIBLE = ("name", "role", "audio", "video", "hand", "screen", "connected")
+_MEETING_VISIBLE = ("name", "locked", "maxParticipants")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who receives an event: one participant, everyone but one, or the whole meeting."""
+
+    mid: str
+    only: str | None = None
+    exclude: str | None = None
+
+
+def _decode(image: dict | None) -> Item | None:
+    return Item.from_raw_data(image) if image else None
+
+
+def events_for(name: str, new: Item | None, old: Item | None) -> list[tuple[Audience, dict]]:
+    if name == "REMOVE" or new is None:
+        return []  # TTL expiry and purges push nothing
+    inserted = name == "INSERT"
+    if isinstance(new, Ticket):
+        return [(Audience(new.pk[2:], only=new.to), {"event": "ticket",
+                                                      "ticket": new.public()})] if inserted else []
+    if isinstance(new, Message):
+        return [(Audience(new.pk[2:]), {"event": "message",
+                                        "message": new.public()})] if inserted else []
+    if isinstance(new, Participant):
+        return _participant_events(new, None if inserted else old)
+    if isinstance(new, Meeting):
+        return _meeting_events(new, None if inserted else old)
+    return []
+
+
+def _participant_events(new: Participant, old: Participant | None):
+    others = Audience(new.mid, exclude=new.pid)
+    view = new.public()
+    if old is None:
+        return [(others, {"event": "participant-joined", "participant": view})]
+    if old.active and not new.active:
+        events = [(others, {"event": "participant-left", "participant": view,
+                            "reason": new.state})]
+        if new.state == "removed":
+            events.append((Audience(new.mid, only=new.pid), {"event": "removed"}))
+        return events
+    events = []
+    if new.active and any(view[k] != old.public()[k] for k in _VISIBLE):
+        events.append((others, {"event": "participant-updated", "participant": view}))
+    if new.active and (new.mute_requests or 0) > (old.mute_requests or 0):
+        events.append((Audience(new.mid, only=new.pid),
+                       {"event": "mute-requested", "by": new.mute_requested_by}))
+    return events
+
+
+def _meeting_events(new: Meeting, old: Meeting | None):
+    everyone = Audience(new.mid)
+    if old is None:
+        return []
+    if old.state == "open" and new.state == "ended":
+        return [(everyone, {"event": "meeting-ended", "meeting": new.public()})]
+    view, before = new.public(), old.public()
+    if any(view[k] != before[k] for k in _MEETING_VISIBLE):
+        return [(everyone, {"event": "meeting-updated", "meeting": view})]
+    return []
+
+
+class Sender:
+    """Sends events through the API Gateway management API (`app.websocket_api`)."""
+
+    def __init__(self, websocket_api, s):
+        self._api = websocket_api
+        self._settings = s
+
+    def _configure(self) -> None:
+        if self._settings.ws_api_id:
+            self._api.configure_from_api_id(self._settings.ws_api_id, self._settings.ws_stage)
+
+    def recipients(self, audience: Audience) -> list[Participant]:
+        if audience.only is not None:
+            try:
+                return [Participant.get(meeting_pk(audience.mid), participant_sk(audience.only))]
+            except DoesNotExist:
+                return []
+        return [p for p in roster.participants(audience.mid)
+                if p.active and p.pid != audience.exclude]
+
+    def send(self, audience: Audience, event: dict) -> int:
+        """Send to every connection of the audience; returns how many frames went out."""
+        self._configure()
+        frame = json.dumps(event, separators=(",", ":"))
+        sent = 0
+        for participant in self.recipients(audience):
+            for cid in sorted(participant.connections or ()):
+                try:
+                    self._api.send(cid, frame)
+                    sent += 1
+                except WebsocketDisconnectedError:
+                    log.info("connection %s is gone; forgetting it", cid)
+                    connections.forget(cid, audience.mid, participant.pid)
+        return sent
+
+
+def handle_stream(event, sender: Sender) -> dict:
+    """Push every record of a stream batch; a record that fails is logged and skipped.
+
+    Skipping is safe: tickets are numbered per recipient, so a client that misses one
+    sees the gap and replays it, and every other event is state the client re-reads.
+    """
+    records = event.to_dict().get("Records", []) if hasattr(event, "to_dict") else event["Records"]
+    counts = {"records": 0, "frames": 0, "failed": 0}
+    for record in records:
+        counts["records"] += 1
+        try:
+            change = record["dynamodb"]
+            new, old = _decode(change.get("NewImage")), _decode(change.get("OldImage"))
+            for audience, payload in events_for(record["eventName"], new, old):
+                counts["frames"] += sender.send(audience, payload)
+        except Exception:
+            counts["failed"] += 1
+            log.exception("skipping stream record %s", record.get("eventID"))
+    return counts

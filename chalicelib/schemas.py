@@ -1,0 +1,142 @@
+"""JSON Schemas of every request body, compiled once; the OpenAPI document reuses them."""
+
+import fastjsonschema
+
+from .errors import ApiError
+
+# Printable text: no control characters (tabs/newlines are allowed only in chat text).
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+MAX_TICKET_DATA = 16 * 1024
+MESH_MAX = 8
+MESH_DEFAULT = 6
+
+
+def _name(max_length: int) -> dict:
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NAME_PATTERN}
+
+
+PASSCODE = {"type": "string", "minLength": 4, "maxLength": 64, "pattern": NAME_PATTERN}
+
+CREATE_MEETING = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": _name(80),
+        "passcode": PASSCODE,
+        "maxParticipants": {"type": "integer", "minimum": 2, "maximum": MESH_MAX},
+    },
+}
+
+JOIN_MEETING = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": _name(40),
+        "passcode": {"type": "string", "maxLength": 64},
+        "hostKey": {"type": "string", "minLength": 1, "maxLength": 64},
+    },
+}
+
+SESSION_DESCRIPTION = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type"],
+    "properties": {
+        "type": {"enum": ["offer", "answer", "pranswer", "rollback"]},
+        "sdp": {"type": "string"},
+    },
+}
+
+ICE_CANDIDATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "candidate": {"type": "string"},
+        "sdpMid": {"type": ["string", "null"]},
+        "sdpMLineIndex": {"type": ["integer", "null"], "minimum": 0, "maximum": 65535},
+        "usernameFragment": {"type": ["string", "null"]},
+    },
+}
+
+POST_TICKET = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["to", "kind"],
+    "properties": {
+        "to": {"type": "string", "minLength": 1, "maxLength": 32},
+        "kind": {"enum": ["description", "candidates", "bye"]},
+        "data": {},
+    },
+    "allOf": [
+        {"if": {"properties": {"kind": {"const": "description"}}},
+         "then": {"required": ["data"], "properties": {"data": SESSION_DESCRIPTION}}},
+        {"if": {"properties": {"kind": {"const": "candidates"}}},
+         "then": {"required": ["data"], "properties": {
+             "data": {"type": "array", "minItems": 1, "maxItems": 100, "items": ICE_CANDIDATE}}}},
+        {"if": {"properties": {"kind": {"const": "bye"}}},
+         "then": {"properties": {"data": {"type": "null"}}}},
+    ],
+}
+
+UPDATE_ME = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {k: {"type": "boolean"} for k in ("audio", "video", "hand", "screen")},
+}
+
+POST_MESSAGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["text"],
+    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000,
+                            "pattern": TEXT_PATTERN}},
+}
+
+UPDATE_MEETING = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["locked"],
+    "properties": {"locked": {"type": "boolean"}},
+}
+
+AFTER_QUERY = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"after": {"type": "string", "pattern": r"^[0-9A-Za-z]{1,32}$"}},
+}
+
+_compiled: dict = {}
+
+
+def validate(schema: dict, value):
+    """Return `value` if it matches `schema`, else ApiError 400 naming the first problem."""
+    key = id(schema)
+    if key not in _compiled:
+        _compiled[key] = fastjsonschema.compile(schema)
+    try:
+        return _compiled[key](value)
+    except fastjsonschema.JsonSchemaException as err:
+        name = err.name or "data"
+        field = "body" if name == "data" else name.replace("data.", "", 1)
+        raise ApiError(400, "invalid_request", f"Invalid request: {field} {_why(err)}.") from err
+
+
+def _why(err) -> str:
+    rule = err.rule
+    if rule == "additionalProperties":
+        return "has unknown fields"
+    if rule == "required":
+        return "is missing a required field"
+    if rule in ("maxLength", "maxItems", "maximum"):
+        return "is too long or too large"
+    if rule in ("minLength", "minItems", "minimum", "minProperties"):
+        return "is too short, too small or empty"
+    if rule == "pattern":
+        return "contains characters that are not allowed or is blank"
+    if rule in ("type", "enum", "const"):
+        return "has the wrong type or value"
+    return "is not valid"
