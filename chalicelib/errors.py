@@ -3,13 +3,17 @@
 import json
 import logging
 
-from chalice import Response
+from chalice import ChaliceUnhandledError, Response
 
 log = logging.getLogger("parley")
 
 
-class ApiError(Exception):
-    """An error the client should see: HTTP status, stable snake_case code, human message."""
+class ApiError(ChaliceUnhandledError):
+    """An error the client should see: HTTP status, stable snake_case code, human message.
+
+    It derives from ChaliceUnhandledError because that is the one exception Chalice lets
+    through its view wrapper to the middleware, where it becomes the JSON response.
+    """
 
     def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
         super().__init__(message)
@@ -56,6 +60,7 @@ _CHALICE_CODES = {
     "TooManyRequestsError": (429, "too_many_requests"),
     "UnsupportedMediaType": (415, "unsupported_media_type"),
     "ChaliceViewError": (500, "internal_error"),
+    "InternalServerError": (500, "internal_error"),
 }
 
 

@@ -5,8 +5,8 @@ import fastjsonschema
 from .errors import ApiError
 
 # Printable text: no control characters (tabs/newlines are allowed only in chat text).
-NAME_PATTERN = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
-TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+NAME_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f]*$"
+TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 MAX_TICKET_DATA = 16 * 1024
 MESH_MAX = 8
 MESH_DEFAULT = 6

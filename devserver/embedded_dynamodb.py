@@ -1,0 +1,50 @@
+"""moto's DynamoDB server in-process, with DynamoDB's atomicity.
+
+moto applies each request without any lock, so two concurrent conditional writes (or
+transactions) can both pass their conditions — real DynamoDB never allows that, and
+Parley relies on it (last seat of a meeting, passcode attempt counter). Requests are
+therefore applied one at a time, which is what a single-node DynamoDB looks like.
+"""
+
+import logging
+import threading
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+
+class _Serialized:
+    """WSGI wrapper applying one request at a time (moto builds whole responses eagerly)."""
+
+    def __init__(self, app):
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
+class EmbeddedDynamoDB(ThreadedMotoServer):
+    """`EmbeddedDynamoDB(port=0).start()`; `.endpoint` is its http URL."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        super().__init__(ip_address=host, port=port, verbose=False)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    def _server_entry(self) -> None:
+        app = _Serialized(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True,
+                                   request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self.get_host_and_port()
+        return f"http://{host}:{port}"

@@ -1,0 +1,72 @@
+"""The daily purge deletes whole old meetings, keeps new ones, and can run twice."""
+
+from datetime import timedelta
+
+from chalicelib import autoclear
+from chalicelib.config import load
+from chalicelib.models import Connection, Item, Meeting, meeting_pk, now
+
+
+def _age(mid, hours):
+    Meeting(meeting_pk(mid), "META").update(
+        actions=[Meeting.created_at.set(now() - timedelta(hours=hours))])
+
+
+def _items(mid):
+    return list(Item.query(meeting_pk(mid)))
+
+
+def test_purge_deletes_every_item_of_old_meetings_only(client):
+    old, fresh = client.create("old")["meeting"]["id"], client.create("fresh")["meeting"]["id"]
+    for mid in (old, fresh):
+        a, b = client.join(mid, "A"), client.join(mid, "B")
+        client.call("POST", f"/meetings/{mid}/tickets", {"to": b["participant"]["id"],
+                                                        "kind": "bye"}, token=a["token"])
+        client.call("POST", f"/meetings/{mid}/messages", {"text": "hi"}, token=a["token"])
+    _age(old, 49)
+    counts = autoclear.purge(load())
+    assert counts["meetings"] >= 1 and counts["items"] >= 6
+    assert _items(old) == []
+    assert len(_items(fresh)) == 6  # META, SECRET, 2 participants, ticket, message
+    assert client.call("GET", f"/meetings/{old}").status == 404
+
+
+def test_purge_is_idempotent(client):
+    mid = client.create()["meeting"]["id"]
+    _age(mid, 100)
+    autoclear.purge(load())
+    again = autoclear.purge(load())
+    assert again["meetings"] == 0 and _items(mid) == []
+
+
+def test_purge_handles_many_meetings_across_pages(client):
+    mids = [client.create(f"m{i}")["meeting"]["id"] for i in range(30)]
+    for mid in mids:
+        _age(mid, 72)
+    autoclear.purge(load())
+    assert all(_items(mid) == [] for mid in mids)
+
+
+def test_purge_removes_stale_connection_lookups(dynamo):
+    Connection("C#stale-1", "CONN", mid="x", pid="y",
+               created_at=now() - timedelta(days=5)).save()
+    Connection("C#live-1", "CONN", mid="x", pid="y", created_at=now()).save()
+    autoclear.purge(load())
+    remaining = {c.pk for c in Connection.scan()}
+    assert "C#stale-1" not in remaining and "C#live-1" in remaining
+
+
+def test_retention_is_configurable(client, monkeypatch):
+    mid = client.create()["meeting"]["id"]
+    _age(mid, 2)
+    monkeypatch.setenv("PARLEY_RETENTION_HOURS", "1")
+    autoclear.purge(load())
+    assert _items(mid) == []
+
+
+def test_schedule_is_daily_at_two(app):
+    import app as module
+
+    assert module.purge_old_meetings  # registered
+    rules = [s for s in app.event_sources if type(s).__name__ == "ScheduledEventConfig"]
+    assert [r.schedule_expression.to_string() for r in rules] == ["cron(0 2 * * ? *)"]
