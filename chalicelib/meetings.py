@@ -118,7 +118,8 @@ def join(mid: str, body: dict) -> dict:
     return {
         "token": auth.issue(pid, mid, role, s),
         "participant": participant.public(),
-        "participants": [p.public() for p in members if p.active],
+        "participants": [p.public() for p in sorted(members, key=lambda m: m.joined_at)
+                         if p.active],
         "meeting": meeting.public(),
         "iceServers": turn.ice_servers(s, pid),
         "wsUrl": s.ws_url,

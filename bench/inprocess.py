@@ -1,0 +1,30 @@
+"""The app in this process against the embedded DynamoDB, for benchmarks that count calls."""
+
+import os
+import socket
+
+
+def boot():
+    """Start the embedded DynamoDB, point the app at it, create the table; returns the app module."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    os.environ.update({
+        "PARLEY_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{port}",
+        "PARLEY_TABLE": "parley-bench",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "PARLEY_JWT_SECRET": "bench-secret-that-is-long-enough-for-hs256",
+    })
+    from devserver.embedded_dynamodb import EmbeddedDynamoDB
+
+    server = EmbeddedDynamoDB(port=port)
+    server.start()
+    from chalicelib import models
+
+    models.create_table()
+    import app
+
+    return app, server
