@@ -1,0 +1,138 @@
+"""The OpenAPI 3.1 description of the REST API, built from the same request schemas the
+handlers validate with, so the document cannot drift from the implementation."""
+
+from . import schemas
+
+_ID = {"type": "string", "minLength": 1, "maxLength": 32}
+_TIME = {"type": "string", "format": "date-time"}
+_BOOL = {"type": "boolean"}
+
+MEETING = {"type": "object", "required": ["id", "name", "createdAt", "state", "locked",
+                                           "maxParticipants", "participantCount",
+                                           "hasPasscode"],
+           "properties": {"id": _ID, "name": {"type": "string"}, "createdAt": _TIME,
+                          "state": {"enum": ["open", "ended"]}, "locked": _BOOL,
+                          "maxParticipants": {"type": "integer"},
+                          "participantCount": {"type": "integer"}, "hasPasscode": _BOOL}}
+PARTICIPANT = {"type": "object", "required": ["id", "name", "role", "audio", "video", "hand",
+                                               "screen", "connected", "state", "joinedAt"],
+               "properties": {"id": _ID, "name": {"type": "string"},
+                              "role": {"enum": ["host", "guest", "bot"]},
+                              "audio": _BOOL, "video": _BOOL, "hand": _BOOL, "screen": _BOOL,
+                              "connected": _BOOL,
+                              "state": {"enum": ["active", "left", "removed", "timeout"]},
+                              "joinedAt": _TIME}}
+TICKET = {"type": "object", "required": ["id", "from", "to", "kind", "sentAt"],
+          "properties": {"id": {"type": "string", "pattern": "^[0-9]{12}$"}, "from": _ID,
+                         "to": _ID, "kind": {"enum": ["description", "candidates", "bye"]},
+                         "data": {}, "sentAt": _TIME}}
+MESSAGE = {"type": "object", "required": ["id", "from", "fromName", "text", "sentAt"],
+           "properties": {"id": {"type": "string"}, "from": _ID, "fromName": {"type": "string"},
+                          "text": {"type": "string"}, "sentAt": _TIME}}
+ERROR = {"type": "object", "required": ["error"],
+         "properties": {"error": {"type": "object", "required": ["code", "message"],
+                                  "properties": {"code": {"type": "string",
+                                                          "pattern": "^[a-z_]+$"},
+                                                 "message": {"type": "string"}}}}}
+
+_REF = {name: {"$ref": f"#/components/schemas/{name}"}
+        for name in ("Meeting", "Participant", "Ticket", "Message", "Error")}
+_MID = {"name": "mid", "in": "path", "required": True, "schema": {"type": "string"}}
+_PID = {"name": "pid", "in": "path", "required": True, "schema": {"type": "string"}}
+_AFTER = {"name": "after", "in": "query", "required": False,
+          "schema": schemas.AFTER_QUERY["properties"]["after"]}
+_AUTH = [{"bearer": []}]
+
+_WHY = {400: "Invalid request", 401: "Missing, invalid or expired token, or passcode required",
+        403: "Forbidden", 404: "Not found", 409: "Meeting full", 410: "Meeting ended",
+        413: "Payload too large", 415: "Unsupported media type", 423: "Meeting locked",
+        429: "Too many attempts"}
+
+
+def _obj(**props) -> dict:
+    return {"type": "object", "required": list(props), "properties": props}
+
+
+def _op(summary, ok, ok_schema=None, body=None, auth=False, errors=(), params=(_MID,)):
+    responses = {}
+    if ok_schema is None:
+        responses[str(ok)] = {"description": summary}
+    else:
+        responses[str(ok)] = {"description": summary,
+                              "content": {"application/json": {"schema": ok_schema}}}
+    codes = set(errors) | {400}
+    if auth:
+        codes |= {401, 403}
+    if body is not None:
+        codes |= {413, 415}
+    for code in sorted(codes):
+        responses[str(code)] = {"description": _WHY[code],
+                                "content": {"application/json": {"schema": _REF["Error"]}}}
+    op = {"summary": summary, "responses": responses}
+    if params:
+        op["parameters"] = list(params)
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if auth:
+        op["security"] = _AUTH
+    return op
+
+
+def document() -> dict:
+    m, p = _REF["Meeting"], _REF["Participant"]
+    gone = (404, 410)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Parley", "version": "1.0.0",
+                 "description": "Browser video meetings: meetings, join, WebRTC tickets, chat."},
+        "paths": {
+            "/meetings": {"post": _op("Create a meeting", 201, _obj(
+                meeting=m, hostKey={"type": "string"}, link={"type": "string"}),
+                body=schemas.CREATE_MEETING, params=())},
+            "/meetings/{mid}": {
+                "get": _op("Look up a meeting", 200, _obj(meeting=m), errors=gone),
+                "patch": _op("Lock or unlock (host)", 200, _obj(meeting=m),
+                             body=schemas.UPDATE_MEETING, auth=True, errors=gone),
+                "delete": _op("End the meeting for everyone (host)", 204, auth=True,
+                              errors=gone),
+            },
+            "/meetings/{mid}/join": {"post": _op("Join", 200, _obj(
+                token={"type": "string"}, participant=p,
+                participants={"type": "array", "items": p}, meeting=m,
+                iceServers={"type": "array", "items": {"type": "object"}},
+                wsUrl={"type": "string"}),
+                body=schemas.JOIN_MEETING, errors=(401, 403, 404, 409, 410, 423, 429))},
+            "/meetings/{mid}/tickets": {
+                "post": _op("Send a WebRTC ticket", 202, _obj(ticket=_REF["Ticket"]),
+                            body=schemas.POST_TICKET, auth=True, errors=gone),
+                "get": _op("Replay my tickets after a cursor", 200,
+                           _obj(tickets={"type": "array", "items": _REF["Ticket"]}),
+                           auth=True, errors=gone, params=(_MID, _AFTER)),
+            },
+            "/meetings/{mid}/participants/me": {
+                "patch": _op("Change my audio/video/hand/screen state", 200,
+                             _obj(participant=p), body=schemas.UPDATE_ME, auth=True,
+                             errors=gone),
+                "delete": _op("Leave", 204, auth=True, errors=gone),
+            },
+            "/meetings/{mid}/participants/{pid}/mute": {"post": _op(
+                "Ask a participant to mute (host)", 202, _obj(participant=p), auth=True,
+                errors=gone, params=(_MID, _PID))},
+            "/meetings/{mid}/participants/{pid}": {"delete": _op(
+                "Remove a participant (host)", 204, auth=True, errors=gone,
+                params=(_MID, _PID))},
+            "/meetings/{mid}/messages": {
+                "post": _op("Send a chat message", 201, _obj(message=_REF["Message"]),
+                            body=schemas.POST_MESSAGE, auth=True, errors=gone),
+                "get": _op("Chat history after a cursor", 200,
+                           _obj(messages={"type": "array", "items": _REF["Message"]}),
+                           auth=True, errors=gone, params=(_MID, _AFTER)),
+            },
+        },
+        "components": {
+            "schemas": {"Meeting": MEETING, "Participant": PARTICIPANT, "Ticket": TICKET,
+                        "Message": MESSAGE, "Error": ERROR},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "bearerFormat": "JWT"}},
+        },
+    }
