@@ -32,5 +32,17 @@ test: install chromium
 lint: install
 	$(VENV)/bin/ruff check .
 
+# One SAM/CloudFormation template with everything, checked by cfn-lint; no AWS account.
+package: install
+	$(PY) -m scripts.package --stage $(STAGE) --out build/package
+	$(VENV)/bin/cfn-lint infra/parley.yaml build/package/sam.json
+
+# Real AWS account: credentials and region from AWS_PROFILE / AWS_REGION (docs/DEPLOY.md).
+deploy: install
+	$(PY) -m scripts.deploy --stage $(STAGE)
+
+destroy: install
+	$(PY) -m scripts.destroy --stage $(STAGE)
+
 clean:
 	rm -rf $(VENV) .pytest_cache

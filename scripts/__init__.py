@@ -1,0 +1,1 @@
+"""Deploy helpers: `python -m scripts.deploy`, `scripts.destroy`, `scripts.package`."""

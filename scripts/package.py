@@ -1,0 +1,155 @@
+"""`make package`: one SAM/CloudFormation template with everything, no AWS account needed.
+
+`chalice package --merge-template` merges a template into the one chalice generates. The
+merge template is built here from infra/parley.yaml (table, bucket, CloudFront) plus what
+ties chalice's resources to it, which chalice cannot express on its own:
+- the stream Lambda reads `!GetAtt Table.StreamArn`, with bounded retries and bisect;
+- every function's environment points at the table, secret, site and WebSocket API;
+- every function role gets .chalice/policy-<stage>.json with its placeholders as `Fn::Sub`.
+Resource names come from chalice's own application graph, so a renamed handler follows.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from scripts.common import (
+    BUILD_DIR,
+    INFRA_TEMPLATE,
+    ROOT,
+    STREAM_RETRY_SETTINGS,
+    api_gateway_stage,
+    cloudformation_policy,
+    load_cfn_yaml,
+    policy_template,
+)
+
+WEBSOCKET_API = "WebsocketAPI"  # chalice's logical id for the WebSocket API
+REST_HANDLER = "APIHandler"  # chalice's logical id for the REST API's function
+
+
+def chalice_resources(stage: str, project_dir: Path = ROOT) -> list:
+    """chalice's model of the app (functions, roles, event sources) for one stage."""
+    from chalice.cli.factory import CLIFactory
+    from chalice.deploy.appgraph import ApplicationGraphBuilder, DependencyBuilder
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    factory = CLIFactory(str(project_dir), environ=environ)
+    config = factory.create_config_obj(chalice_stage_name=stage)
+    graph = ApplicationGraphBuilder().build(config, stage)
+    return DependencyBuilder().build_dependencies(graph)
+
+
+def cfn_names(resources: list) -> dict[str, list]:
+    """Logical ids chalice's SAM generator gives to roles, functions and stream sources."""
+    from chalice.deploy import models
+    from chalice.utils import to_cfn_resource_name
+
+    rest_handlers = {r.lambda_function.resource_name for r in resources
+                     if isinstance(r, models.RestAPI)}
+
+    def function_id(fn):
+        if fn.resource_name in rest_handlers:
+            return REST_HANDLER
+        return to_cfn_resource_name(fn.resource_name)
+
+    return {
+        "roles": sorted({to_cfn_resource_name(r.resource_name) for r in resources
+                         if isinstance(r, models.ManagedIAMRole)}),
+        "functions": sorted({function_id(r) for r in resources
+                             if isinstance(r, models.LambdaFunction)}),
+        "streams": sorted((function_id(r.lambda_function), to_cfn_resource_name(r.resource_name))
+                          for r in resources if isinstance(r, models.DynamoDBEventSource)),
+        "websocket": [WEBSOCKET_API] if any(isinstance(r, models.WebsocketAPI)
+                                            for r in resources) else [],
+        # chalice names the REST function's log group after the function's id before it
+        # renames the function to APIHandler, so its `!Sub ${ApiHandler}` dangles.
+        "rest_log_groups": sorted(
+            to_cfn_resource_name(fn.log_group.resource_name) for fn in resources
+            if isinstance(fn, models.LambdaFunction) and fn.resource_name in rest_handlers
+            and fn.log_group is not None),
+    }
+
+
+def build_merge_template(stage: str, infra: dict, names: dict[str, list]) -> dict:
+    """infra/parley.yaml plus the overrides that wire chalice's resources to it."""
+    template = json.loads(json.dumps(infra))
+    template["Parameters"]["Stage"]["Default"] = stage
+    resources = template["Resources"]
+    ws_stage = api_gateway_stage(stage)
+    secret_name = infra["Outputs"]["JwtSecretParameterName"]["Value"]
+    stream_arn = {"Fn::GetAtt": ["Table", "StreamArn"]}
+    ws_api_id = {"Ref": WEBSOCKET_API} if names["websocket"] else None
+
+    environment = {
+        "PARLEY_TABLE": {"Ref": "Table"},
+        "PARLEY_STREAM_ARN": stream_arn,
+        "PARLEY_JWT_SECRET_PARAM": secret_name,
+        "PARLEY_SITE_URL": {"Fn::Sub": "https://${Distribution.DomainName}/"},
+        "PARLEY_ALLOWED_ORIGIN": {"Fn::Sub": "https://${Distribution.DomainName}"},
+    }
+    if ws_api_id:
+        environment["PARLEY_WS_API_ID"] = ws_api_id
+        environment["PARLEY_WS_URL"] = {"Fn::Sub": "wss://${" + WEBSOCKET_API + "}.execute-api"
+                                                   ".${AWS::Region}.${AWS::URLSuffix}/" + ws_stage}
+    for function in names["functions"]:
+        resources[function] = {"Properties": {"Environment": {"Variables": environment}}}
+
+    for log_group in names["rest_log_groups"]:
+        resources[log_group] = {"Properties": {
+            "LogGroupName": {"Fn::Sub": "/aws/lambda/${" + REST_HANDLER + "}"}}}
+
+    for function, event in names["streams"]:
+        resources[function]["Properties"]["Events"] = {
+            event: {"Properties": {"Stream": stream_arn, **STREAM_RETRY_SETTINGS}}}
+
+    policy = cloudformation_policy(policy_template(stage), {
+        "TableName": {"Ref": "Table"},
+        "StreamArn": stream_arn,
+        "WebsocketApiId": ws_api_id or "none",
+        "WebsocketStage": ws_stage,
+        "JwtSecretParameter": secret_name,
+        "FunctionPrefix": {"Ref": "AWS::StackName"},
+    })
+    for role in names["roles"]:
+        resources[role] = {"Properties": {"Policies": [
+            {"PolicyName": f"{role}Policy", "PolicyDocument": policy}]}}
+    return template
+
+
+def package(stage: str, out_dir: Path) -> Path:
+    """Run `chalice package --merge-template`; return the path of the packaged template.
+
+    The merge template is kept beside it (merge.json). Needs no AWS account: the region
+    only has to be set, and PARLEY_* variables of the caller's shell are not passed on,
+    so the template depends on the repository alone.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
+    merge = build_merge_template(stage, load_cfn_yaml(INFRA_TEMPLATE),
+                                 cfn_names(chalice_resources(stage)))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    merge_file = out_dir / "merge.json"
+    merge_file.write_text(json.dumps(merge, indent=2) + "\n")
+    chalice = Path(sys.executable).with_name("chalice")
+    subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [str(chalice), "--project-dir", str(ROOT), "package", "--stage", stage,
+         "--merge-template", str(merge_file), str(out_dir)],
+        check=True, env=env)
+    return out_dir / "sam.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make package", description=__doc__.split("\n")[0])
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--out", type=Path, default=BUILD_DIR / "package")
+    args = parser.parse_args(argv)
+    print(package(args.stage, args.out.resolve()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Fixtures for the deploy checks: the packaged template (built once) and moto's server."""
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+REGION = "us-east-1"
+
+
+def run_cfn_lint(*paths: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "cfn-lint"), *map(str, paths)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory):
+    """`make package` output for stage dev: (path of sam.json, the template as a dict).
+
+    chalice package builds the Lambda deployment package, downloading manylinux wheels
+    from PyPI when they are not cached, so this runs once per session.
+    """
+    out = tmp_path_factory.mktemp("package")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env["AWS_DEFAULT_REGION"] = REGION
+    result = subprocess.run([sys.executable, "-m", "scripts.package", "--stage", "dev",
+                             "--out", str(out)], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    path = out / "sam.json"
+    return path, json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    """moto's server for every AWS service the deploy script calls."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def aws(moto_endpoint):
+    """A boto3 session against moto, and a client factory for the same endpoint."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                            region_name=REGION)
+
+    def client(service):
+        return session.client(service, endpoint_url=moto_endpoint)
+
+    return SimpleNamespace(session=session, client=client, endpoint=moto_endpoint)
+
+
+class RecordingChalice:
+    """Stands in for `chalice deploy` / `chalice delete`, the step moto cannot emulate.
+
+    chalice's deployer creates Lambda functions, IAM roles and API Gateway REST and
+    WebSocket APIs (apigatewayv2 integrations, routes, stages, permissions) through its
+    own planner and executor; moto can hold some of these but cannot run that deployer.
+    This recorder keeps what the script passed (stage, environment, rendered policy) and
+    returns deployed values in the shape of `.chalice/deployed/<stage>.json`. It creates in
+    moto the one thing later steps of the script touch: the stream Lambda and its event
+    source mapping, as chalice would.
+    """
+
+    rest_api_id = "rest1234ab"
+    websocket_api_id = "ws5678cd"
+
+    def __init__(self, client):
+        self._client = client
+        self._values = None
+        self.calls = []
+        self.deleted = []
+
+    def deployed(self, stage):
+        return self._values
+
+    def deploy(self, stage, environment, policy_file):
+        self.calls.append({"stage": stage, "environment": dict(environment),
+                           "policy": json.loads(Path(policy_file).read_text())})
+        if self._values is None:
+            self._values = self._create(stage, environment["PARLEY_STREAM_ARN"])
+        return self._values
+
+    def delete(self, stage):
+        self.deleted.append(stage)
+        lam = self._client("lambda")
+        for resource in self._values["resources"]:
+            if resource["resource_type"] == "dynamodb_event":
+                lam.delete_event_source_mapping(UUID=resource["event_uuid"])
+            if resource["resource_type"] == "lambda_function":
+                lam.delete_function(FunctionName=resource["lambda_arn"])
+        self._values = None
+
+    def _create(self, stage, stream_arn):
+        role = self._client("iam").create_role(
+            RoleName=f"parley-{stage}-on_table_change", AssumeRolePolicyDocument="{}",
+        )["Role"]["Arn"]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as zf:
+            zf.writestr("app.py", "def on_table_change(event, context):\n    pass\n")
+        lam = self._client("lambda")
+        function = lam.create_function(
+            FunctionName=f"parley-{stage}-on_table_change", Runtime="python3.11", Role=role,
+            Handler="app.on_table_change", Code={"ZipFile": code.getvalue()},
+        )["FunctionArn"]
+        mapping = lam.create_event_source_mapping(
+            EventSourceArn=stream_arn, FunctionName=function, StartingPosition="LATEST",
+            BatchSize=100,
+        )["UUID"]
+        host = f"execute-api.{REGION}.amazonaws.com"
+        return {"schema_version": "2.0", "backend": "api", "resources": [
+            {"name": "on_table_change", "resource_type": "lambda_function",
+             "lambda_arn": function},
+            {"name": "on_table_change-dynamodb-event-source", "resource_type": "dynamodb_event",
+             "stream_arn": stream_arn, "event_uuid": mapping, "lambda_arn": function},
+            {"name": "rest_api", "resource_type": "rest_api", "rest_api_id": self.rest_api_id,
+             "rest_api_url": f"https://{self.rest_api_id}.{host}/api/"},
+            {"name": "websocket_api", "resource_type": "websocket_api",
+             "websocket_api_id": self.websocket_api_id,
+             "websocket_api_url": f"wss://{self.websocket_api_id}.{host}/api/"},
+        ]}

@@ -1,0 +1,287 @@
+"""`make deploy` / `make destroy` end to end against moto's server.
+
+Everything runs for real against moto except two things moto cannot emulate, both named
+in docs/DEPLOY.md: chalice's own deploy (tests.deploy.conftest.RecordingChalice) and
+CloudFront resources inside CloudFormation (the distribution is created through moto's
+CloudFront API and the template refers to it instead).
+"""
+
+import json
+
+import pytest
+
+from scripts import deploy as deploy_script
+from scripts import destroy as destroy_script
+from scripts.common import INFRA_TEMPLATE, load_cfn_yaml, placeholders_in, stack_name
+from tests.deploy.conftest import RecordingChalice
+
+# moto's CloudFormation skips bucket policies; tests/deploy/test_templates.py checks it.
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:Tried to parse AWS\W+S3\W+BucketPolicy")
+
+STAGE = "dev"
+SECRET = "/parley/dev/jwt-secret"
+API_URL = "https://rest1234ab.execute-api.us-east-1.amazonaws.com/api"
+WS_URL = "wss://ws5678cd.execute-api.us-east-1.amazonaws.com/api"
+
+
+def moto_template(distribution_id: str, domain: str) -> str:
+    """infra/parley.yaml without its CloudFront resources, pointing at an existing
+    distribution instead (moto's CloudFormation cannot create CloudFront resources)."""
+    template = load_cfn_yaml(INFRA_TEMPLATE)
+    cloudfront = {name for name, res in template["Resources"].items()
+                  if res["Type"].startswith("AWS::CloudFront::")}
+    assert "Distribution" in cloudfront
+    for name in cloudfront:
+        del template["Resources"][name]
+
+    def point_at_distribution(value):
+        if value == {"Ref": "Distribution"}:
+            return distribution_id
+        if value == {"Fn::GetAtt": ["Distribution", "DomainName"]}:
+            return domain
+        if isinstance(value, str):
+            return (value.replace("${Distribution.DomainName}", domain)
+                    .replace("${Distribution}", distribution_id))
+        if isinstance(value, list):
+            return [point_at_distribution(v) for v in value]
+        if isinstance(value, dict):
+            return {k: point_at_distribution(v) for k, v in value.items()}
+        return value
+
+    template = point_at_distribution(template)
+    text = json.dumps(template)
+    assert not any(f'"{name}"' in text or "${" + name in text for name in cloudfront)
+    return json.dumps(template)
+
+
+@pytest.fixture(scope="module")
+def frontend(tmp_path_factory):
+    site = tmp_path_factory.mktemp("frontend")
+    (site / "index.html").write_text("<!doctype html><script type=module src=app.js></script>")
+    (site / "app.js").write_text("import config from './config.js';\n")
+    (site / "css").mkdir()
+    (site / "css" / "app.css").write_text("body { margin: 0 }\n")
+    (site / "i18n").mkdir()
+    (site / "i18n" / "zh-CN.json").write_text('{"join": "加入"}\n')
+    (site / "config.js").write_text("export default {apiUrl: '/api', wsUrl: '/ws'};\n")
+    (site / ".DS_Store").write_bytes(b"\0")
+    return site
+
+
+@pytest.fixture(scope="module")
+def distribution(aws):
+    result = aws.client("cloudfront").create_distribution(DistributionConfig={
+        "CallerReference": "parley-test", "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{
+            "Id": "site", "DomainName": "site.s3.us-east-1.amazonaws.com",
+            "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "site",
+                                 "ViewerProtocolPolicy": "redirect-to-https"},
+    })["Distribution"]
+    return result["Id"], result["DomainName"]
+
+
+@pytest.fixture(scope="module")
+def chalice(aws):
+    return RecordingChalice(aws.client)
+
+
+@pytest.fixture(scope="module")
+def run_deploy(aws, chalice, distribution, frontend, tmp_path_factory):
+    build_dir = tmp_path_factory.mktemp("build")
+    template = moto_template(*distribution)
+
+    def run():
+        logs = []
+        url = deploy_script.deploy(STAGE, session=aws.session, chalice=chalice,
+                                   endpoint_url=aws.endpoint, template_body=template,
+                                   frontend_dir=frontend, build_dir=build_dir, log=logs.append)
+        return url, logs
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def first(run_deploy, aws, chalice):
+    url, logs = run_deploy()
+    secret = aws.client("ssm").get_parameter(Name=SECRET, WithDecryption=True)["Parameter"]
+    return {"url": url, "logs": logs, "secret": secret, "calls": list(chalice.calls)}
+
+
+@pytest.fixture(scope="module")
+def outputs(first, aws):
+    return deploy_script.stack_outputs(aws.client("cloudformation"), stack_name(STAGE))
+
+
+@pytest.fixture(scope="module")
+def second(first, outputs, run_deploy, aws, chalice):
+    aws.client("s3").put_object(Bucket=outputs["BucketName"], Key="old-module.js", Body=b"x")
+    before = len(chalice.calls)
+    url, logs = run_deploy()
+    return {"url": url, "logs": logs, "calls": chalice.calls[before:]}
+
+
+# --- first deploy -----------------------------------------------------------------------
+
+def test_first_deploy_creates_the_infra_stack_and_returns_the_site_url(first, aws, distribution):
+    stack = aws.client("cloudformation").describe_stacks(StackName="parley-dev-infra")
+    assert stack["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert first["url"] == f"https://{distribution[1]}/"
+
+
+def test_the_stack_creates_the_table_with_a_new_and_old_images_stream(outputs, aws):
+    table = aws.client("dynamodb").describe_table(TableName=outputs["TableName"])["Table"]
+    assert outputs["TableName"] == "parley-dev"
+    assert table["StreamSpecification"] == {"StreamEnabled": True,
+                                            "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert outputs["StreamArn"] == table["LatestStreamArn"]
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
+        "pk": "HASH", "sk": "RANGE"}
+
+
+def test_first_deploy_creates_the_jwt_secret_as_a_secure_string(first):
+    assert first["secret"]["Type"] == "SecureString"
+    assert len(first["secret"]["Value"]) >= 48
+
+
+def test_first_deploy_runs_chalice_twice_so_lambdas_learn_the_websocket_api(first):
+    before, after = first["calls"]
+    assert "PARLEY_WS_API_ID" not in before["environment"]
+    assert after["environment"]["PARLEY_WS_API_ID"] == RecordingChalice.websocket_api_id
+    assert after["environment"]["PARLEY_WS_URL"] == WS_URL
+
+
+def test_chalice_gets_the_stack_outputs_as_the_lambda_environment(first, outputs, distribution):
+    env = first["calls"][-1]["environment"]
+    assert env["PARLEY_TABLE"] == outputs["TableName"]
+    assert env["PARLEY_STREAM_ARN"] == outputs["StreamArn"]
+    assert env["PARLEY_JWT_SECRET_PARAM"] == SECRET
+    assert env["PARLEY_SITE_URL"] == f"https://{distribution[1]}/"
+    assert env["PARLEY_ALLOWED_ORIGIN"] == f"https://{distribution[1]}"
+
+
+def test_chalice_gets_a_policy_for_this_account_table_and_websocket_api(first, outputs):
+    before, after = first["calls"]
+    assert not placeholders_in(after["policy"])
+    resources = [r for s in after["policy"]["Statement"]
+                 for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
+    assert "arn:aws:dynamodb:us-east-1:123456789012:table/parley-dev" in resources
+    assert outputs["StreamArn"] in resources
+    assert ("arn:aws:execute-api:us-east-1:123456789012:ws5678cd/api/POST/@connections/*"
+            in resources)
+    assert "arn:aws:ssm:us-east-1:123456789012:parameter/parley/dev/jwt-secret" in resources
+    # before the WebSocket API exists, its statement is left out rather than guessed
+    assert not any("execute-api" in json.dumps(s) for s in before["policy"]["Statement"])
+
+
+def test_stream_mapping_gets_bounded_retries_and_bisect_on_error(first, chalice, aws):
+    mapping = next(r for r in chalice.deployed(STAGE)["resources"]
+                   if r["resource_type"] == "dynamodb_event")
+    settings = aws.client("lambda").get_event_source_mapping(UUID=mapping["event_uuid"])
+    assert settings["MaximumRetryAttempts"] == 3
+    assert settings["BisectBatchOnFunctionError"] is True
+    assert settings["MaximumRecordAgeInSeconds"] == 3600
+
+
+def test_site_files_are_uploaded_with_content_types_and_cache_headers(first, outputs, aws):
+    s3 = aws.client("s3")
+    expected = {
+        "index.html": ("text/html; charset=utf-8", "no-cache"),
+        "config.js": ("text/javascript; charset=utf-8", "no-cache"),
+        "app.js": ("text/javascript; charset=utf-8", "public, max-age=300"),
+        "css/app.css": ("text/css; charset=utf-8", "public, max-age=300"),
+        "i18n/zh-CN.json": ("application/json; charset=utf-8", "public, max-age=300"),
+    }
+    for key, (content_type, cache) in expected.items():
+        head = s3.head_object(Bucket=outputs["BucketName"], Key=key)
+        assert (head["ContentType"], head["CacheControl"]) == (content_type, cache), key
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=outputs["BucketName"])["Contents"]}
+    assert keys == set(expected)  # no dotfiles
+
+
+def test_config_js_points_the_site_at_the_deployed_apis(first, outputs, aws):
+    body = aws.client("s3").get_object(Bucket=outputs["BucketName"], Key="config.js")["Body"]
+    assert body.read().decode() == (
+        f'export default {{apiUrl: "{API_URL}", wsUrl: "{WS_URL}"}};\n')
+
+
+def test_deploy_invalidates_the_cloudfront_cache(first, aws, distribution):
+    invalidations = aws.client("cloudfront").list_invalidations(DistributionId=distribution[0])
+    assert invalidations["InvalidationList"]["Quantity"] == 1
+
+
+# --- re-running -------------------------------------------------------------------------
+
+def test_rerun_keeps_the_jwt_secret(second, first, aws):
+    again = aws.client("ssm").get_parameter(Name=SECRET, WithDecryption=True)["Parameter"]
+    assert again["Value"] == first["secret"]["Value"]
+    assert again["Version"] == first["secret"]["Version"]
+
+
+def test_rerun_updates_the_stack_in_place_and_deploys_chalice_once(second, first, aws):
+    stack = aws.client("cloudformation").describe_stacks(StackName="parley-dev-infra")
+    assert stack["Stacks"][0]["StackStatus"] in {"UPDATE_COMPLETE", "CREATE_COMPLETE"}
+    assert len(second["calls"]) == 1
+    assert second["calls"][0]["environment"] == first["calls"][-1]["environment"]
+    assert second["url"] == first["url"]
+
+
+def test_rerun_removes_site_files_that_are_no_longer_in_frontend(second, outputs, aws):
+    keys = {o["Key"] for o in
+            aws.client("s3").list_objects_v2(Bucket=outputs["BucketName"])["Contents"]}
+    assert "old-module.js" not in keys
+    assert "index.html" in keys
+
+
+# --- destroy ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def destroyed(second, outputs, aws, chalice):
+    aws.client("logs").create_log_group(logGroupName="/aws/lambda/parley-dev-on_table_change")
+    logs = []
+    destroy_script.destroy(STAGE, session=aws.session, chalice=chalice,
+                           endpoint_url=aws.endpoint, log=logs.append)
+    return logs
+
+
+def test_destroy_removes_the_app_the_stack_and_the_secret(destroyed, chalice, outputs, aws):
+    assert chalice.deleted == [STAGE]
+    assert deploy_script.stack_status(aws.client("cloudformation"), "parley-dev-infra") is None
+    ssm = aws.client("ssm")
+    with pytest.raises(ssm.exceptions.ParameterNotFound):
+        ssm.get_parameter(Name=SECRET)
+    tables = aws.client("dynamodb").list_tables()["TableNames"]
+    assert outputs["TableName"] not in tables
+
+
+def test_destroy_removes_the_log_groups_chalice_leaves_behind(destroyed, aws):
+    groups = aws.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/parley-dev")
+    assert groups["logGroups"] == []
+
+
+def test_destroy_twice_is_harmless(destroyed, aws, chalice):
+    destroy_script.destroy(STAGE, session=aws.session, chalice=chalice,
+                           endpoint_url=aws.endpoint, log=lambda _: None)
+    assert chalice.deleted == [STAGE]
+
+
+# --- the real chalice step's configuration ----------------------------------------------
+
+def test_chalice_deploy_gets_the_stack_environment_and_the_rendered_policy(tmp_path):
+    """What ChaliceCli hands chalice's deployer (the deployer itself needs AWS)."""
+    from chalice.cli.factory import CLIFactory
+
+    cli = deploy_script.ChaliceCli()
+    policy = tmp_path / "policy-dev.json"
+    factory = CLIFactory(str(cli.project_dir), environ={})
+    config = cli.config(factory, STAGE, {"PARLEY_TABLE": "parley-dev",
+                                         "PARLEY_WS_API_ID": "ws5678cd"}, policy)
+    stream = config.scope(STAGE, "on_table_change")
+    assert stream.environment_variables["PARLEY_WS_API_ID"] == "ws5678cd"
+    assert stream.environment_variables["PARLEY_WS_STAGE"] == "api"
+    assert stream.environment_variables["PARLEY_JWT_SECRET_PARAM"] == SECRET
+    assert stream.lambda_timeout == 60
+    assert config.scope(STAGE, "api_handler").lambda_memory_size == 512
+    assert config.autogen_policy is False
+    assert (cli.project_dir / ".chalice" / config.iam_policy_file).resolve() == policy

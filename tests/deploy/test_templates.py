@@ -1,0 +1,230 @@
+"""infra/parley.yaml and the `make package` template: valid, complete, and wired together."""
+
+import zipfile
+
+import pytest
+
+from scripts.common import (
+    INFRA_TEMPLATE,
+    STREAM_RETRY_SETTINGS,
+    load_cfn_yaml,
+    placeholders_in,
+    policy_template,
+)
+from tests.deploy.conftest import run_cfn_lint
+
+
+@pytest.fixture(scope="module")
+def infra():
+    return load_cfn_yaml(INFRA_TEMPLATE)
+
+
+def of_type(template, kind):
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def only(template, kind):
+    found = of_type(template, kind)
+    assert len(found) == 1, (kind, sorted(found))
+    return next(iter(found.values()))["Properties"]
+
+
+# --- infra/parley.yaml ------------------------------------------------------------------
+
+def test_infra_template_passes_cfn_lint():
+    result = run_cfn_lint(INFRA_TEMPLATE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_table_is_one_on_demand_table_with_stream_ttl_and_point_in_time_recovery(infra):
+    table = only(infra, "AWS::DynamoDB::Table")
+    assert {(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]} == {
+        ("pk", "HASH"), ("sk", "RANGE")}
+    assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} \
+        == {("pk", "S"), ("sk", "S")}
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert "GlobalSecondaryIndexes" not in table
+
+
+def test_site_bucket_blocks_public_access_and_is_encrypted(infra):
+    bucket = only(infra, "AWS::S3::Bucket")
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert "WebsiteConfiguration" not in bucket
+
+
+def test_only_this_distribution_may_read_the_bucket_through_origin_access_control(infra):
+    policy = only(infra, "AWS::S3::BucketPolicy")["PolicyDocument"]
+    allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert len(allow) == 1
+    assert allow[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow[0]["Action"] == "s3:GetObject"
+    source = allow[0]["Condition"]["StringEquals"]["AWS:SourceArn"]
+    assert source["Fn::Sub"].endswith(":distribution/${Distribution}")
+    oac = only(infra, "AWS::CloudFront::OriginAccessControl")["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
+    origin = only(infra, "AWS::CloudFront::Distribution")["DistributionConfig"]["Origins"][0]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["OriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+
+
+def test_cloudfront_redirects_to_https_and_serves_index_html(infra):
+    config = only(infra, "AWS::CloudFront::Distribution")["DistributionConfig"]
+    assert config["DefaultRootObject"] == "index.html"
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SecurityHeadersPolicy"}
+
+
+def test_security_headers_allow_same_origin_scripts_and_the_execute_api_origins(infra):
+    config = only(infra, "AWS::CloudFront::ResponseHeadersPolicy")
+    headers = config["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    directives = {d.split()[0]: d.split()[1:] for d in (p.strip() for p in csp.split(";"))}
+    assert directives["script-src"] == ["'self'"]
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert directives["connect-src"] == [
+        "'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+        "wss://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"]
+    assert directives["object-src"] == ["'none'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+    assert headers["ContentTypeOptions"]["Override"] is True
+
+
+def test_infra_stack_outputs_what_the_deploy_needs(infra):
+    assert set(infra["Outputs"]) >= {"TableName", "StreamArn", "BucketName", "DistributionId",
+                                     "DistributionDomainName", "SiteUrl",
+                                     "JwtSecretParameterName"}
+
+
+def test_infra_creates_no_iam_and_no_secret_value(infra):
+    kinds = {res["Type"] for res in infra["Resources"].values()}
+    assert not any(k.startswith("AWS::IAM::") for k in kinds)
+    assert "AWS::SSM::Parameter" not in kinds  # SecureString: created by scripts/deploy.py
+
+
+# --- make package -----------------------------------------------------------------------
+
+def test_packaged_template_passes_cfn_lint(packaged):
+    path, _ = packaged
+    result = run_cfn_lint(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_packaged_template_holds_the_infra_resources(packaged, infra):
+    _, template = packaged
+    for name, resource in infra["Resources"].items():
+        assert template["Resources"][name]["Type"] == resource["Type"]
+
+
+def test_packaged_template_has_the_nightly_autoclear_schedule(packaged):
+    _, template = packaged
+    schedules = [event["Properties"]["Schedule"]
+                 for fn in of_type(template, "AWS::Serverless::Function").values()
+                 for event in fn["Properties"].get("Events", {}).values()
+                 if event["Type"] == "Schedule"]
+    assert schedules == ["cron(0 2 * * ? *)"]
+
+
+def test_packaged_stream_mapping_reads_the_table_stream_with_bounded_retries(packaged):
+    _, template = packaged
+    streams = [event["Properties"]
+               for fn in of_type(template, "AWS::Serverless::Function").values()
+               for event in fn["Properties"].get("Events", {}).values()
+               if event["Type"] == "DynamoDB"]
+    assert len(streams) == 1
+    stream = streams[0]
+    assert stream["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    assert stream["MaximumRetryAttempts"] == STREAM_RETRY_SETTINGS["MaximumRetryAttempts"]
+    assert 0 <= stream["MaximumRetryAttempts"] <= 10
+    assert stream["BisectBatchOnFunctionError"] is True
+    assert stream["StartingPosition"] == "LATEST"
+
+
+def test_packaged_template_has_the_rest_api(packaged):
+    _, template = packaged
+    api = only(template, "AWS::Serverless::Api")
+    paths = api["DefinitionBody"]["paths"]
+    assert {"/meetings", "/meetings/{mid}", "/meetings/{mid}/join",
+            "/meetings/{mid}/tickets"} <= set(paths)
+    assert api["EndpointConfiguration"] == "REGIONAL"
+
+
+def test_packaged_template_has_the_websocket_api_with_its_three_routes(packaged):
+    _, template = packaged
+    api = only(template, "AWS::ApiGatewayV2::Api")
+    assert api["ProtocolType"] == "WEBSOCKET"
+    routes = {r["Properties"]["RouteKey"]
+              for r in of_type(template, "AWS::ApiGatewayV2::Route").values()}
+    assert routes == {"$connect", "$default", "$disconnect"}
+
+
+def test_every_packaged_function_is_wired_to_the_stack(packaged):
+    _, template = packaged
+    for name, fn in of_type(template, "AWS::Serverless::Function").items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert env["PARLEY_TABLE"] == {"Ref": "Table"}, name
+        assert env["PARLEY_STREAM_ARN"] == {"Fn::GetAtt": ["Table", "StreamArn"]}, name
+        assert env["PARLEY_JWT_SECRET_PARAM"] == {"Fn::Sub": "/parley/${Stage}/jwt-secret"}
+        assert env["PARLEY_WS_API_ID"] == {"Ref": "WebsocketAPI"}, name
+        assert env["PARLEY_WS_STAGE"] == "api"
+        assert "Distribution.DomainName" in env["PARLEY_ALLOWED_ORIGIN"]["Fn::Sub"]
+        assert fn["Properties"]["Runtime"].startswith("python3")
+
+
+def test_every_packaged_role_carries_the_hand_written_policy(packaged):
+    _, template = packaged
+    expected = policy_template("dev")
+    roles = of_type(template, "AWS::IAM::Role")
+    assert roles
+    for name, role in roles.items():
+        (policy,) = role["Properties"]["Policies"]
+        document = policy["PolicyDocument"]
+        assert len(document["Statement"]) == len(expected["Statement"]), name
+        for got, want in zip(document["Statement"], expected["Statement"], strict=True):
+            assert got["Action"] == want["Action"]
+            assert unsub(got["Resource"]) == want["Resource"], name
+
+
+def unsub(value):
+    """The string a `Fn::Sub` was made from (what the policy file says)."""
+    if isinstance(value, list):
+        return [unsub(v) for v in value]
+    if isinstance(value, dict):
+        sub = value["Fn::Sub"]
+        return sub[0] if isinstance(sub, list) else sub
+    assert not placeholders_in(value)
+    return value
+
+
+def test_log_groups_of_packaged_functions_name_existing_functions(packaged):
+    _, template = packaged
+    functions = set(of_type(template, "AWS::Serverless::Function"))
+    for name, group in of_type(template, "AWS::Logs::LogGroup").items():
+        sub = group["Properties"]["LogGroupName"]["Fn::Sub"]
+        assert sub.removeprefix("/aws/lambda/${").removesuffix("}") in functions, name
+
+
+def packaged_modules(directory):
+    """Top-level modules in the app package and the dependency layer chalice built."""
+    names = set()
+    for archive in directory.glob("*.zip"):
+        with zipfile.ZipFile(archive) as zf:
+            for entry in zf.namelist():
+                parts = entry.split("/")
+                # a layer keeps its modules under python/lib/python3.X/site-packages/
+                names.add(parts[4] if parts[0] == "python" and len(parts) > 4 else parts[0])
+    return names
+
+
+def test_deployment_package_leaves_boto3_to_the_lambda_runtime(packaged):
+    path, _ = packaged
+    modules = packaged_modules(path.parent)
+    assert {"app.py", "chalicelib", "pynamodb", "jwt", "fastjsonschema"} <= modules
+    assert "boto3" not in modules
