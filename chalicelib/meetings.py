@@ -21,13 +21,24 @@ from .models import (
     now,
     participant_sk,
 )
-from .schemas import CREATE_MEETING, JOIN_MEETING, MESH_DEFAULT, UPDATE_MEETING, validate
+from .schemas import (
+    CREATE_MEETING,
+    ID_PATTERN,
+    JOIN_MEETING,
+    MESH_DEFAULT,
+    UPDATE_MEETING,
+    validate,
+)
 
-_MID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_ID = re.compile(ID_PATTERN)
+
+
+def is_id(value: str) -> bool:
+    return bool(_ID.match(value or ""))
 
 
 def check_mid(mid: str) -> str:
-    if not _MID.match(mid or ""):
+    if not is_id(mid):
         raise ApiError(404, "meeting_not_found", "There is no meeting with this link.")
     return mid
 

@@ -6,7 +6,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from . import auth, roster
 from .config import settings
 from .errors import ApiError
-from .meetings import check_mid
+from .meetings import check_mid, is_id
 from .models import Participant, meeting_pk, participant_sk
 from .schemas import UPDATE_ME, validate
 
@@ -40,6 +40,8 @@ def leave(mid: str, request) -> Response:
 
 
 def _target(mid: str, pid: str) -> Participant:
+    if not is_id(pid):
+        raise ApiError(404, "participant_not_found", "No such participant.")
     try:
         target = Participant.get(meeting_pk(mid), participant_sk(pid), consistent_read=True)
     except DoesNotExist as err:

@@ -5,8 +5,11 @@ import fastjsonschema
 from .errors import ApiError
 
 # Printable text: no control characters (tabs/newlines are allowed only in chat text).
-NAME_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f]*$"
-TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# Lone UTF-16 surrogates (valid in JSON escapes, not in UTF-8) are refused everywhere.
+NAME_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f\ud800-\udfff]*$"
+TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*$"
+UTF8_PATTERN = r"^[^\ud800-\udfff]*$"
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 MAX_TICKET_DATA = 16 * 1024
 MESH_MAX = 8
 MESH_DEFAULT = 6
@@ -35,8 +38,8 @@ JOIN_MEETING = {
     "required": ["name"],
     "properties": {
         "name": _name(40),
-        "passcode": {"type": "string", "maxLength": 64},
-        "hostKey": {"type": "string", "minLength": 1, "maxLength": 64},
+        "passcode": {"type": "string", "maxLength": 64, "pattern": UTF8_PATTERN},
+        "hostKey": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": UTF8_PATTERN},
     },
 }
 
@@ -66,7 +69,7 @@ POST_TICKET = {
     "additionalProperties": False,
     "required": ["to", "kind"],
     "properties": {
-        "to": {"type": "string", "minLength": 1, "maxLength": 32},
+        "to": {"type": "string", "pattern": ID_PATTERN},
         "kind": {"enum": ["description", "candidates", "bye"]},
         "data": {},
     },

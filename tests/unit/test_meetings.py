@@ -217,3 +217,22 @@ def test_guest_cannot_lock_or_end_the_meeting(client, meeting):
 def test_unknown_route_gets_json_error(client):
     resp = client.call("GET", "/nope")
     assert resp.status in (403, 404)
+
+
+def test_unicode_names_are_kept_exactly(client):
+    names = ["Zoë Ångström", "李雷", "👩🏽‍💻 dev", "مرحبا", "e\u0301\u0301", "x" * 80]
+    for name in names:
+        assert client.create(name)["meeting"]["name"] == name
+
+
+def test_lone_surrogates_and_controls_are_refused_everywhere(client):
+    mid = client.create(passcode="abcd1234")["meeting"]["id"]
+    raws = [
+        ("POST", "/meetings", '{"name": "bad \\ud800 name"}'),
+        ("POST", f"/meetings/{mid}/join", '{"name": "ok", "passcode": "\\udfff"}'),
+        ("POST", f"/meetings/{mid}/join", '{"name": "ok", "hostKey": "\\ud83d"}'),
+        ("POST", f"/meetings/{mid}/join", '{"name": "tab\\tname"}'),
+    ]
+    for method, path, raw in raws:
+        _assert_invalid(client.call(method, path, raw=raw))
+    assert client.call("GET", f"/meetings/{mid}").json["meeting"]["participantCount"] == 0
