@@ -32,7 +32,7 @@ def _request():
 
 @app.route("/meetings", methods=["POST"], cors=CORS)
 def create_meeting():
-    return meetings.create(json_body(_request()))
+    return meetings.create(json_body(_request()), _request())
 
 
 @app.route("/meetings/{mid}", methods=["GET"], cors=CORS)
@@ -42,7 +42,7 @@ def get_meeting(mid):
 
 @app.route("/meetings/{mid}/join", methods=["POST"], cors=CORS)
 def join_meeting(mid):
-    return meetings.join(mid, json_body(_request()))
+    return meetings.join(mid, json_body(_request()), _request())
 
 
 # --- signaling --------------------------------------------------------------------------

@@ -52,7 +52,7 @@ class Meter:
         from devserver.stream_records import StreamReader
 
         self.parley = parley
-        self.client = Client(parley.app)
+        self.client = Client(parley.app, project_dir=os.path.dirname(__file__))
         self.ops = OpCounter()
         self.ops.attach(Item._get_connection().connection.client)
         self.stream = StreamReader(os.environ["PARLEY_DYNAMODB_ENDPOINT"])

@@ -17,6 +17,7 @@ def boot():
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "PARLEY_JWT_SECRET": "bench-secret-that-is-long-enough-for-hs256",
+        "PARLEY_RATE_LIMITS": "create=1e9/1e9,join=1e9/1e9,ticket=1e9/1e9,message=1e9/1e9",
     })
     from devserver.embedded_dynamodb import EmbeddedDynamoDB
 

@@ -30,6 +30,7 @@ class Settings:
     turn_urls: list = field(default_factory=list)
     turn_secret: str | None = None
     stream_arn: str = PLACEHOLDER_STREAM_ARN
+    rate_limits: str = ""
 
     def cors_config(self) -> CORSConfig:
         return CORSConfig(allow_origin=self.allowed_origin, max_age=600,
@@ -69,6 +70,7 @@ def load() -> Settings:
         turn_urls=[u for u in turn_urls.split(",") if u.strip()],
         turn_secret=env.get("PARLEY_TURN_SECRET") or None,
         stream_arn=env.get("PARLEY_STREAM_ARN", PLACEHOLDER_STREAM_ARN),
+        rate_limits=env.get("PARLEY_RATE_LIMITS", ""),
     )
 
 

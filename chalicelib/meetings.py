@@ -7,7 +7,7 @@ from chalice import Response
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from . import auth, passcodes, roster, turn
+from . import auth, passcodes, ratelimit, roster, turn
 from .config import settings
 from .errors import ApiError
 from .ids import host_key, meeting_id, participant_id
@@ -47,7 +47,8 @@ def _expires():
     return now() + timedelta(hours=settings().retention_hours) + ITEM_TTL_MARGIN
 
 
-def create(body: dict) -> Response:
+def create(body: dict, request) -> Response:
+    ratelimit.buckets().take("create", ratelimit.client_ip(request))
     body = validate(CREATE_MEETING, body)
     s = settings()
     key = host_key()
@@ -104,7 +105,8 @@ def _refused(meeting: Meeting, role: str) -> ApiError:
     return ApiError(503, "try_again", "Could not join right now; please retry.")
 
 
-def join(mid: str, body: dict) -> dict:
+def join(mid: str, body: dict, request) -> dict:
+    ratelimit.buckets().take("join", ratelimit.client_ip(request))
     body = validate(JOIN_MEETING, body)
     s = settings()
     meeting, secret, members = roster.load(check_mid(mid))

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from chalice import Response
 
-from . import auth
+from . import auth, ratelimit
 from .config import settings
 from .ids import message_id
 from .meetings import check_mid
@@ -18,6 +18,7 @@ def post(mid: str, request, body: dict) -> Response:
     body = validate(POST_MESSAGE, body)
     auth.open_meeting(check_mid(mid))
     me = auth.authenticate(request, mid, settings())
+    ratelimit.buckets().take("message", me.pid)
     cid = message_id()
     sent = now()
     message = Message(meeting_pk(mid), f"C#{cid}", cid=cid, sender=me.pid,

@@ -5,7 +5,7 @@ import json
 from chalice import Response
 from pynamodb.exceptions import UpdateError
 
-from . import auth
+from . import auth, ratelimit
 from .config import settings
 from .errors import ApiError
 from .ids import ticket_id
@@ -37,6 +37,7 @@ def post(mid: str, request, body: dict) -> Response:
         raise ApiError(413, "payload_too_large", "Ticket data is over 16 KB.")
     auth.open_meeting(check_mid(mid))
     sender = auth.authenticate(request, mid, settings())
+    ratelimit.buckets().take("ticket", sender.pid)
     if body["to"] == sender.pid:
         raise ApiError(400, "invalid_request", "A ticket cannot be sent to yourself.")
     tid = ticket_id(_next_seq(mid, body["to"]))

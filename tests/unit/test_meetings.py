@@ -2,6 +2,7 @@
 
 import json
 import threading
+from types import SimpleNamespace
 
 from chalicelib import meetings
 from chalicelib.errors import ApiError
@@ -148,7 +149,7 @@ def _race(n, body_for, mid):
     def run(i):
         barrier.wait()
         try:
-            meetings.join(mid, body_for(i))
+            meetings.join(mid, body_for(i), SimpleNamespace(context={}))
             statuses.append(200)
         except ApiError as err:
             statuses.append(err.status)

@@ -1,0 +1,54 @@
+"""Token buckets: bursts pass, the next request gets 429 with Retry-After, time refills."""
+
+import pytest
+
+from chalicelib import ratelimit
+from chalicelib.errors import ApiError
+from chalicelib.ratelimit import Buckets, Limit
+
+
+def test_burst_then_429_with_retry_after_then_refill():
+    buckets = Buckets({"ticket": Limit(burst=3, per_second=0.5)})
+    for _ in range(3):
+        buckets.take("ticket", "p1", now=100.0)
+    with pytest.raises(ApiError) as err:
+        buckets.take("ticket", "p1", now=100.0)
+    assert (err.value.status, err.value.code) == (429, "rate_limited")
+    assert err.value.headers["Retry-After"] == "2"
+    buckets.take("ticket", "p2", now=100.0)  # other participants are unaffected
+    buckets.take("ticket", "p1", now=102.0)  # two seconds refill one token
+
+
+def test_limits_parse_from_settings_string():
+    assert ratelimit.parse("join=5/0.5, ticket=100/25") == {
+        "join": Limit(5, 0.5), "ticket": Limit(100, 25)}
+
+
+@pytest.fixture
+def strict_limits(monkeypatch):
+    monkeypatch.setenv("PARLEY_RATE_LIMITS", "join=2/0.001,message=2/0.001,ticket=3/0.001")
+    from chalicelib import config
+
+    config.settings.cache_clear()
+    ratelimit.buckets.cache_clear()
+    yield
+    monkeypatch.undo()
+    config.settings.cache_clear()
+    ratelimit.buckets.cache_clear()
+
+
+def test_routes_answer_429_and_change_nothing_when_limited(client, strict_limits):
+    mid = client.create()["meeting"]["id"]
+    a, b = client.join(mid, "A"), client.join(mid, "B")
+    resp = client.call("POST", f"/meetings/{mid}/join", {"name": "C"})
+    assert (resp.status, resp.json["error"]["code"]) == (429, "rate_limited")
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert client.call("GET", f"/meetings/{mid}").json["meeting"]["participantCount"] == 2
+    to_b = {"to": b["participant"]["id"], "kind": "bye"}
+    statuses = [client.call("POST", f"/meetings/{mid}/tickets", to_b, token=a["token"]).status
+                for _ in range(4)]
+    assert statuses == [202, 202, 202, 429]
+    assert len(client.call("GET", f"/meetings/{mid}/tickets", token=b["token"]).json["tickets"]) == 3
+    chat = [client.call("POST", f"/meetings/{mid}/messages", {"text": "x"}, token=a["token"]).status
+            for _ in range(3)]
+    assert chat == [201, 201, 429]
