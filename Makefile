@@ -29,6 +29,10 @@ run: install
 test: install chromium
 	$(PY) -m pytest
 
+# Every benchmark on this machine (localhost only); writes docs/BENCHMARKS.md.
+bench: install chromium
+	$(PY) -m bench
+
 lint: install
 	$(VENV)/bin/ruff check .
 
