@@ -24,13 +24,23 @@ def _end(meeting: Meeting) -> None:
             raise
 
 
+SWEEPS = 3
+
+
 def _delete_partition(meeting: Meeting) -> int:
-    items = [i for i in Item.query(meeting.pk, consistent_read=True) if i.sk != "META"]
-    with Item.batch_write() as batch:
-        for item in items:
-            batch.delete(item)
+    """Delete everything but META, sweeping again for writes that raced the first pass
+    (a ticket accepted just before the meeting was marked ended), then META itself."""
+    deleted = 0
+    for _ in range(SWEEPS):
+        items = [i for i in Item.query(meeting.pk, consistent_read=True) if i.sk != "META"]
+        if not items:
+            break
+        with Item.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+        deleted += len(items)
     meeting.delete()
-    return len(items) + 1
+    return deleted + 1
 
 
 def purge(s: Settings) -> dict:

@@ -70,3 +70,48 @@ def test_schedule_is_daily_at_two(app):
     assert module.purge_old_meetings  # registered
     rules = [s for s in app.event_sources if type(s).__name__ == "ScheduledEventConfig"]
     assert [r.schedule_expression.to_string() for r in rules] == ["cron(0 2 * * ? *)"]
+
+
+def test_purge_racing_joins_and_tickets_never_shows_a_half_deleted_meeting_as_open(client):
+    import threading
+    from types import SimpleNamespace
+
+    from chalicelib import meetings, signaling
+    from chalicelib.errors import ApiError
+
+    mid = client.create(maxParticipants=8)["meeting"]["id"]
+    first = client.join(mid, "first")
+    second = client.join(mid, "second")
+    _age(mid, 60)
+    seen, stop = [], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            seen.append(client.call("GET", f"/meetings/{mid}").status)
+
+    def join_and_post(i):
+        try:
+            meetings.join(mid, {"name": f"j{i}"}, SimpleNamespace(context={}))
+        except ApiError:
+            pass
+        try:
+            request = SimpleNamespace(headers={"authorization": f"Bearer {first['token']}"})
+            signaling.post(mid, request, {"to": second["participant"]["id"], "kind": "bye"})
+        except ApiError:
+            pass
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    workers = [threading.Thread(target=join_and_post, args=(i,)) for i in range(6)]
+    for w in workers:
+        w.start()
+    autoclear.purge(load())
+    for w in workers:
+        w.join()
+    stop.set()
+    watcher.join()
+    closed = [i for i, status in enumerate(seen) if status != 200]
+    assert all(status != 200 for status in seen[closed[0]:]) if closed else True
+    assert client.call("GET", f"/meetings/{mid}").status == 404
+    leftovers = _items(mid)
+    assert all(item.sk.startswith("T#") for item in leftovers)  # at most a late ticket (1 h TTL)
