@@ -33,15 +33,17 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def local_stack(log_level: str = "WARNING"):
-    """`python -m devserver` on a free loopback port; yields its base URL."""
+def local_stack(log_level: str = "WARNING", **extra_env):
+    """`python -m devserver` on a free loopback port; yields (base URL, process)."""
     port = free_port()
-    env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", LOG_LEVEL=log_level)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PARLEY_") or k in ("PARLEY_RATE_LIMITS",)}
+    env.update(PORT=str(port), HOST="127.0.0.1", LOG_LEVEL=log_level, **extra_env)
     proc = subprocess.Popen([sys.executable, "-m", "devserver"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_http(f"http://127.0.0.1:{port}/health", proc)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc
     finally:
         proc.terminate()
         try:
