@@ -66,6 +66,79 @@ def aws(moto_endpoint):
     return SimpleNamespace(session=session, client=client, endpoint=moto_endpoint)
 
 
+def app_routes() -> dict[str, list[str]]:
+    """The REST routes of app.py, {path: [method, ...]}, as chalice deploys them."""
+    from app import app
+
+    return {path: sorted(methods) for path, methods in app.routes.items()}
+
+
+def create_rest_api(apigateway, name: str, stage: str, routes: dict[str, list[str]]) -> str:
+    """A REST API with the app's resources and methods, deployed to `stage`, as chalice
+    leaves it (with mock integrations: the Lambda behind them plays no part here)."""
+    api = apigateway.create_rest_api(name=name,
+                                     endpointConfiguration={"types": ["REGIONAL"]})["id"]
+    ids = {"": apigateway.get_resources(restApiId=api)["items"][0]["id"]}
+    for path in sorted(routes):
+        parent = ""
+        for part in path.strip("/").split("/"):
+            here = f"{parent}/{part}"
+            if here not in ids:
+                ids[here] = apigateway.create_resource(restApiId=api, parentId=ids[parent],
+                                                       pathPart=part)["id"]
+            parent = here
+        for method in routes[path]:
+            apigateway.put_method(restApiId=api, resourceId=ids[path], httpMethod=method,
+                                  authorizationType="NONE")
+            apigateway.put_integration(restApiId=api, resourceId=ids[path],
+                                       httpMethod=method, type="MOCK")
+    apigateway.create_deployment(restApiId=api, stageName=stage)
+    return api
+
+
+def create_websocket_api(apigatewayv2, name: str, stage: str, **stage_settings) -> str:
+    api = apigatewayv2.create_api(Name=name, ProtocolType="WEBSOCKET",
+                                  RouteSelectionExpression="$request.body.action")["ApiId"]
+    apigatewayv2.create_stage(ApiId=api, StageName=stage, **stage_settings)
+    return api
+
+
+class UnemulatedCalls:
+    """Stands in for the AWS calls of the deploy that moto 5.2.5 does not implement.
+
+    One so far: apigatewayv2 UpdateStage (moto's server answers it with a 500, "not
+    implemented"), which sets the WebSocket stage's throttling. A `before-call` handler on
+    the session answers it instead of moto, after botocore has validated the parameters
+    against the service model and serialized them, and records the HTTP request the
+    script would have sent to API Gateway. Nothing is applied: moto's GetStage still
+    reports the stage as it was, so tests check the recorded request, not moto's state.
+    """
+
+    OPERATIONS = ("apigatewayv2.UpdateStage",)
+
+    def __init__(self):
+        self.requests = []
+
+    def install(self, session):
+        for operation in self.OPERATIONS:
+            session.events.register(f"before-call.{operation}", self._answer)
+
+    def uninstall(self, session):
+        for operation in self.OPERATIONS:
+            session.events.unregister(f"before-call.{operation}", self._answer)
+
+    def _answer(self, model, params, **_):
+        from botocore.awsrequest import AWSResponse
+
+        body = params["body"]
+        self.requests.append({
+            "operation": model.name, "method": params["method"],
+            "path": params["url_path"], "body": json.loads(body) if body else {},
+        })
+        return AWSResponse(params["url"], 200, {}, None), {
+            "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
 class RecordingChalice:
     """Stands in for `chalice deploy` / `chalice delete`, the step moto cannot emulate.
 
@@ -74,16 +147,16 @@ class RecordingChalice:
     own planner and executor; moto can hold some of these but cannot run that deployer.
     This recorder keeps what the script passed (stage, environment, rendered policy) and
     returns deployed values in the shape of `.chalice/deployed/<stage>.json`. It creates in
-    moto the one thing later steps of the script touch: the stream Lambda and its event
-    source mapping, as chalice would.
+    moto the things later steps of the script touch, as chalice would: the stream Lambda
+    and its event source mapping, the REST API with the app's routes deployed to the API
+    Gateway stage, and the WebSocket API with that stage.
     """
-
-    rest_api_id = "rest1234ab"
-    websocket_api_id = "ws5678cd"
 
     def __init__(self, client):
         self._client = client
         self._values = None
+        self.rest_api_id = None
+        self.websocket_api_id = None
         self.calls = []
         self.deleted = []
 
@@ -105,9 +178,15 @@ class RecordingChalice:
                 lam.delete_event_source_mapping(UUID=resource["event_uuid"])
             if resource["resource_type"] == "lambda_function":
                 lam.delete_function(FunctionName=resource["lambda_arn"])
+            if resource["resource_type"] == "rest_api":
+                self._client("apigateway").delete_rest_api(restApiId=resource["rest_api_id"])
+            if resource["resource_type"] == "websocket_api":
+                self._client("apigatewayv2").delete_api(ApiId=resource["websocket_api_id"])
         self._values = None
 
     def _create(self, stage, stream_arn):
+        from scripts.common import api_gateway_stage
+
         role = self._client("iam").create_role(
             RoleName=f"parley-{stage}-on_table_change", AssumeRolePolicyDocument="{}",
         )["Role"]["Arn"]
@@ -123,6 +202,11 @@ class RecordingChalice:
             EventSourceArn=stream_arn, FunctionName=function, StartingPosition="LATEST",
             BatchSize=100,
         )["UUID"]
+        api_stage = api_gateway_stage(stage)
+        self.rest_api_id = create_rest_api(self._client("apigateway"), "parley", api_stage,
+                                           app_routes())
+        self.websocket_api_id = create_websocket_api(
+            self._client("apigatewayv2"), "parley-websocket-api", api_stage)
         host = f"execute-api.{REGION}.amazonaws.com"
         return {"schema_version": "2.0", "backend": "api", "resources": [
             {"name": "on_table_change", "resource_type": "lambda_function",
@@ -130,8 +214,8 @@ class RecordingChalice:
             {"name": "on_table_change-dynamodb-event-source", "resource_type": "dynamodb_event",
              "stream_arn": stream_arn, "event_uuid": mapping, "lambda_arn": function},
             {"name": "rest_api", "resource_type": "rest_api", "rest_api_id": self.rest_api_id,
-             "rest_api_url": f"https://{self.rest_api_id}.{host}/api/"},
+             "rest_api_url": f"https://{self.rest_api_id}.{host}/{api_stage}/"},
             {"name": "websocket_api", "resource_type": "websocket_api",
              "websocket_api_id": self.websocket_api_id,
-             "websocket_api_url": f"wss://{self.websocket_api_id}.{host}/api/"},
+             "websocket_api_url": f"wss://{self.websocket_api_id}.{host}/{api_stage}/"},
         ]}

@@ -1,9 +1,10 @@
 """`make deploy` / `make destroy` end to end against moto's server.
 
-Everything runs for real against moto except two things moto cannot emulate, both named
-in docs/DEPLOY.md: chalice's own deploy (tests.deploy.conftest.RecordingChalice) and
+Everything runs for real against moto except three things moto cannot emulate, all named
+in docs/DEPLOY.md: chalice's own deploy (tests.deploy.conftest.RecordingChalice),
 CloudFront resources inside CloudFormation (the distribution is created through moto's
-CloudFront API and the template refers to it instead).
+CloudFront API and the template refers to it instead) and the WebSocket stage's
+throttling update (tests.deploy.conftest.UnemulatedCalls records the request).
 """
 
 import json
@@ -13,7 +14,12 @@ import pytest
 from scripts import deploy as deploy_script
 from scripts import destroy as destroy_script
 from scripts.common import INFRA_TEMPLATE, load_cfn_yaml, placeholders_in, stack_name
-from tests.deploy.conftest import RecordingChalice
+from tests.deploy.conftest import (
+    RecordingChalice,
+    UnemulatedCalls,
+    app_routes,
+    create_websocket_api,
+)
 
 # moto's CloudFormation skips bucket policies; tests/deploy/test_templates.py checks it.
 pytestmark = pytest.mark.filterwarnings(
@@ -21,8 +27,15 @@ pytestmark = pytest.mark.filterwarnings(
 
 STAGE = "dev"
 SECRET = "/parley/dev/jwt-secret"
-API_URL = "https://rest1234ab.execute-api.us-east-1.amazonaws.com/api"
-WS_URL = "wss://ws5678cd.execute-api.us-east-1.amazonaws.com/api"
+API_STAGE = "api"
+
+
+def api_url(chalice) -> str:
+    return f"https://{chalice.rest_api_id}.execute-api.us-east-1.amazonaws.com/api"
+
+
+def ws_url(chalice) -> str:
+    return f"wss://{chalice.websocket_api_id}.execute-api.us-east-1.amazonaws.com/api"
 
 
 def moto_template(distribution_id: str, domain: str) -> str:
@@ -88,7 +101,15 @@ def chalice(aws):
 
 
 @pytest.fixture(scope="module")
-def run_deploy(aws, chalice, distribution, frontend, tmp_path_factory):
+def unemulated(aws):
+    calls = UnemulatedCalls()
+    calls.install(aws.session)
+    yield calls
+    calls.uninstall(aws.session)
+
+
+@pytest.fixture(scope="module")
+def run_deploy(aws, chalice, unemulated, distribution, frontend, tmp_path_factory):
     build_dir = tmp_path_factory.mktemp("build")
     template = moto_template(*distribution)
 
@@ -103,10 +124,11 @@ def run_deploy(aws, chalice, distribution, frontend, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def first(run_deploy, aws, chalice):
+def first(run_deploy, aws, chalice, unemulated):
     url, logs = run_deploy()
     secret = aws.client("ssm").get_parameter(Name=SECRET, WithDecryption=True)["Parameter"]
-    return {"url": url, "logs": logs, "secret": secret, "calls": list(chalice.calls)}
+    return {"url": url, "logs": logs, "secret": secret, "calls": list(chalice.calls),
+            "unemulated": list(unemulated.requests)}
 
 
 @pytest.fixture(scope="module")
@@ -115,11 +137,12 @@ def outputs(first, aws):
 
 
 @pytest.fixture(scope="module")
-def second(first, outputs, run_deploy, aws, chalice):
+def second(first, outputs, run_deploy, aws, chalice, unemulated):
     aws.client("s3").put_object(Bucket=outputs["BucketName"], Key="old-module.js", Body=b"x")
-    before = len(chalice.calls)
+    before, recorded = len(chalice.calls), len(unemulated.requests)
     url, logs = run_deploy()
-    return {"url": url, "logs": logs, "calls": chalice.calls[before:]}
+    return {"url": url, "logs": logs, "calls": chalice.calls[before:],
+            "unemulated": unemulated.requests[recorded:]}
 
 
 # --- first deploy -----------------------------------------------------------------------
@@ -145,11 +168,11 @@ def test_first_deploy_creates_the_jwt_secret_as_a_secure_string(first):
     assert len(first["secret"]["Value"]) >= 48
 
 
-def test_first_deploy_runs_chalice_twice_so_lambdas_learn_the_websocket_api(first):
+def test_first_deploy_runs_chalice_twice_so_lambdas_learn_the_websocket_api(first, chalice):
     before, after = first["calls"]
     assert "PARLEY_WS_API_ID" not in before["environment"]
-    assert after["environment"]["PARLEY_WS_API_ID"] == RecordingChalice.websocket_api_id
-    assert after["environment"]["PARLEY_WS_URL"] == WS_URL
+    assert after["environment"]["PARLEY_WS_API_ID"] == chalice.websocket_api_id
+    assert after["environment"]["PARLEY_WS_URL"] == ws_url(chalice)
 
 
 def test_chalice_gets_the_stack_outputs_as_the_lambda_environment(first, outputs, distribution):
@@ -161,15 +184,16 @@ def test_chalice_gets_the_stack_outputs_as_the_lambda_environment(first, outputs
     assert env["PARLEY_ALLOWED_ORIGIN"] == f"https://{distribution[1]}"
 
 
-def test_chalice_gets_a_policy_for_this_account_table_and_websocket_api(first, outputs):
+def test_chalice_gets_a_policy_for_this_account_table_and_websocket_api(first, outputs,
+                                                                      chalice):
     before, after = first["calls"]
     assert not placeholders_in(after["policy"])
     resources = [r for s in after["policy"]["Statement"]
                  for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
     assert "arn:aws:dynamodb:us-east-1:123456789012:table/parley-dev" in resources
     assert outputs["StreamArn"] in resources
-    assert ("arn:aws:execute-api:us-east-1:123456789012:ws5678cd/api/POST/@connections/*"
-            in resources)
+    assert (f"arn:aws:execute-api:us-east-1:123456789012:{chalice.websocket_api_id}"
+            "/api/POST/@connections/*" in resources)
     assert "arn:aws:ssm:us-east-1:123456789012:parameter/parley/dev/jwt-secret" in resources
     # before the WebSocket API exists, its statement is left out rather than guessed
     assert not any("execute-api" in json.dumps(s) for s in before["policy"]["Statement"])
@@ -200,15 +224,73 @@ def test_site_files_are_uploaded_with_content_types_and_cache_headers(first, out
     assert keys == set(expected)  # no dotfiles
 
 
-def test_config_js_points_the_site_at_the_deployed_apis(first, outputs, aws):
+def test_config_js_points_the_site_at_the_deployed_apis(first, outputs, aws, chalice):
     body = aws.client("s3").get_object(Bucket=outputs["BucketName"], Key="config.js")["Body"]
     assert body.read().decode() == (
-        f'export default {{apiUrl: "{API_URL}", wsUrl: "{WS_URL}"}};\n')
+        f'export default {{apiUrl: "{api_url(chalice)}", wsUrl: "{ws_url(chalice)}"}};\n')
 
 
 def test_deploy_invalidates_the_cloudfront_cache(first, aws, distribution):
     invalidations = aws.client("cloudfront").list_invalidations(DistributionId=distribution[0])
     assert invalidations["InvalidationList"]["Quantity"] == 1
+
+
+def rest_throttling(aws, chalice) -> dict:
+    """{method settings key: (rate, burst)} of the REST stage, as moto reports them."""
+    stage = aws.client("apigateway").get_stage(restApiId=chalice.rest_api_id,
+                                               stageName=API_STAGE)
+    return {key: (s["throttlingRateLimit"], s["throttlingBurstLimit"])
+            for key, s in stage["methodSettings"].items()}
+
+
+EXPECTED_REST_THROTTLING = {
+    "*/*": (200.0, 400),
+    "~1meetings/POST": (20.0, 40),
+    "~1meetings~1{mid}~1join/POST": (20.0, 40),
+}
+
+
+def test_deploy_throttles_the_rest_stage_and_create_and_join_more_strictly(first, aws,
+                                                                            chalice):
+    assert rest_throttling(aws, chalice) == EXPECTED_REST_THROTTLING
+
+
+def test_deploy_throttles_the_websocket_stage(first, chalice):
+    """moto cannot apply apigatewayv2 UpdateStage; this is the request that reached it."""
+    (request,) = first["unemulated"]
+    assert request["method"] == "PATCH"
+    assert request["path"] == f"/v2/apis/{chalice.websocket_api_id}/stages/{API_STAGE}"
+    assert request["body"] == {"defaultRouteSettings": {
+        "throttlingRateLimit": 100.0, "throttlingBurstLimit": 200,
+        # read from the stage and sent back unchanged
+        "dataTraceEnabled": False, "detailedMetricsEnabled": False, "loggingLevel": "OFF",
+    }}
+
+
+def test_strictly_throttled_methods_are_routes_of_the_app():
+    routes = app_routes()
+    for path, method in deploy_script.STRICT_METHODS:
+        assert method in routes.get(path, []), (path, method)
+
+
+def test_method_setting_paths_escape_slashes_as_json_pointers():
+    assert deploy_script.method_setting_path("*", "*") == "/*/*"
+    assert deploy_script.method_setting_path("/meetings", "POST") == "/~1meetings/POST"
+    assert (deploy_script.method_setting_path("/meetings/{mid}/join", "POST")
+            == "/~1meetings~1{mid}~1join/POST")
+    assert deploy_script.method_setting_path("/a~b", "GET") == "/~1a~0b/GET"
+
+
+def test_websocket_throttling_already_in_place_is_left_alone(aws, unemulated):
+    settings = {"ThrottlingRateLimit": float(deploy_script.WEBSOCKET_THROTTLE.rate),
+                "ThrottlingBurstLimit": deploy_script.WEBSOCKET_THROTTLE.burst,
+                "LoggingLevel": "ERROR"}
+    v2 = aws.client("apigatewayv2")
+    api = create_websocket_api(v2, "parley-throttled", API_STAGE, DefaultRouteSettings=settings)
+    before = len(unemulated.requests)
+    assert deploy_script.throttle_websocket_api(v2, api, API_STAGE) is False
+    assert len(unemulated.requests) == before
+    v2.delete_api(ApiId=api)
 
 
 # --- re-running -------------------------------------------------------------------------
@@ -232,6 +314,12 @@ def test_rerun_removes_site_files_that_are_no_longer_in_frontend(second, outputs
             aws.client("s3").list_objects_v2(Bucket=outputs["BucketName"])["Contents"]}
     assert "old-module.js" not in keys
     assert "index.html" in keys
+
+
+def test_rerun_sets_the_same_throttling_again(second, first, aws, chalice):
+    assert rest_throttling(aws, chalice) == EXPECTED_REST_THROTTLING
+    # moto keeps the WebSocket stage unthrottled, so the re-run sends the same request
+    assert second["unemulated"] == first["unemulated"]
 
 
 # --- destroy ----------------------------------------------------------------------------
