@@ -19,7 +19,7 @@ from chalicelib.http import json_body, query_params
 app = Chalice(app_name="parley")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.websocket_api.session = boto3.session.Session()
-app.register_middleware(error_middleware, "http")
+app.register_middleware(error_middleware(app), "http")
 
 CORS = settings().cors_config()
 

@@ -32,20 +32,28 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
-def error_middleware(event, get_response):
-    """Map ApiError to its JSON response and anything unexpected to a bare 500.
+def error_middleware(app):
+    """Middleware mapping ApiError to its JSON response and anything unexpected to a 500.
 
-    Chalice's own 4xx (e.g. its 404/405 for unknown routes) are rewritten into the same
-    JSON shape so clients only ever parse one error format.
+    Chalice's own 4xx (415, 405, ...) are rewritten into the same JSON shape so clients
+    only ever parse one error format; a 405 lists the allowed methods (RFC 9110).
     """
-    try:
-        response = get_response(event)
-    except ApiError as err:
-        return err.to_response()
-    except Exception:
-        log.exception("unhandled error")
-        return error_response(500, "internal_error", "Something went wrong on our side.")
-    return _normalise_chalice_error(response)
+
+    def middleware(event, get_response):
+        try:
+            response = get_response(event)
+        except ApiError as err:
+            return err.to_response()
+        except Exception:
+            log.exception("unhandled error")
+            return error_response(500, "internal_error", "Something went wrong on our side.")
+        response = _normalise_chalice_error(response)
+        if response.status_code == 405:
+            methods = app.routes.get((event.context or {}).get("resourcePath"), {})
+            response.headers["Allow"] = ", ".join(sorted(set(methods) | {"OPTIONS"}))
+        return response
+
+    return middleware
 
 
 _CHALICE_CODES = {

@@ -24,6 +24,10 @@ def json_body(request) -> dict:
         raise ApiError(400, "invalid_request", "Request body is not valid JSON.") from err
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request", "Request body must be a JSON object.")
+    try:  # "\ud800" is valid JSON but no valid text: refuse it before it reaches a key
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ApiError(400, "invalid_request", "Request body has invalid Unicode.") from err
     return body
 
 

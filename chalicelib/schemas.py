@@ -5,10 +5,13 @@ import fastjsonschema
 from .errors import ApiError
 
 # Printable text: no control characters (tabs/newlines are allowed only in chat text).
-# Lone UTF-16 surrogates (valid in JSON escapes, not in UTF-8) are refused everywhere.
-NAME_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f\ud800-\udfff]*$"
-TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*$"
-UTF8_PATTERN = r"^[^\ud800-\udfff]*$"
+# Printable text with at least one visible character; chat text may also hold tabs and
+# line breaks. (Lone UTF-16 surrogates are refused when the body is parsed, http.py.)
+_NAME_CHAR = r"[^\x00-\x1f\x7f]"
+_TEXT_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_VISIBLE = r"[^\x00-\x20\x7f]"
+NAME_PATTERN = f"^{_NAME_CHAR}*{_VISIBLE}{_NAME_CHAR}*$"
+TEXT_PATTERN = f"^{_TEXT_CHAR}*{_VISIBLE}{_TEXT_CHAR}*$"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 MAX_TICKET_DATA = 16 * 1024
 MESH_MAX = 8
@@ -38,8 +41,8 @@ JOIN_MEETING = {
     "required": ["name"],
     "properties": {
         "name": _name(40),
-        "passcode": {"type": "string", "maxLength": 64, "pattern": UTF8_PATTERN},
-        "hostKey": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": UTF8_PATTERN},
+        "passcode": {"type": "string", "maxLength": 64},
+        "hostKey": {"type": "string", "minLength": 1, "maxLength": 64},
     },
 }
 
