@@ -4,11 +4,16 @@ moto applies each request without any lock, so two concurrent conditional writes
 transactions) can both pass their conditions — real DynamoDB never allows that, and
 Parley relies on it (last seat of a meeting, passcode attempt counter). Requests are
 therefore applied one at a time, which is what a single-node DynamoDB looks like.
+
+moto also keeps every stream shard iterator it ever handed out, and a stream poller asks
+for a new one on every read; the oldest are dropped so a long `make run` does not grow
+without bound (DynamoDB itself expires iterators after 15 minutes).
 """
 
 import logging
 import threading
 
+from moto.dynamodbstreams.models import dynamodbstreams_backends
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -16,6 +21,16 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from werkzeug.serving import make_server
+
+MAX_SHARD_ITERATORS = 10_000
+
+
+def _trim_shard_iterators(keep: int = MAX_SHARD_ITERATORS) -> None:
+    for account in dict.values(dynamodbstreams_backends):
+        for backend in dict.values(account):
+            iterators = backend.shard_iterators
+            while len(iterators) > keep:
+                del iterators[next(iter(iterators))]
 
 
 class _Serialized:
@@ -27,7 +42,9 @@ class _Serialized:
 
     def __call__(self, environ, start_response):
         with self._lock:
-            return list(self._app(environ, start_response))
+            response = list(self._app(environ, start_response))
+            _trim_shard_iterators()
+            return response
 
 
 class EmbeddedDynamoDB(ThreadedMotoServer):

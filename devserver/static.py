@@ -1,0 +1,68 @@
+"""The static frontend, plus the `config.js` a deploy would write next to it.
+
+`config.js` is generated per request from the Host the browser used, so the page works
+however it was reached (localhost, 127.0.0.1, a LAN address with HOST=0.0.0.0). Nothing is
+written into frontend/. Responses carry the security headers CloudFront adds in AWS
+(infra/parley.yaml, SecurityHeadersPolicy), so a page that would break under that CSP
+breaks here first; files are `Cache-Control: no-cache`, so an edit shows on reload.
+"""
+
+import json
+import mimetypes
+from pathlib import Path
+
+from aiohttp import web
+
+# ES modules must come with a JavaScript type; some systems' mime tables lack these.
+for _type, _ext in (("text/javascript", ".js"), ("text/javascript", ".mjs"), ("text/css", ".css"),
+                    ("image/svg+xml", ".svg"), ("application/json", ".json"),
+                    ("application/manifest+json", ".webmanifest")):
+    mimetypes.add_type(_type, _ext)
+
+
+def security_headers(ws_origin: str) -> dict:
+    """CloudFront's response headers policy, with this server as the API origin."""
+    csp = "; ".join([
+        "default-src 'self'", "script-src 'self'", "style-src 'self'",
+        "img-src 'self' data: blob:", "media-src 'self' blob:", "font-src 'self'",
+        f"connect-src 'self' {ws_origin}", "object-src 'none'", "base-uri 'none'",
+        "form-action 'none'", "frame-ancestors 'none'",
+    ])
+    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+            "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self), "
+                                  "geolocation=()"}
+
+
+class Frontend:
+    def __init__(self, root: Path, api_path: str = "/api", ws_path: str = "/ws"):
+        self.root = root.resolve()
+        self._api_path = api_path
+        self._ws_path = ws_path
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """Register last: the file route matches every path not taken before it."""
+        router.add_get("/config.js", self.config_js)
+        router.add_get("/{path:.*}", self.file)
+
+    @staticmethod
+    def _ws_origin(request: web.Request) -> str:
+        return f"{'wss' if request.secure else 'ws'}://{request.host}"
+
+    async def config_js(self, request: web.Request) -> web.Response:
+        config = {"apiUrl": self._api_path, "wsUrl": self._ws_origin(request) + self._ws_path}
+        return web.Response(text=f"export default {json.dumps(config)};\n",
+                            content_type="text/javascript",
+                            headers={"Cache-Control": "no-store",
+                                     **security_headers(self._ws_origin(request))})
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        headers = security_headers(self._ws_origin(request))
+        path = (self.root / request.match_info["path"]).resolve()
+        if path.is_dir():
+            path = path / "index.html"
+        if not path.is_relative_to(self.root) or not path.is_file():
+            return web.Response(status=404, text="Not found\n", headers=headers)
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return web.FileResponse(path, headers={"Content-Type": kind, "Cache-Control": "no-cache",
+                                               **headers})

@@ -1,0 +1,156 @@
+"""Talking to the running local stack the way the browser does: JSON over HTTP, events over
+WebSocket. Waits have a generous ceiling (TIMEOUT) so a slow machine fails loudly instead of
+hanging; no test asserts how fast anything is."""
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from websockets.sync.client import connect
+
+TIMEOUT = 20
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class Reply:
+    status: int
+    json: object
+    headers: dict
+
+
+def fetch(url: str, method: str = "GET", body: bytes | None = None,
+          headers: dict | None = None) -> tuple[int, dict, bytes]:
+    """Any HTTP request to the stack (never through a proxy): status, headers, body."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 (http to the local stack)
+    try:
+        with _NO_PROXY.open(request, timeout=TIMEOUT) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+class Rest:
+    def __init__(self, api: str):
+        self.api = api
+
+    def call(self, method: str, path: str, body=None, token: str | None = None) -> Reply:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = json.dumps(body).encode() if body is not None else None
+        status, hdrs, raw = fetch(self.api + path, method, data, headers)
+        return Reply(status, json.loads(raw) if raw else None, hdrs)
+
+    def create(self, name: str = "Standup", **extra) -> dict:
+        reply = self.call("POST", "/meetings", {"name": name, **extra})
+        assert reply.status == 201, reply.json
+        return reply.json
+
+    def join(self, mid: str, name: str, **extra) -> "Participant":
+        reply = self.call("POST", f"/meetings/{mid}/join", {"name": name, **extra})
+        assert reply.status == 200, reply.json
+        return Participant(self, mid, reply.json)
+
+
+class Participant:
+    """Someone who joined: their token, id, and the wsUrl the join response gave them."""
+
+    def __init__(self, rest: Rest, mid: str, joined: dict):
+        self.rest = rest
+        self.mid = mid
+        self.token = joined["token"]
+        self.pid = joined["participant"]["id"]
+        self.ws_url = joined["wsUrl"]
+
+    def connect(self) -> "Socket":
+        return Socket(f"{self.ws_url}?token={self.token}")
+
+    def send_ticket(self, to: "Participant", kind: str = "candidates", data=None) -> dict:
+        if data is None and kind == "candidates":
+            data = [{"candidate": "candidate:1 1 udp 2122260223 10.0.0.1 50000 typ host",
+                     "sdpMid": "0", "sdpMLineIndex": 0}]
+        reply = self.rest.call("POST", f"/meetings/{self.mid}/tickets",
+                               {"to": to.pid, "kind": kind, "data": data}, self.token)
+        assert reply.status == 202, reply.json
+        return reply.json["ticket"]
+
+    def replay(self, after: str | None = None) -> list:
+        query = f"?after={after}" if after else ""
+        reply = self.rest.call("GET", f"/meetings/{self.mid}/tickets{query}", token=self.token)
+        assert reply.status == 200, reply.json
+        return reply.json["tickets"]
+
+    def update(self, **state) -> dict:
+        reply = self.rest.call("PATCH", f"/meetings/{self.mid}/participants/me", state,
+                               self.token)
+        assert reply.status == 200, reply.json
+        return reply.json["participant"]
+
+    def leave(self) -> None:
+        reply = self.rest.call("DELETE", f"/meetings/{self.mid}/participants/me",
+                               token=self.token)
+        assert reply.status == 204, reply.json
+
+
+class Socket:
+    """A client WebSocket that remembers every event it received, in order."""
+
+    def __init__(self, url: str):
+        self.conn = connect(url, proxy=None, open_timeout=TIMEOUT, close_timeout=5,
+                            max_size=None, compression=None, legacy=True)
+        self.events: list[dict] = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def send(self, payload) -> None:
+        self.conn.send(payload if isinstance(payload, str) else json.dumps(payload))
+
+    def wait_for(self, match) -> dict:
+        """The first new event for which `match(event)` is true (earlier ones are kept)."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no matching event; received {self.events}")
+            try:
+                frame = self.conn.recv(timeout=remaining)
+            except TimeoutError:
+                continue
+            event = json.loads(frame)
+            self.events.append(event)
+            if match(event):
+                return event
+
+    def of(self, name: str) -> list[dict]:
+        return [e for e in self.events if e.get("event") == name]
+
+
+def joined(pid: str):
+    return lambda e: e.get("event") == "participant-joined" and e["participant"]["id"] == pid
+
+
+def updated(pid: str, **fields):
+    return lambda e: (e.get("event") == "participant-updated" and e["participant"]["id"] == pid
+                      and all(e["participant"].get(k) == v for k, v in fields.items()))
+
+
+def left(pid: str):
+    return lambda e: e.get("event") == "participant-left" and e["participant"]["id"] == pid
+
+
+def ticket(tid: str):
+    return lambda e: e.get("event") == "ticket" and e["ticket"]["id"] == tid
+
+
+def event(name: str):
+    return lambda e: e.get("event") == name

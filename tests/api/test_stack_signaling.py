@@ -1,0 +1,56 @@
+"""Two participants meet through the running local stack: REST writes, the stream handler
+pushes over WebSocket, and a reconnect replays what was missed."""
+
+from .stack_client import Rest, joined, left, ticket, updated
+
+
+def test_two_participants_join_signal_reconnect_replay_and_leave(stack):
+    rest = Rest(stack.api)
+    created = rest.create("Signal check")
+    mid = created["meeting"]["id"]
+    ada = rest.join(mid, "Ada", hostKey=created["hostKey"])
+    assert ada.ws_url == stack.ws
+
+    with ada.connect() as ada_ws:
+        bob = rest.join(mid, "Bob")
+        assert ada_ws.wait_for(joined(bob.pid))["participant"]["name"] == "Bob"
+
+        bob_ws = bob.connect()
+        ada_ws.wait_for(updated(bob.pid, connected=True))
+
+        offer = ada.send_ticket(bob, "description", {"type": "offer", "sdp": "v=0\r\n"})
+        sent = [offer] + [ada.send_ticket(bob) for _ in range(3)]
+        for expected in sent:
+            got = bob_ws.wait_for(ticket(expected["id"]))["ticket"]
+            assert got["from"] == ada.pid and got["kind"] == expected["kind"]
+        received = [e["ticket"]["id"] for e in bob_ws.of("ticket")]
+        assert received == [t["id"] for t in sent]
+        assert received == sorted(received)
+
+        bob_ws.close()
+        ada_ws.wait_for(updated(bob.pid, connected=False))
+        missed = [ada.send_ticket(bob), ada.send_ticket(bob, "bye", None)]
+
+        with bob.connect() as bob_again:
+            ada_ws.wait_for(updated(bob.pid, connected=True))
+            replayed = bob.replay(after=received[-1])
+            assert [t["id"] for t in replayed] == [t["id"] for t in missed]
+            assert [t["kind"] for t in replayed] == ["candidates", "bye"]
+
+            bob.leave()
+            gone = ada_ws.wait_for(left(bob.pid))
+            assert gone["reason"] == "left"
+            assert gone["participant"]["state"] == "left"
+            assert bob_again.of("participant-left") == []  # the leaver is not told about itself
+
+
+def test_a_ticket_to_someone_offline_waits_for_replay(stack):
+    rest = Rest(stack.api)
+    mid = rest.create("Offline")["meeting"]["id"]
+    ada, bob = rest.join(mid, "Ada"), rest.join(mid, "Bob")
+
+    first = ada.send_ticket(bob)
+    second = ada.send_ticket(bob)
+
+    assert [t["id"] for t in bob.replay()] == [first["id"], second["id"]]
+    assert [t["id"] for t in bob.replay(after=first["id"])] == [second["id"]]
