@@ -129,7 +129,14 @@ async def serve(sock, listen, store) -> int:
     return 0
 
 
+# The gateway, the Lambda worker, the stream poller and the embedded DynamoDB are
+# threads of one process handing requests to each other; a 1 ms GIL switch interval
+# (default 5 ms) keeps each hand-off from waiting out another thread's time slice.
+SWITCH_INTERVAL = 0.001
+
+
 def main() -> int:
+    sys.setswitchinterval(SWITCH_INTERVAL)
     logs.setup()
     listen = environment.listen_address()
     sock = environment.bind(listen)

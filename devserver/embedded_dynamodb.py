@@ -15,11 +15,7 @@ import threading
 
 from moto.dynamodbstreams.models import dynamodbstreams_backends
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
+from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
 MAX_SHARD_ITERATORS = 10_000
@@ -31,6 +27,23 @@ def _trim_shard_iterators(keep: int = MAX_SHARD_ITERATORS) -> None:
             iterators = backend.shard_iterators
             while len(iterators) > keep:
                 del iterators[next(iter(iterators))]
+
+
+class _DynamoDBOnly:
+    """DynamoDB and DynamoDB Streams only, routed by the X-Amz-Target header.
+
+    moto's general dispatcher works out the service of every request anew, listing its
+    own package directory each time; that made a GetItem cost ~4.5 ms instead of ~0.9 ms.
+    """
+
+    def __init__(self):
+        self._dynamodb = create_backend_app("dynamodb")
+        self._streams = create_backend_app("dynamodbstreams")
+
+    def __call__(self, environ, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        app = self._streams if target.startswith("DynamoDBStreams") else self._dynamodb
+        return app(environ, start_response)
 
 
 class _Serialized:
@@ -55,7 +68,7 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     def _server_entry(self) -> None:
-        app = _Serialized(DomainDispatcherApplication(create_backend_app))
+        app = _Serialized(_DynamoDBOnly())
         self._server = make_server(self._ip_address, self._port, app, True,
                                    request_handler=MotoRequestHandler)
         self._server_ready_event.set()
