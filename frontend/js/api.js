@@ -1,0 +1,41 @@
+// REST client: JSON in and out; every failure is an ApiError carrying the server's code.
+
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter = 0) {
+    super(message || code);
+    Object.assign(this, {status, code, retryAfter}); // retryAfter: seconds
+  }
+}
+
+export function createApi(base) {
+  let token = '';
+
+  async function call(method, path, body, {auth = token, keepalive = false} = {}) {
+    const headers = body === undefined ? {} : {'Content-Type': 'application/json'};
+    if (auth) headers.Authorization = 'Bearer ' + auth;
+    let res;
+    try {
+      res = await fetch(base.replace(/\/$/, '') + path, {method, headers, keepalive,
+        body: body === undefined ? undefined : JSON.stringify(body)});
+    } catch (e) {
+      throw new ApiError(0, 'network_error', e.message);
+    }
+    const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
+    if (res.ok) return data;
+    const err = data.error || {};
+    throw new ApiError(res.status, err.code || 'http_' + res.status, err.message, +res.headers.get('Retry-After'));
+  }
+
+  const m = (mid) => '/meetings/' + encodeURIComponent(mid);
+  return {
+    setToken(t) { token = t; },
+    createMeeting: (body) => call('POST', '/meetings', body),
+    getMeeting: (mid) => call('GET', m(mid)),
+    join: (mid, body) => call('POST', m(mid) + '/join', body),
+    postTicket: (mid, to, kind, data) => call('POST', m(mid) + '/tickets', {to, kind, data}),
+    tickets: (mid, after) => call('GET', m(mid) + '/tickets' + (after ? '?after=' + after : '')),
+    updateMe: (mid, state) => call('PATCH', m(mid) + '/participants/me', state),
+    leave: (mid, auth = token, keepalive = false) =>
+      call('DELETE', m(mid) + '/participants/me', undefined, {auth, keepalive}),
+  };
+}

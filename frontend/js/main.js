@@ -1,0 +1,118 @@
+// Entry point: hash routing (#/ landing, #/<mid> meeting) and the join / rejoin flow.
+import config from '../config.js';
+import {createApi} from './api.js';
+import {Room} from './room.js';
+import {openMedia, stopStream} from './media.js';
+import {session} from './store.js';
+import {t, errorText} from './i18n.js';
+import {langSelect} from './ui/dom.js';
+import {landingView} from './ui/landing.js';
+import {prejoinView} from './ui/prejoin.js';
+import {messagePage, loadingPage} from './ui/pages.js';
+import {toast} from './ui/toasts.js';
+
+const api = createApi(config.apiUrl);
+let prejoin = null;
+let room = null;
+let seq = 0; // the newest route: older async work drops its result
+
+function mount(el) {
+  document.body.classList.toggle('in-room', el.className === 'room');
+  document.getElementById('app').replaceChildren(el);
+}
+
+async function route() {
+  const mine = ++seq;
+  const mid = (/^#\/([\w-]{1,32})\/?$/.exec(location.hash) || [])[1];
+  if (room && room.mid === mid) return;
+  if (room) { // navigated away (Back, edited link): leave properly
+    const r = room;
+    room = null;
+    r.onExit = () => {};
+    await r.leave();
+  }
+  prejoin?.destroy();
+  prejoin = null;
+  document.title = t('app');
+  if (mine !== seq) return;
+  if (!mid) return mount(landingView({onCreate: create, onJoin: (id) => { location.hash = '#/' + id; }}));
+  mount(loadingPage());
+  try {
+    const {meeting} = await api.getMeeting(mid);
+    if (mine !== seq) return;
+    document.title = meeting.name + ' · ' + t('app');
+    const saved = session.get('session');
+    if (saved?.mid === mid) rejoin(saved, meeting); else showPrejoin(meeting);
+  } catch (e) {
+    if (mine !== seq) return;
+    const page = {meeting_not_found: {id: 'not-found', title: 'not_found_title', text: 'not_found_text'},
+      meeting_ended: {id: 'ended', title: 'ended_title'}}[e.code];
+    mount(messagePage(page || {id: 'problem', title: 'problem_title', error: errorText(e),
+      action: {label: 'retry', run: route}}));
+  }
+}
+
+async function create({name, passcode}) {
+  const res = await api.createMeeting(passcode ? {name, passcode} : {name});
+  session.set('host.' + res.meeting.id, res.hostKey); // the creator (this tab) joins as host
+  location.hash = '#/' + res.meeting.id;
+}
+
+function showPrejoin(meeting, error) {
+  prejoin = prejoinView({meeting, onBack: () => { location.hash = '#/'; }, onJoin: async (opts) => {
+    const res = await join(meeting.id, opts);
+    prejoin.destroy(true);
+    prejoin = null;
+    enter(meeting.id, res, opts);
+  }});
+  mount(prejoin.el);
+  prejoin.focus();
+  if (error) toast(error, 'error', 8000);
+}
+
+async function join(mid, {name, passcode, audio, video}) {
+  const hostKey = session.get('host.' + mid);
+  const res = await api.join(mid, hostKey ? {name, hostKey} : passcode ? {name, passcode} : {name});
+  session.set('session', {mid, pid: res.participant.id, token: res.token, name, passcode, audio, video});
+  return res;
+}
+
+// A reloaded page: the old participant leaves (on pagehide, or now), then the same person joins again.
+async function rejoin(saved, meeting) {
+  const mine = seq;
+  if (!saved.left) await api.leave(saved.mid, saved.token).catch(() => {});
+  const {stream} = await openMedia({audio: saved.audio, video: saved.video});
+  const has = (kind) => stream.getTracks().some((x) => x.kind === kind);
+  const opts = {...saved, stream, audio: saved.audio && has('audio'), video: saved.video && has('video')};
+  if (mine !== seq) return stopStream(stream);
+  try {
+    enter(meeting.id, await join(meeting.id, opts), opts);
+  } catch (e) {
+    stopStream(stream);
+    session.del('session');
+    showPrejoin(meeting, errorText(e));
+  }
+}
+
+function enter(mid, res, {stream, audio, video}) {
+  api.setToken(res.token);
+  room = new Room({api, wsUrl: config.wsUrl, mid, join: res, local: {stream, audio, video}, mount,
+    onLocal: (state) => session.set('session', {...session.get('session'), ...state}),
+    onExit: (reason, code) => {
+      room = null;
+      session.del('session');
+      if (reason === 'left') {
+        toast(t('left_title'));
+        location.hash = '#/';
+      } else {
+        mount(messagePage(reason === 'gone' ? {id: 'gone', title: 'gone_title', error: errorText(code),
+          action: {label: 'rejoin', run: route}} : {id: reason, title: reason + '_title'}));
+      }
+    }});
+  room.start().catch((e) => console.warn('room', e));
+}
+
+document.querySelector('.top').append(langSelect('lang'));
+addEventListener('hashchange', route);
+addEventListener('pageshow', (e) => e.persisted && location.reload()); // from bfcache: stale state
+route();

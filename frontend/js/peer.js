@@ -1,0 +1,104 @@
+// One RTCPeerConnection per remote participant, with MDN's "perfect negotiation". No DOM.
+
+export class Peer {
+  // send(kind, data) -> Promise; onTrack(stream); onState(connectionState); onSendError(err)
+  constructor({selfId, remoteId, iceServers, send, onTrack, onState, onSendError}) {
+    Object.assign(this, {id: remoteId, polite: selfId > remoteId, send, onSendError});
+    this.makingOffer = this.ignoreOffer = this.closed = false;
+    this.inbox = this.outbox = Promise.resolve(); // tickets in and out, strictly in order
+    this.candidates = [];
+    this.stream = new MediaStream();
+    const pc = this.pc = new RTCPeerConnection({iceServers});
+
+    pc.ontrack = ({track}) => {
+      this.stream.getTracks().forEach((t) => t.kind === track.kind && this.stream.removeTrack(t));
+      this.stream.addTrack(track);
+      onTrack(this.stream);
+    };
+    pc.onnegotiationneeded = async () => {
+      try {
+        this.makingOffer = true;
+        await pc.setLocalDescription();
+        this.post('description', pc.localDescription.toJSON());
+      } catch (e) {
+        console.warn('negotiation', e);
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+    // Trickle ICE, batched: candidates found within 100 ms travel in one ticket.
+    pc.onicecandidate = ({candidate}) => {
+      if (!candidate?.candidate) return;
+      if (this.candidates.push(candidate.toJSON()) > 1) return;
+      setTimeout(() => this.post('candidates', this.candidates.splice(0)), 100);
+    };
+    pc.oniceconnectionstatechange = () => pc.iceConnectionState === 'failed' && pc.restartIce();
+    pc.onconnectionstatechange = () => onState(pc.connectionState);
+  }
+
+  post(kind, data) { // a busy or flaky server gets the same ticket again, a few times
+    const send = (n) => this.send(kind, data).catch(async (e) => {
+      if (n > 3 || this.closed || !/rate_lim|network|internal/.test(e.code)) throw e;
+      await new Promise((r) => setTimeout(r, (e.retryAfter || 1) * 1e3));
+      return send(n + 1);
+    });
+    if (!this.closed) this.outbox = this.outbox.then(() => send(0)).catch(this.onSendError);
+    return this.outbox;
+  }
+
+  // replaceTrack where this kind is sent already (no renegotiation), else addTrack (renegotiates).
+  setTracks(stream) {
+    if (this.closed) return;
+    for (const kind of ['audio', 'video']) {
+      const track = stream.getTracks().find((t) => t.kind === kind) || null;
+      const tr = this.pc.getTransceivers().find((x) => x.receiver.track.kind === kind);
+      if (tr && /send/.test(tr.direction)) {
+        if (tr.sender.track !== track) tr.sender.replaceTrack(track).catch((e) => console.warn(e));
+      } else if (track) {
+        this.pc.addTrack(track, stream);
+      }
+    }
+  }
+
+  handle(ticket) {
+    this.inbox = this.inbox.then(() => this.apply(ticket)).catch((e) => console.warn('ticket', e));
+  }
+
+  async apply({kind, data}) {
+    const pc = this.pc;
+    if (this.closed) return;
+    if (kind === 'description') {
+      const collision = data.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
+      this.ignoreOffer = !this.polite && collision;
+      if (this.ignoreOffer) return;
+      await pc.setRemoteDescription(data);
+      if (data.type === 'offer') {
+        await pc.setLocalDescription();
+        this.post('description', pc.localDescription.toJSON());
+      }
+    } else if (kind === 'candidates') {
+      for (const c of data) {
+        try {
+          await pc.addIceCandidate(c);
+        } catch (e) {
+          if (!this.ignoreOffer) console.warn('candidate', e);
+        }
+      }
+    }
+  }
+
+  async stats() { // inbound numbers, for tests and debugging
+    const out = {state: this.pc.connectionState, framesDecoded: 0};
+    (await this.pc.getStats()).forEach((r) => { out.framesDecoded += r.framesDecoded || 0; }); // inbound video
+    return out;
+  }
+
+  // With bye, tell the other side first; resolves when the bye is sent.
+  close(bye) {
+    if (this.closed) return this.outbox;
+    const done = bye ? this.post('bye', null) : this.outbox;
+    this.closed = true;
+    this.pc.close();
+    return done;
+  }
+}

@@ -1,0 +1,193 @@
+// A meeting in progress: owns the participant map and wires signaling ↔ peers ↔ UI.
+import {Signaling} from './signaling.js';
+import {Peer} from './peer.js';
+import {swapTrack, stopStream} from './media.js';
+import {roomView} from './ui/roomview.js';
+import {toast} from './ui/toasts.js';
+import {t, errorText} from './i18n.js';
+
+export class Room {
+  // join: the join response; local: {stream, audio, video}; onLocal(state) remembers it for a reload.
+  constructor({api, wsUrl, mid, join, local, mount, onExit, onLocal}) {
+    Object.assign(this, {api, wsUrl, mid, join, mount, onExit, onLocal, ...local});
+    this.me = join.participant.id;
+    this.people = new Map();
+    this.peers = new Map();
+    this.gone = new Set();
+    this.pagehide = () => {
+      onLocal({left: true}); // a reload need not leave again
+      api.leave(mid, undefined, true).catch(() => {});
+    };
+  }
+
+  track(kind) { return this.stream.getTracks().find((x) => x.kind === kind); }
+
+  async start() {
+    const {api, mid, join} = this;
+    this.view = roomView({meeting: join.meeting, me: this.me, on: {
+      mic: () => this.setAudio(!this.audio),
+      cam: () => this.setVideo(!this.video),
+      leave: () => this.leave(),
+      copy: () => this.copyLink(),
+    }});
+    this.mount(this.view.el);
+    this.view.setLocal(this);
+    this.set({...join.participant, audio: this.audio, video: this.video, connected: true}, true);
+    this.showSelf();
+    for (const p of join.participants) if (p.id !== this.me) this.set(p);
+    if (!this.audio || !this.video) this.patch({audio: this.audio, video: this.video});
+    addEventListener('pagehide', this.pagehide);
+    this.expose();
+
+    // Startup order: WebSocket open → replay → a peer for everyone already here.
+    this.sig = new Signaling(join.wsUrl || this.wsUrl, join.token, (after) => api.tickets(mid, after), this);
+    await this.sig.start();
+    if (this.closed) return;
+    this.started = true;
+    for (const pid of this.people.keys()) if (pid !== this.me) this.peer(pid);
+  }
+
+  set(p, self) {
+    const known = this.people.get(p.id);
+    const merged = {...known, ...p};
+    this.people.set(p.id, merged);
+    if (known) this.view.update(merged); else this.view.add(merged, self);
+  }
+
+  peer(pid) {
+    if (this.peers.has(pid) || this.closed) return this.peers.get(pid);
+    if (!this.people.has(pid)) this.set({id: pid, name: t('guest'), audio: true, video: true});
+    const peer = new Peer({
+      selfId: this.me, remoteId: pid, iceServers: this.join.iceServers,
+      send: (kind, data) => this.api.postTicket(this.mid, pid, kind, data),
+      onTrack: (stream) => this.view.setStream(pid, stream),
+      onState: (state) => this.view.setState(pid, state),
+      onSendError: (e) => (e.code === 'participant_not_found' ? this.drop(pid)
+        : this.closed || console.warn('ticket to', pid, e.code)),
+    });
+    this.peers.set(pid, peer);
+    peer.setTracks(this.stream);
+    return peer;
+  }
+
+  drop(pid, reason) {
+    const p = this.people.get(pid);
+    if (pid === this.me || !p) return;
+    this.gone.add(pid);
+    this.peers.get(pid)?.close();
+    this.peers.delete(pid);
+    this.people.delete(pid);
+    this.view.remove(pid);
+    if (reason) toast(t('left', {name: p.name}));
+  }
+
+  onTicket(tk) {
+    if (this.gone.has(tk.from) || this.closed) return;
+    if (tk.kind === 'bye') this.drop(tk.from, 'left'); else this.peer(tk.from).handle(tk);
+  }
+
+  onEvent({event, participant: p, reason}) {
+    if (p && (p.id === this.me || this.gone.has(p.id))) return;
+    if (event === 'participant-joined') {
+      if (!this.people.has(p.id)) toast(t('joined', {name: p.name}));
+      this.set(p);
+      if (this.started) this.peer(p.id);
+    } else if (event === 'participant-updated') {
+      if (p.state && p.state !== 'active') this.drop(p.id, p.state); else this.set(p);
+    } else if (event === 'participant-left') {
+      this.drop(p.id, reason || p.state);
+    } else if (event === 'meeting-ended' || event === 'removed') {
+      this.exit(event === 'removed' ? 'removed' : 'ended');
+    } else if (event === 'mute-requested') {
+      this.setAudio(false);
+      toast(t('muted_by_host'));
+    } // 'message' (chat) has no UI yet
+  }
+
+  onFatal(code) { this.exit('gone', code); }
+
+  onStatus(status) { // the banner waits a second, so a quick renewal shows nothing
+    clearTimeout(this.bannerTimer);
+    if (status === 'open') this.view.setBanner(false);
+    else this.bannerTimer = setTimeout(() => this.view.setBanner(true), 1000);
+  }
+
+  patch(state) {
+    this.onLocal({audio: this.audio, video: this.video});
+    this.set({id: this.me, ...state});
+    this.view.setLocal(this);
+    this.api.updateMe(this.mid, state).catch((e) => toast(errorText(e), 'error'));
+  }
+
+  showSelf() { this.view.setStream(this.me, new MediaStream(this.stream.getTracks())); }
+
+  async swap(kind, id) {
+    try {
+      await swapTrack(this.stream, kind, id);
+    } catch {
+      return toast(t('media_error'), 'error');
+    }
+    this.peers.forEach((p) => p.setTracks(this.stream));
+    this.showSelf();
+    return true;
+  }
+
+  async setAudio(on) {
+    if (on && !this.track('audio') && !(await this.swap('audio'))) return;
+    this.audio = on;
+    this.track('audio') && (this.track('audio').enabled = on);
+    this.patch({audio: on});
+  }
+
+  // Camera off stops the camera (its light goes out); on starts it again.
+  async setVideo(on) {
+    const cam = this.track('video');
+    if (on && !cam && !(await this.swap('video'))) return;
+    if (!on && cam) {
+      this.stream.removeTrack(cam);
+      cam.stop();
+      this.peers.forEach((p) => p.setTracks(this.stream));
+      this.showSelf();
+    }
+    this.video = on;
+    this.patch({video: on});
+  }
+
+  async copyLink() {
+    const link = location.origin + location.pathname + '#/' + this.mid; // never the passcode
+    try {
+      await navigator.clipboard.writeText(link);
+      toast(t('copied'));
+    } catch {
+      toast(t('copy_failed', {link}), 'info', 15e3);
+    }
+  }
+
+  async leave() {
+    if (this.closed) return;
+    const byes = [...this.peers.values()].map((p) => p.close(true));
+    await Promise.race([Promise.allSettled(byes), new Promise((r) => setTimeout(r, 1500))]);
+    await this.api.leave(this.mid).catch(() => {});
+    this.exit('left');
+  }
+
+  exit(reason, code) {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.bannerTimer);
+    removeEventListener('pagehide', this.pagehide);
+    this.sig?.close();
+    this.peers.forEach((p) => p.close());
+    stopStream(this.stream);
+    this.view.destroy();
+    delete window.__parley;
+    this.onExit(reason, code);
+  }
+
+  // Read-only hook for tests and debugging: who I am, inbound stats per peer.
+  expose() {
+    const stats = async () => Object.fromEntries(await Promise.all([...this.peers.values()].map(
+      async (p) => [p.id, await p.stats()])));
+    Object.defineProperty(window, '__parley', {configurable: true, value: Object.freeze({me: this.me, stats})});
+  }
+}

@@ -1,0 +1,126 @@
+// The meeting's WebSocket: ping keep-alive, reconnect with backoff, tickets delivered once and
+// in order. Ticket ids are a per-recipient sequence, so a gap means a missed ticket: replay
+// with GET .../tickets?after=<last id>, as after every (re)connect.
+
+const FATAL = /^(participant_gone|token_|wrong_meeting|meeting_)/; // we are not in the meeting
+const pad = (n) => String(n).padStart(12, '0');
+
+export class Signaling {
+  // replay(after) -> {tickets}; to: {onTicket(t), onEvent(msg), onStatus('open'|'reconnecting'), onFatal(code)}
+  constructor(url, token, replay, to) {
+    Object.assign(this, {url, token, replay, to, last: 0, pending: new Map(), attempt: 0});
+    this.online = () => this.isOpen() || this.reconnect();
+    addEventListener('online', this.online);
+  }
+
+  start() { // resolves after the first open and its replay
+    return new Promise((resolve) => { this.ready = resolve; this.connect(); });
+  }
+
+  isOpen() { return this.ws?.readyState === 1; }
+
+  connect() {
+    const ws = this.ws = new WebSocket(this.url + '?token=' + encodeURIComponent(this.token));
+    ws.onopen = () => {
+      this.attempt = 0;
+      // API Gateway drops sockets idle for 10 min, and every socket at 2 h
+      this.timers = [setInterval(() => this.ping(), 270e3), setTimeout(() => this.reconnect(), 6600e3)];
+      this.to.onStatus('open');
+      this.catchUp().finally(() => { this.ready?.(); this.ready = null; });
+    };
+    ws.onmessage = (e) => {
+      let msg;
+      try { msg = JSON.parse(e.data); } catch { return; }
+      if (msg.event === 'pong') clearTimeout(this.pongTimer);
+      else if (msg.event === 'ticket') this.receive(msg.ticket);
+      else if (msg.event !== 'error') this.to.onEvent(msg);
+    };
+    ws.onclose = () => {
+      this.stopTimers();
+      this.to.onStatus('reconnecting');
+      this.retryTimer = setTimeout(async () => {
+        // after repeated failures, ask the REST API whether we are still in the meeting
+        if (this.attempt > 2) await this.replay(pad(this.last)).catch((e) => this.fatal(e));
+        if (!this.closed) this.connect();
+      }, Math.min(15e3, 500 * 2 ** this.attempt++) * (0.6 + Math.random() * 0.4));
+    };
+  }
+
+  fatal(e) {
+    if (!FATAL.test(e.code)) return;
+    this.close();
+    this.to.onFatal(e.code);
+  }
+
+  ping() {
+    this.ws.send('{"action":"ping"}');
+    clearTimeout(this.pongTimer);
+    this.pongTimer = setTimeout(() => this.reconnect(), 20e3);
+  }
+
+  reconnect() {
+    this.stopTimers();
+    clearTimeout(this.retryTimer);
+    this.ws.onclose = null;
+    this.ws.close();
+    this.attempt = 0;
+    this.to.onStatus('reconnecting');
+    this.connect();
+  }
+
+  receive(t) {
+    if (+t.id <= this.last) return; // duplicate
+    this.pending.set(+t.id, t);
+    this.drain();
+    if (this.pending.size) this.catchUp();
+  }
+
+  drain() {
+    for (let t; (t = this.pending.get(this.last + 1));) {
+      this.pending.delete(++this.last);
+      try { this.to.onTicket(t); } catch (e) { console.warn('ticket', e); }
+    }
+    for (const n of this.pending.keys()) if (n <= this.last) this.pending.delete(n);
+    if (!this.pending.size) this.gapSince = 0;
+  }
+
+  catchUp() { // one replay at a time; asking during one runs another after it
+    if (this.catching) return (this.again = true);
+    return (this.catching = (async () => {
+      do {
+        this.again = false;
+        let page;
+        do {
+          page = (await this.replay(this.last ? pad(this.last) : '')).tickets;
+          for (const t of page) if (+t.id > this.last) this.pending.set(+t.id, t);
+          this.drain();
+        } while (page.length >= 200);
+        if (this.pending.size) {
+          // ids are taken before the write, so a gap may still fill itself; after 5 s, skip it
+          this.gapSince ||= Date.now();
+          if (Date.now() - this.gapSince > 5e3) {
+            this.last = Math.min(...this.pending.keys()) - 1;
+            this.drain();
+          } else {
+            await new Promise((r) => setTimeout(r, 1e3));
+            this.again = true;
+          }
+        }
+      } while (this.again && !this.closed);
+    })().catch((e) => this.fatal(e)).finally(() => { this.catching = null; }));
+  }
+
+  stopTimers() {
+    (this.timers || []).forEach(clearTimeout); // also clears intervals
+    clearTimeout(this.pongTimer);
+  }
+
+  close() {
+    this.closed = true;
+    this.stopTimers();
+    clearTimeout(this.retryTimer);
+    removeEventListener('online', this.online);
+    this.ws.onclose = null;
+    this.ws.close();
+  }
+}

@@ -1,0 +1,51 @@
+// The room screen: video grid, bottom control bar, people panel and reconnect banner.
+// It renders what room.js tells it; room.js decides.
+import {h, icon, toggleButton, setToggle} from './dom.js';
+import {t} from '../i18n.js';
+import {Grid} from './tiles.js';
+import {Roster} from './roster.js';
+import {toast} from './toasts.js';
+
+// on: {mic(), cam(), leave(), copy()}
+export function roomView({meeting, me, on}) {
+  const blocked = []; // autoplay with sound refused: one click unmutes every tile
+  const grid = new Grid((unmute) => {
+    if (blocked.push(unmute) > 1) return;
+    const note = toast(t('sound_blocked'), 'info', 600e3);
+    addEventListener('pointerdown', () => { blocked.splice(0).forEach((f) => f()); note.remove(); }, {once: true});
+  });
+  const roster = new Roster(me);
+  const banner = h('div', {class: 'banner', role: 'status', id: 'reconnect-banner', hidden: true, i18n: 'ws_reconnecting'});
+  const count = h('span', {class: 'count'});
+  const panel = h('aside', {class: 'panel', id: 'panel', hidden: true, 'aria-labelledby': 'panel-title'},
+    h('header', {}, h('h2', {id: 'panel-title', i18n: 'people'}),
+      h('button', {type: 'button', class: 'x', i18nLabel: 'close', onclick: () => show(false)}, '×')),
+    roster.el);
+  const button = (id, name, label, onclick, ...extra) =>
+    h('button', {type: 'button', class: 'round', id, i18nLabel: label, onclick}, icon(name), ...extra);
+  const people = button('toggle-people', 'people', 'people', () => show(panel.hidden), count);
+  people.setAttribute('aria-controls', 'panel');
+  const show = (open) => { panel.hidden = !open; people.setAttribute('aria-expanded', open); };
+  show(false);
+  const micBtn = toggleButton('mic', true, on.mic);
+  const camBtn = toggleButton('cam', true, on.cam);
+  const el = h('div', {class: 'room'}, banner, h('div', {class: 'stage'}, grid.el, panel),
+    h('footer', {class: 'bar'}, h('div', {}, h('b', {id: 'meeting-title'}, meeting.name)),
+      h('div', {}, micBtn, camBtn, button('copy-link', 'link', 'copy_link', on.copy),
+        h('button', {type: 'button', class: 'round leave', id: 'leave-button', i18nLabel: 'leave', onclick: on.leave},
+          icon('leave'))),
+      h('div', {}, people)));
+
+  const recount = () => { count.textContent = roster.rows.size; };
+  return {
+    el,
+    add(p, self) { grid.add(p, self); roster.set(p); recount(); },
+    update(p) { grid.tiles.get(p.id)?.update(p); roster.set(p); },
+    remove(pid) { grid.remove(pid); roster.remove(pid); recount(); },
+    setStream(pid, stream) { grid.tiles.get(pid)?.setStream(stream); },
+    setState(pid, state) { grid.tiles.get(pid)?.setState(state); },
+    setLocal({audio, video}) { setToggle(micBtn, 'mic', audio); setToggle(camBtn, 'cam', video); },
+    setBanner(shown) { banner.hidden = !shown; },
+    destroy() { grid.resize.disconnect(); },
+  };
+}

@@ -1,0 +1,150 @@
+"""Real Chromium (Debian's, driven by Playwright) against the local stack.
+
+One browser per session; every simulated person gets a fresh browser context (own
+storage, own fake camera and microphone). Console errors and page errors are collected per
+page so a test can assert there were none.
+"""
+
+import json
+import shutil
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox",
+        "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+WAIT_MS = 90_000  # media over a mesh on two shared cores can take a while; never a timing assert
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class Person:
+    """One browser tab with its console errors (console.error and uncaught exceptions)."""
+
+    page: object
+    errors: list = field(default_factory=list)
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
+
+
+# One Playwright and one Chromium per process, even when another suite imports these
+# fixtures (a second sync Playwright in the same thread cannot start): shared, ref-counted.
+_shared = {"users": 0}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (make chromium installs it)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    if not _shared["users"]:
+        _shared["playwright"] = sync_playwright().start()
+        _shared["browser"] = _shared["playwright"].chromium.launch(executable_path=str(CHROMIUM),
+                                                                  args=ARGS)
+    _shared["users"] += 1
+    try:
+        yield _shared["browser"]
+    finally:
+        _shared["users"] -= 1
+        if not _shared["users"]:
+            _shared["browser"].close()
+            _shared["playwright"].stop()
+
+
+@pytest.fixture
+def people(browser, stack):
+    """people(n, init_script=None) -> n Person tabs, each in its own context; closed after the test."""
+    contexts = []
+
+    def make(n=1, init_script=None):
+        out = []
+        for _ in range(n):
+            context = browser.new_context(viewport={"width": 1280, "height": 720},
+                                          base_url=stack.url)
+            if init_script:
+                context.add_init_script(init_script)
+            contexts.append(context)
+            page = context.new_page()
+            page.set_default_timeout(WAIT_MS)
+            person = Person(page)
+            page.on("console", lambda m, p=person: m.type == "error" and p.errors.append(m.text))
+            page.on("pageerror", lambda e, p=person: p.errors.append(str(e)))
+            out.append(person)
+        return out
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def api_call(stack, method, path, body=None):
+    req = urllib.request.Request(stack.api + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"})
+    with _NO_PROXY.open(req, timeout=10) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+@pytest.fixture
+def meeting(stack):
+    """meeting(**body) -> a new meeting's id, created over the REST API."""
+    def make(name="Browser test", **body):
+        return api_call(stack, "POST", "/meetings", {"name": name, **body})["meeting"]["id"]
+    return make
+
+
+def join(person, mid, name, passcode=None):
+    """Open the meeting link, fill the pre-join form, join, and wait for the room."""
+    person.goto(f"/#/{mid}")
+    person.fill("#display-name", name)
+    if passcode:
+        person.fill("#passcode", passcode)
+    person.click("#join-button")
+    person.wait_for_selector(".room")
+    return person.evaluate("window.__parley.me")
+
+
+TILES = """() => [...document.querySelectorAll('.tile')].map(t => ({pid: t.dataset.pid,
+  self: t.classList.contains('self'), media: t.dataset.media, width: t.querySelector('video').videoWidth}))"""
+
+
+def wait_remote_videos_playing(person, count):
+    """`count` remote tiles whose video has a size, and each peer's decoded frames growing."""
+    try:
+        person.wait_for_function(
+            """n => {
+              const tiles = [...document.querySelectorAll('.tile:not(.self)')];
+              return tiles.length === n && tiles.every(t => t.querySelector('video').videoWidth > 0
+                && t.dataset.media === 'flowing');
+            }""", arg=count, timeout=WAIT_MS)
+        before = person.evaluate("async () => await window.__parley.stats()")
+        assert len(before) == count
+        person.wait_for_function(
+            """async before => {
+              const now = await window.__parley.stats();
+              return Object.entries(before).every(([pid, s]) => now[pid]?.framesDecoded > s.framesDecoded);
+            }""", arg=before, timeout=WAIT_MS)
+    except Exception as err:  # say what the page looked like, not only that it timed out
+        tiles = person.evaluate(TILES)
+        stats = person.evaluate("async () => window.__parley && await window.__parley.stats()")
+        raise AssertionError(f"{count} remote videos not playing; tiles {tiles}; peers {stats}; "
+                             f"console errors {person.errors}") from err
+
+
+def save_screenshot(person, name, docs_name=None):
+    """Screenshot into test-artifacts/ (and docs/img/ for the README when docs_name is given)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    person.screenshot(path=str(path))
+    if docs_name:
+        (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, ROOT / "docs" / "img" / docs_name)
+    return path
