@@ -59,6 +59,11 @@ def replay_tickets(mid):
 
 # --- participants -----------------------------------------------------------------------
 
+@app.route("/meetings/{mid}/participants", methods=["GET"], cors=CORS)
+def list_participants(mid):
+    return participants.roster_of(mid, _request())
+
+
 @app.route("/meetings/{mid}/participants/me", methods=["PATCH"], cors=CORS)
 def update_me(mid):
     return participants.update_me(mid, _request(), json_body(_request()))

@@ -32,6 +32,15 @@ def update_me(mid: str, request, body: dict) -> dict:
     return {"participant": me.public()}
 
 
+def roster_of(mid: str, request) -> dict:
+    """Who is in the meeting now, oldest first: a client re-reads this after a reconnect,
+    since join/update/leave events pushed while it was away are not replayable."""
+    auth.open_meeting(check_mid(mid))
+    auth.authenticate(request, mid, settings())
+    members = sorted((p for p in roster.participants(mid) if p.active), key=lambda p: p.joined_at)
+    return {"participants": [p.public() for p in members]}
+
+
 def leave(mid: str, request) -> Response:
     meeting = auth.open_meeting(check_mid(mid))
     me = auth.authenticate(request, mid, settings())

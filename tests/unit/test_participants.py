@@ -92,3 +92,14 @@ def test_chat_rejects_empty_and_oversized_text(client, meeting):
         assert resp.status == 400, body
     assert client.call("POST", f"/meetings/{mid}/messages", {"text": "multi\nline"},
                        token=me["token"]).status == 201
+
+
+def test_roster_lists_active_participants_oldest_first_for_members_only(client, meeting):
+    mid = meeting["meeting"]["id"]
+    ada, bob, cy = (client.join(mid, n) for n in ("Ada", "Bob", "Cy"))
+    client.call("DELETE", f"/meetings/{mid}/participants/me", token=bob["token"])
+    resp = client.call("GET", f"/meetings/{mid}/participants", token=cy["token"])
+    assert resp.status == 200
+    assert [p["name"] for p in resp.json["participants"]] == ["Ada", "Cy"]
+    assert client.call("GET", f"/meetings/{mid}/participants").status == 401
+    assert client.call("GET", f"/meetings/{mid}/participants", token=bob["token"]).status == 403
