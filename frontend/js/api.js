@@ -34,6 +34,7 @@ export function createApi(base) {
     join: (mid, body) => call('POST', m(mid) + '/join', body),
     postTicket: (mid, to, kind, data) => call('POST', m(mid) + '/tickets', {to, kind, data}),
     tickets: (mid, after) => call('GET', m(mid) + '/tickets' + (after ? '?after=' + after : '')),
+    participants: (mid) => call('GET', m(mid) + '/participants'),
     updateMe: (mid, state) => call('PATCH', m(mid) + '/participants/me', state),
     leave: (mid, auth = token, keepalive = false) =>
       call('DELETE', m(mid) + '/participants/me', undefined, {auth, keepalive}),

@@ -108,8 +108,18 @@ export class Room {
 
   onStatus(status) { // the banner waits a second, so a quick renewal shows nothing
     clearTimeout(this.bannerTimer);
-    if (status === 'open') this.view.setBanner(false);
-    else this.bannerTimer = setTimeout(() => this.view.setBanner(true), 1000);
+    if (status === 'open') {
+      this.view.setBanner(false);
+      if (this.started) this.resync();
+    } else this.bannerTimer = setTimeout(() => this.view.setBanner(true), 1000);
+  }
+
+  async resync() { // events pushed while the socket was down are not replayed: re-read who is here
+    const {participants: list} = await this.api.participants(this.mid).catch(() => ({}));
+    if (!list || this.closed) return;
+    const here = new Set(list.map((p) => p.id));
+    for (const pid of [...this.people.keys()]) if (!here.has(pid)) this.drop(pid, 'left');
+    for (const p of list) if (p.id !== this.me && !this.gone.has(p.id)) this.set(p), this.peer(p.id);
   }
 
   patch(state) {

@@ -136,6 +136,8 @@ def test_a_websocket_outage_shows_a_banner_and_missed_tickets_are_replayed(peopl
     bob.wait_for_selector("#reconnect-banner", state="hidden")
     bob.wait_for_selector(tile(cy_id))
     wait_remote_videos_playing(bob, 2)
+    # the join Bob missed is re-read from the roster, so Cy has her name, not "Guest"
+    bob.wait_for_selector(f"{tile(cy_id)} .name:text-is('Cy')")
 
 
 def test_wrong_passcode_is_refused_then_the_right_one_joins(people, meeting):
