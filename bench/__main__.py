@@ -100,20 +100,20 @@ TARGETS = """## Targets, and what closes the gaps
 | frontend under 60 KB | met: section 5 |
 
 Why signaling misses here, and what would close it. PeerJS relays a frame in memory in
-well under a millisecond. Parley makes every ticket durable and replayable: a ticket is a
-REST call (token check: two reads; a conditional counter update; a put) and a stream
+well under a millisecond. Parley makes every ticket durable and replayable: a ticket is
+a REST call (token check: two reads; a conditional counter update; a put) and a stream
 record pushed through the management API — on the local stack that is about ten HTTP
 round trips between threads of one Python process, each through moto (a test double that
 parses and serialises every call in Python, ~1 ms each even with the dispatch shortcut
 in devserver/embedded_dynamodb.py) and all sharing one GIL on two cores, with REST
 handled one request at a time as one Lambda instance would. In AWS the same path is
-single-digit-millisecond DynamoDB calls on many concurrent Lambda instances; DynamoDB
-Streams delivery to Lambda adds its own ~100–200 ms on average, which is the real cost of
-the durable design. What would close the gap: (1) push the ticket to the recipient's
-socket straight from the REST handler and keep the stream path only for replay and the
-other events (one fewer hop, at the price of two push paths); (2) locally, run moto in a
-separate process (no GIL sharing) or DynamoDB Local; (3) read the meeting and the sender
-with one BatchGetItem instead of two GetItems.
+single-digit-millisecond DynamoDB calls on many concurrent Lambda instances, while
+Lambda polls each stream shard about four times a second, so the stream hop there costs
+up to ~250 ms: the real price of the durable design. What would close the gap: (1) push
+the ticket to the recipient's socket straight from the REST handler and keep the stream
+path only for replay and the other events (one fewer hop, at the price of two push
+paths); (2) locally, run moto in a separate process (no GIL sharing) or DynamoDB Local;
+(3) read the meeting and the sender with one BatchGetItem instead of two GetItems.
 
 Join to first frame is dominated by the ticket path above: perfect negotiation needs an
 offer, an answer and at least one candidate batch each way, sent one after another, so
