@@ -36,24 +36,38 @@ def error_middleware(app):
     """Middleware mapping ApiError to its JSON response and anything unexpected to a 500.
 
     Chalice's own 4xx (415, 405, ...) are rewritten into the same JSON shape so clients
-    only ever parse one error format; a 405 lists the allowed methods (RFC 9110).
+    only ever parse one error format; a 405 lists the allowed methods (RFC 9110). Errors
+    carry the route's CORS headers like successes do (Chalice adds them only to responses
+    a view returns): the deployed site calls the API cross-origin, and a browser hides an
+    error without them, so the page could not tell a wrong passcode from a network failure.
     """
 
     def middleware(event, get_response):
         try:
             response = get_response(event)
         except ApiError as err:
-            return err.to_response()
+            response = err.to_response()
         except Exception:
             log.exception("unhandled error")
-            return error_response(500, "internal_error", "Something went wrong on our side.")
+            response = error_response(500, "internal_error", "Something went wrong on our side.")
         response = _normalise_chalice_error(response)
+        methods = app.routes.get((event.context or {}).get("resourcePath"), {})
         if response.status_code == 405:
-            methods = app.routes.get((event.context or {}).get("resourcePath"), {})
             response.headers["Allow"] = ", ".join(sorted(set(methods) | {"OPTIONS"}))
+        if response.status_code >= 400:
+            _add_cors_headers(response, methods.get(event.method) or next(iter(methods.values()),
+                                                                          None))
         return response
 
     return middleware
+
+
+def _add_cors_headers(response: Response, route) -> None:
+    cors = getattr(route, "cors", None)
+    if cors is None:
+        return
+    for name, value in cors.get_access_control_headers().items():
+        response.headers.setdefault(name, value)
 
 
 _CHALICE_CODES = {

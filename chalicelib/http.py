@@ -18,8 +18,9 @@ def json_body(request) -> dict:
         raise ApiError(413, "payload_too_large", "Request body is too large.")
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+    try:  # UTF-8 only (RFC 8259 8.1; a BOM is tolerated): json.loads(bytes) also takes UTF-16/32
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+        body = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as err:
         raise ApiError(400, "invalid_request", "Request body is not valid JSON.") from err
     if not isinstance(body, dict):

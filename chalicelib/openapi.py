@@ -46,7 +46,7 @@ _AUTH = [{"bearer": []}]
 _WHY = {400: "Invalid request", 401: "Missing, invalid or expired token, or passcode required",
         403: "Forbidden", 404: "Not found", 409: "Meeting full", 410: "Meeting ended",
         413: "Payload too large", 415: "Unsupported media type", 423: "Meeting locked",
-        429: "Too many attempts"}
+        429: "Too many attempts or requests (Retry-After says when to try again)"}
 
 
 def _obj(**props) -> dict:
@@ -88,7 +88,7 @@ def document() -> dict:
         "paths": {
             "/meetings": {"post": _op("Create a meeting", 201, _obj(
                 meeting=m, hostKey={"type": "string"}, link={"type": "string"}),
-                body=schemas.CREATE_MEETING, params=())},
+                body=schemas.CREATE_MEETING, errors=(429,), params=())},
             "/meetings/{mid}": {
                 "get": _op("Look up a meeting", 200, _obj(meeting=m), errors=gone),
                 "patch": _op("Lock or unlock (host)", 200, _obj(meeting=m),
@@ -104,11 +104,14 @@ def document() -> dict:
                 body=schemas.JOIN_MEETING, errors=(401, 403, 404, 409, 410, 423, 429))},
             "/meetings/{mid}/tickets": {
                 "post": _op("Send a WebRTC ticket", 202, _obj(ticket=_REF["Ticket"]),
-                            body=schemas.POST_TICKET, auth=True, errors=gone),
+                            body=schemas.POST_TICKET, auth=True, errors=(*gone, 429)),
                 "get": _op("Replay my tickets after a cursor", 200,
                            _obj(tickets={"type": "array", "items": _REF["Ticket"]}),
                            auth=True, errors=gone, params=(_MID, _AFTER)),
             },
+            "/meetings/{mid}/participants": {"get": _op(
+                "Who is in the meeting now", 200,
+                _obj(participants={"type": "array", "items": p}), auth=True, errors=gone)},
             "/meetings/{mid}/participants/me": {
                 "patch": _op("Change my audio/video/hand/screen state", 200,
                              _obj(participant=p), body=schemas.UPDATE_ME, auth=True,
@@ -123,7 +126,7 @@ def document() -> dict:
                 params=(_MID, _PID))},
             "/meetings/{mid}/messages": {
                 "post": _op("Send a chat message", 201, _obj(message=_REF["Message"]),
-                            body=schemas.POST_MESSAGE, auth=True, errors=gone),
+                            body=schemas.POST_MESSAGE, auth=True, errors=(*gone, 429)),
                 "get": _op("Chat history after a cursor", 200,
                            _obj(messages={"type": "array", "items": _REF["Message"]}),
                            auth=True, errors=gone, params=(_MID, _AFTER)),

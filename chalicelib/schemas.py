@@ -7,9 +7,11 @@ from .errors import ApiError
 # Printable text: no control characters (tabs/newlines are allowed only in chat text).
 # Printable text with at least one visible character; chat text may also hold tabs and
 # line breaks. (Lone UTF-16 surrogates are refused when the body is parsed, http.py.)
+# "Visible" also rules out Unicode white space (`\s`: U+00A0, U+2003, U+3000, ...), which
+# `str.strip()` removes: a name of only such spaces would otherwise be stored empty.
 _NAME_CHAR = r"[^\x00-\x1f\x7f]"
 _TEXT_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-_VISIBLE = r"[^\x00-\x20\x7f]"
+_VISIBLE = r"[^\s\x00-\x20\x7f]"
 NAME_PATTERN = f"^{_NAME_CHAR}*{_VISIBLE}{_NAME_CHAR}*$"
 TEXT_PATTERN = f"^{_TEXT_CHAR}*{_VISIBLE}{_TEXT_CHAR}*$"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"

@@ -8,11 +8,22 @@ therefore applied one at a time, which is what a single-node DynamoDB looks like
 moto also keeps every stream shard iterator it ever handed out, and a stream poller asks
 for a new one on every read; the oldest are dropped so a long `make run` does not grow
 without bound (DynamoDB itself expires iterators after 15 minutes).
+
+And moto undoes a cancelled transaction (a join refused because the meeting is full,
+locked or ended) by swapping each table for a deep copy taken before it started. The
+copy came with a copy of the table's stream: the stream poller, reading the old one,
+never saw another record (no push at all after the first refused join), and the old one
+still held the records of the cancelled writes (a push for a participant who never
+joined). The stream is therefore shared by the copy, not copied (which also spares
+copying the whole stream history on every transaction), and a rollback drops the records
+of the cancelled writes, as DynamoDB, where a cancelled transaction writes nothing, would.
 """
 
 import logging
 import threading
 
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import StreamShard
 from moto.dynamodbstreams.models import dynamodbstreams_backends
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
@@ -27,6 +38,29 @@ def _trim_shard_iterators(keep: int = MAX_SHARD_ITERATORS) -> None:
             iterators = backend.shard_iterators
             while len(iterators) > keep:
                 del iterators[next(iter(iterators))]
+
+
+def _share_streams_through_rollbacks() -> None:
+    """Patch moto (once per process) so a cancelled transaction leaves the stream as it was."""
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "keeps_streams", False):
+        return
+
+    def transact_write_items(self, transact_items):
+        before = {name: (table.stream_shard, len(table.stream_shard.items))
+                  for name, table in self.tables.items() if table.stream_shard is not None}
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for name, (shard, length) in before.items():
+                del shard.items[length:]  # records of writes the rollback undid
+                if name in self.tables:
+                    shard.table = self.tables[name]  # the restored copy, which shares it
+            raise
+
+    transact_write_items.keeps_streams = True
+    DynamoDBBackend.transact_write_items = transact_write_items
+    StreamShard.__deepcopy__ = lambda self, memo: self
 
 
 class _DynamoDBOnly:
@@ -66,6 +100,7 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         super().__init__(ip_address=host, port=port, verbose=False)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        _share_streams_through_rollbacks()
 
     def _server_entry(self) -> None:
         app = _Serialized(_DynamoDBOnly())

@@ -11,7 +11,9 @@ percent-decoded (API Gateway hands the function `a/b` for `a%2Fb`), and the even
 the caller's address, which the app's per-address rate limits use. One difference from
 API Gateway: a path with no route answers 404 in the app's error shape
 (`{"error": {"code": "not_found"}}`) instead of API Gateway's 403 "Missing Authentication
-Token", so clients of the local stack only ever parse one error format.
+Token", and a body over 1 MB (which the app never sees) 413 `payload_too_large` instead of
+API Gateway's 413 "Request Too Long", so clients of the local stack only ever parse one
+error format.
 """
 
 import asyncio
@@ -53,7 +55,13 @@ class RestGateway:
             path += "?" + request.rel_url.raw_query_string
         headers = dict(request.headers)
         headers["X-Forwarded-For"] = request.remote or "127.0.0.1"
-        body = await request.read() or None
+        try:
+            body = await request.read() or None
+        except web.HTTPRequestEntityTooLarge:  # over aiohttp's 1 MB: answer in the app's shape
+            self._after_request()
+            return web.json_response(
+                {"error": {"code": "payload_too_large", "message": "Request body is too large."}},
+                status=413)
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(self._executor, self._call, request.method, path,

@@ -16,11 +16,14 @@ QUIET = ("botocore", "boto3", "urllib3", "s3transfer", "werkzeug", "pynamodb", "
          "aiohttp", "asyncio", "websockets")
 _SECRET = re.compile(r"([?&](?:token|access_token|hostKey|passcode)=)[^&#\s]*|(Bearer\s+)\S+",
                      re.IGNORECASE)
+# A JWT wherever it is (`?%74oken=eyJ...` is a token parameter too once decoded).
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 def redact(text: str) -> str:
-    """`/ws?token=eyJ...` -> `/ws?token=***` (also hostKey, passcode and bearer headers)."""
-    return _SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
+    """`/ws?token=eyJ...` -> `/ws?token=***` (also hostKey, passcode, bearer headers and
+    anything shaped like a JWT)."""
+    return _JWT.sub("***", _SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "***", text))
 
 
 class _Redacting(logging.Filter):
