@@ -25,6 +25,10 @@ LAMBDA_GB = 0.25          # 256 MB functions
 LAMBDA_SECONDS = 0.040    # assumed mean billed duration per invocation
 TWILIO_PER_MINUTE = 0.004  # Twilio Video group rooms, USD per participant-minute (published list price)
 PING_EVERY_MIN = 5
+TURN_NOTE = ("TURN relay, separately: a relayed 720p stream at ~1.5 Mbit/s moves ~0.68 GB an "
+             "hour; at 0.09 USD/GB of EC2 egress (a coturn host) that is ~0.06 USD per relayed "
+             "stream-hour, ~1 USD per 1,000 relayed stream-minutes, paid only for streams whose "
+             "networks need a relay.")
 HOURLY_ACTIVITY = {"patch": 6, "chat": 10}  # per participant-hour, assumed typical use
 TICKETS_PER_PEER = {"description": 1, "candidates": 2}  # each direction
 
@@ -211,6 +215,8 @@ def markdown(result: dict) -> str:
         f"participant-minutes**, excluding TURN relay; Twilio Video's list price is "
         f"{twilio:.2f} USD for the same 1,000 participant-minutes "
         f"({twilio / result['median_per_1000']:.0f}×).",
+        "",
+        TURN_NOTE,
     ]
     return "\n".join(lines)
 
