@@ -34,6 +34,13 @@ export class Peer {
     };
     pc.oniceconnectionstatechange = () => pc.iceConnectionState === 'failed' && pc.restartIce();
     pc.onconnectionstatechange = () => onState(pc.connectionState);
+    // An offer lost in a race leaves both sides waiting: re-offer while nothing has started.
+    this.watchdog = setInterval(() => {
+      if (this.closed || this.makingOffer || pc.connectionState !== 'new') return;
+      if (pc.signalingState === 'have-local-offer') {
+        pc.setLocalDescription({type: 'rollback'}).then(() => pc.onnegotiationneeded(), () => {});
+      } else if (pc.signalingState === 'stable') pc.onnegotiationneeded();
+    }, 8000);
   }
 
   post(kind, data) { // a busy or flaky server gets the same ticket again, a few times
@@ -98,6 +105,7 @@ export class Peer {
     if (this.closed) return this.outbox;
     const done = bye ? this.post('bye', null) : this.outbox;
     this.closed = true;
+    clearInterval(this.watchdog);
     this.pc.close();
     return done;
   }

@@ -1,6 +1,6 @@
 """Helpers for the reliability tests: requests from a chosen loopback address, a look straight
 into a stack's table (to prove a refused request stored nothing), and a second stack with
-the production rate limits shape and a configured CORS origin."""
+small rate limits and a configured CORS origin."""
 
 import http.client
 import json
