@@ -1,6 +1,5 @@
 """Parley's Chalice entry point: every route and event handler, each delegating to chalicelib."""
 
-import boto3
 from chalice import Chalice, Cron
 
 from chalicelib import (
@@ -12,13 +11,14 @@ from chalicelib import (
     push,
     signaling,
 )
+from chalicelib.aws import LazySession
 from chalicelib.config import settings
 from chalicelib.errors import error_middleware
 from chalicelib.http import json_body, query_params
 
 app = Chalice(app_name="parley")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
-app.websocket_api.session = boto3.session.Session()
+app.websocket_api.session = LazySession()
 app.register_middleware(error_middleware(app), "http")
 
 CORS = settings().cors_config()

@@ -101,28 +101,34 @@ TARGETS = """## Targets, and what closes the gaps
 
 Why signaling misses here, and what would close it. PeerJS relays a frame in memory in
 well under a millisecond. Parley makes every ticket durable and replayable: a ticket is
-a REST call (token check: two reads; a conditional counter update; a put) and a stream
-record pushed through the management API — on the local stack that is about ten HTTP
-round trips between threads of one Python process, each through moto (a test double that
-parses and serialises every call in Python, ~1 ms each even with the dispatch shortcut
-in devserver/embedded_dynamodb.py) and all sharing one GIL on two cores, with REST
-handled one request at a time as one Lambda instance would. In AWS the same path is
-single-digit-millisecond DynamoDB calls on many concurrent Lambda instances, while
-Lambda polls each stream shard about four times a second, so the stream hop there costs
-up to ~250 ms: the real price of the durable design. What would close the gap: (1) push
-the ticket to the recipient's socket straight from the REST handler and keep the stream
-path only for replay and the other events (one fewer hop, at the price of two push
-paths); (2) locally, run moto in a separate process (no GIL sharing) or DynamoDB Local;
-(3) read the meeting and the sender with one BatchGetItem instead of two GetItems.
+a REST call (token check and meeting in one BatchGetItem, a conditional counter update,
+a put), a stream read, a read of the recipient's connections and a push through the
+management API. On the local stack all of it runs in one Python process: chalice,
+botocore and moto (a test double that parses and serialises every call in Python) share
+one GIL, so every ticket costs about 9 ms of one core, and REST is handled one request
+at a time as one Lambda instance would. That caps the stack near 50–75 tickets/s on this
+machine (section 1's rate steps); past that, requests queue and latency grows without
+bound. Already in place, and together worth ~33 → ~9 ms per ticket: clients in the
+process reach the embedded DynamoDB without a socket, moto's serializer passes items
+through, transactions no longer copy the whole table, and the auth reads are one call.
+In AWS the same path is single-digit-millisecond DynamoDB calls on as many concurrent
+Lambda instances as needed, while Lambda polls each stream shard about four times a
+second, so there the stream hop costs up to ~250 ms: the real price of the durable
+design. What would close the rest: (1) push a ticket to the recipient's socket straight
+from the REST handler and keep the stream only for replay and the other events (one
+fewer hop and no stream wait, at the price of two push paths); (2) locally, run REST and
+the stream consumer in worker processes over a shared DynamoDB (the contract today is
+one process), or use DynamoDB Local.
 
 Join to first frame is dominated by the ticket path above: perfect negotiation needs an
 offer, an answer and at least one candidate batch each way, sent one after another, so
 the signaling latency is paid four to six times; the direct baseline pays it zero times.
 
-Import time: boto3 and botocore dominate (section 4 lists chalice alone as the baseline);
-Lambda's runtime preloads neither, so the figure is what a cold start pays. Importing
-boto3 lazily (only the WebSocket send needs it) and keeping pyjwt's optional
-cryptography backend out of the package would bring the app close to botocore alone.
+Import time: botocore dominates (PynamoDB needs it; section 4 lists chalice alone as the
+baseline), and Lambda's runtime preloads nothing, so the figure is what a cold start
+pays. boto3 itself is now imported on the first WebSocket send, not at import. What is
+left is botocore's own import; Lambda SnapStart for Python, or provisioned concurrency
+for the REST function, removes it from the user's path.
 """
 
 

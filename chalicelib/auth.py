@@ -5,10 +5,10 @@ import time
 import jwt
 from pynamodb.exceptions import DoesNotExist
 
-from .config import Settings
+from .config import Settings, settings
 from .errors import ApiError
 from .http import bearer_token
-from .models import Meeting, Participant, meeting_pk, participant_sk
+from .models import Item, Meeting, Participant, meeting_pk, participant_sk
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "mid", "role", "iat", "exp"]
@@ -55,12 +55,42 @@ def require_host(participant: Participant) -> None:
         raise ApiError(403, "not_host", "Only the host can do that.")
 
 
+def _check_open(meeting: Meeting | None) -> Meeting:
+    if meeting is None:
+        raise ApiError(404, "meeting_not_found", "There is no meeting with this link.")
+    if meeting.state != "open":
+        raise ApiError(410, "meeting_ended", "This meeting has ended.")
+    return meeting
+
+
 def open_meeting(mid: str) -> Meeting:
     """The meeting if it exists and has not ended (404 / 410 otherwise)."""
     try:
         meeting = Meeting.get(meeting_pk(mid), "META", consistent_read=True)
-    except DoesNotExist as err:
-        raise ApiError(404, "meeting_not_found", "There is no meeting with this link.") from err
-    if meeting.state != "open":
-        raise ApiError(410, "meeting_ended", "This meeting has ended.")
-    return meeting
+    except DoesNotExist:
+        meeting = None
+    return _check_open(meeting)
+
+
+def member(request, mid: str, s: Settings | None = None) -> tuple[Meeting, Participant]:
+    """The open meeting and the caller's live participant in it, read in one BatchGetItem.
+
+    Errors come in the same order as checking the meeting first: a missing or ended
+    meeting (404/410) outranks a bad token (401/403).
+    """
+    s = s or settings()
+    try:
+        claims = decode(bearer_token(request), s)
+        if claims.get("mid") != mid:
+            raise ApiError(403, "wrong_meeting", "This session belongs to another meeting.")
+    except ApiError:
+        open_meeting(mid)
+        raise
+    pk = meeting_pk(mid)
+    found = {item.sk: item for item in Item.batch_get(
+        [(pk, "META"), (pk, participant_sk(claims["sub"]))], consistent_read=True)}
+    meeting = _check_open(found.get("META"))
+    participant = found.get(participant_sk(claims["sub"]))
+    if not isinstance(participant, Participant) or not participant.active:
+        raise ApiError(403, "participant_gone", "You are no longer in this meeting.")
+    return meeting, participant

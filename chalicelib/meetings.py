@@ -141,15 +141,15 @@ def join(mid: str, body: dict, request) -> dict:
 
 def update(mid: str, request, body: dict) -> dict:
     body = validate(UPDATE_MEETING, body)
-    meeting = auth.open_meeting(check_mid(mid))
-    auth.require_host(auth.authenticate(request, mid, settings()))
+    meeting, host = auth.member(request, check_mid(mid))
+    auth.require_host(host)
     meeting.update(actions=[Meeting.locked.set(body["locked"])],
                    condition=Meeting.state == "open")
     return {"meeting": meeting.public()}
 
 
 def end(mid: str, request) -> Response:
-    meeting = auth.open_meeting(check_mid(mid))
-    auth.require_host(auth.authenticate(request, mid, settings()))
+    meeting, host = auth.member(request, check_mid(mid))
+    auth.require_host(host)
     roster.end(meeting)
     return Response(status_code=204, body="")

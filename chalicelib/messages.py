@@ -16,8 +16,7 @@ HISTORY_LIMIT = 200
 
 def post(mid: str, request, body: dict) -> Response:
     body = validate(POST_MESSAGE, body)
-    auth.open_meeting(check_mid(mid))
-    me = auth.authenticate(request, mid, settings())
+    _, me = auth.member(request, check_mid(mid))
     ratelimit.buckets().take("message", me.pid)
     cid = message_id()
     sent = now()
@@ -31,8 +30,7 @@ def post(mid: str, request, body: dict) -> Response:
 def history(mid: str, request, query: dict) -> dict:
     """Messages after the `after` id, oldest first (the newest HISTORY_LIMIT when no cursor)."""
     query = validate(AFTER_QUERY, query)
-    auth.open_meeting(check_mid(mid))
-    auth.authenticate(request, mid, settings())
+    auth.member(request, check_mid(mid))
     after = query.get("after")
     if after:
         items = Message.query(meeting_pk(mid), Message.sk.between(f"C#{after}", "C#~"),

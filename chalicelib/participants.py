@@ -4,7 +4,6 @@ from chalice import Response
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from . import auth, roster
-from .config import settings
 from .errors import ApiError
 from .meetings import check_mid, is_id
 from .models import Participant, meeting_pk, participant_sk
@@ -20,8 +19,7 @@ def _gone(err: Exception) -> ApiError:
 
 def update_me(mid: str, request, body: dict) -> dict:
     body = validate(UPDATE_ME, body)
-    auth.open_meeting(check_mid(mid))
-    me = auth.authenticate(request, mid, settings())
+    _, me = auth.member(request, check_mid(mid))
     actions = [_FIELDS[name].set(value) for name, value in body.items()]
     try:
         me.update(actions=actions, condition=Participant.state == "active")
@@ -35,15 +33,13 @@ def update_me(mid: str, request, body: dict) -> dict:
 def roster_of(mid: str, request) -> dict:
     """Who is in the meeting now, oldest first: a client re-reads this after a reconnect,
     since join/update/leave events pushed while it was away are not replayable."""
-    auth.open_meeting(check_mid(mid))
-    auth.authenticate(request, mid, settings())
+    auth.member(request, check_mid(mid))
     members = sorted((p for p in roster.participants(mid) if p.active), key=lambda p: p.joined_at)
     return {"participants": [p.public() for p in members]}
 
 
 def leave(mid: str, request) -> Response:
-    meeting = auth.open_meeting(check_mid(mid))
-    me = auth.authenticate(request, mid, settings())
+    meeting, me = auth.member(request, check_mid(mid))
     roster.depart(meeting, me, "left")
     return Response(status_code=204, body="")
 
@@ -66,8 +62,7 @@ def request_mute(mid: str, pid: str, request) -> Response:
     Browsers only let the owner of a microphone turn it off, so this is a request the
     client honours, as in every mesh meeting product.
     """
-    auth.open_meeting(check_mid(mid))
-    host = auth.authenticate(request, mid, settings())
+    _, host = auth.member(request, check_mid(mid))
     auth.require_host(host)
     target = _target(mid, pid)
     target.update(actions=[Participant.mute_requests.add(1),
@@ -77,8 +72,7 @@ def request_mute(mid: str, pid: str, request) -> Response:
 
 def remove(mid: str, pid: str, request) -> Response:
     """Remove someone; their token stops working at once (every request checks the state)."""
-    meeting = auth.open_meeting(check_mid(mid))
-    host = auth.authenticate(request, mid, settings())
+    meeting, host = auth.member(request, check_mid(mid))
     auth.require_host(host)
     if pid == host.pid:
         raise ApiError(400, "invalid_request", "Use leave to remove yourself.")

@@ -6,7 +6,6 @@ from chalice import Response
 from pynamodb.exceptions import UpdateError
 
 from . import auth, ratelimit
-from .config import settings
 from .errors import ApiError
 from .ids import ticket_id
 from .meetings import check_mid
@@ -35,8 +34,7 @@ def post(mid: str, request, body: dict) -> Response:
     data = body.get("data")
     if len(json.dumps(data, separators=(",", ":"))) > MAX_TICKET_DATA:
         raise ApiError(413, "payload_too_large", "Ticket data is over 16 KB.")
-    auth.open_meeting(check_mid(mid))
-    sender = auth.authenticate(request, mid, settings())
+    _, sender = auth.member(request, check_mid(mid))
     ratelimit.buckets().take("ticket", sender.pid)
     if body["to"] == sender.pid:
         raise ApiError(400, "invalid_request", "A ticket cannot be sent to yourself.")
@@ -52,8 +50,7 @@ def post(mid: str, request, body: dict) -> Response:
 def replay(mid: str, request, query: dict) -> dict:
     """Tickets addressed to the caller with an id after `after`, oldest first."""
     query = validate(AFTER_QUERY, query)
-    auth.open_meeting(check_mid(mid))
-    me = auth.authenticate(request, mid, settings())
+    _, me = auth.member(request, check_mid(mid))
     after = query.get("after", "")
     low = ticket_sk(me.pid, after)
     high = ticket_sk(me.pid, "~")

@@ -10,24 +10,43 @@ for a new one on every read; the oldest are dropped so a long `make run` does no
 without bound (DynamoDB itself expires iterators after 15 minutes).
 
 And moto undoes a cancelled transaction (a join refused because the meeting is full,
-locked or ended) by swapping each table for a deep copy taken before it started. The
-copy came with a copy of the table's stream: the stream poller, reading the old one,
-never saw another record (no push at all after the first refused join), and the old one
-still held the records of the cancelled writes (a push for a participant who never
-joined). The stream is therefore shared by the copy, not copied (which also spares
-copying the whole stream history on every transaction), and a rollback drops the records
-of the cancelled writes, as DynamoDB, where a cancelled transaction writes nothing, would.
+locked or ended) by swapping each table for a deep copy of the whole table taken before
+every transaction. That copy cost grew with the table (200 joins took 42 s, and a
+thousand-participant run used gigabytes), and the copy came with a copy of the table's
+stream: the poller, reading the old one, never saw another record, and the old one still
+held the records of the cancelled writes. Here a transaction instead saves only the
+items it names; a cancelled one puts those back and drops the stream records its writes
+left, as DynamoDB, where a cancelled transaction writes nothing, would.
+
+Half of moto's time went into its generic response serializer walking every item
+attribute by attribute against the service model; an item is already in DynamoDB's wire
+format, so a map of attribute values of the plain kinds is passed through as it is
+(`_plain_attribute`; binary values still take moto's path, which base64-encodes them).
+
+Clients in this same process (the app, the stream poller) reach the server without a
+socket: a botocore `before-send` hook hands each request for the endpoint straight to
+the same WSGI app, in the calling thread. Over loopback HTTP every call paid a new TCP
+connection (werkzeug's server closes each one), a thread per request and a GIL hand-off
+each way: ~8 ms for a GetItem against ~2 ms in-process. Other processes (tests, the AWS
+CLI) use the HTTP endpoint as before; both paths share one lock and one set of tables.
 """
 
+import copy
 import logging
 import threading
+from urllib.parse import urlsplit
 
+from botocore.awsrequest import AWSResponse
+from botocore.handlers import BUILTIN_HANDLERS
+from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import StreamShard
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.dynamodbstreams.models import dynamodbstreams_backends
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 MAX_SHARD_ITERATORS = 10_000
 
@@ -40,27 +59,120 @@ def _trim_shard_iterators(keep: int = MAX_SHARD_ITERATORS) -> None:
                 del iterators[next(iter(iterators))]
 
 
-def _share_streams_through_rollbacks() -> None:
-    """Patch moto (once per process) so a cancelled transaction leaves the stream as it was."""
+def _saved_items(backend, transact_items) -> list | None:
+    """(table, hash, range, copy of the item or None) for each item a transaction names;
+    None if a request is malformed (moto's own checks then answer it)."""
+    saved = []
+    try:
+        for entry in transact_items:
+            op = next(iter(entry.values()))
+            table = backend.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            key = op.get("Key") or op["Item"]
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[table.range_key_attr]) if table.has_range_key else None
+            saved.append((table, hash_key, range_key,
+                          copy.deepcopy(table.get_item(hash_key, range_key))))
+    except (KeyError, TypeError, AttributeError, StopIteration):
+        return None
+    return saved
+
+
+def _put_back(saved: list) -> None:
+    for table, hash_key, range_key, item in reversed(saved):
+        if table.has_range_key:
+            if item is None:
+                table.items[hash_key].pop(range_key, None)
+            else:
+                table.items[hash_key][range_key] = item
+        elif item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+
+
+_TABLE_COPY = threading.local()
+
+
+def _table_deepcopy(self, memo):
+    """Within a transaction, moto's whole-table backup is skipped (see _saved_items)."""
+    if getattr(_TABLE_COPY, "skip", False):
+        return self
+    return _ORIGINAL_TABLE_DEEPCOPY(self, memo)
+
+
+def _plain_deepcopy(self, memo):
+    clone = object.__new__(type(self))
+    memo[id(self)] = clone
+    for name, value in self.__dict__.items():
+        setattr(clone, name, copy.deepcopy(value, memo))
+    return clone
+
+
+_ORIGINAL_TABLE_DEEPCOPY = getattr(Table, "__deepcopy__", _plain_deepcopy)
+
+
+def _cheap_transaction_rollbacks() -> None:
+    """Patch moto (once per process): a transaction saves and restores only its own items."""
     original = DynamoDBBackend.transact_write_items
-    if getattr(original, "keeps_streams", False):
+    if getattr(original, "saves_items", False):
         return
 
     def transact_write_items(self, transact_items):
-        before = {name: (table.stream_shard, len(table.stream_shard.items))
-                  for name, table in self.tables.items() if table.stream_shard is not None}
+        saved = _saved_items(self, transact_items)
+        if saved is None:
+            return original(self, transact_items)
+        shards = [(table.stream_shard, len(table.stream_shard.items))
+                  for table in self.tables.values() if table.stream_shard is not None]
+        _TABLE_COPY.skip = True
         try:
             return original(self, transact_items)
         except Exception:
-            for name, (shard, length) in before.items():
+            _put_back(saved)
+            for shard, length in shards:
                 del shard.items[length:]  # records of writes the rollback undid
-                if name in self.tables:
-                    shard.table = self.tables[name]  # the restored copy, which shares it
             raise
+        finally:
+            _TABLE_COPY.skip = False
 
-    transact_write_items.keeps_streams = True
+    transact_write_items.saves_items = True
     DynamoDBBackend.transact_write_items = transact_write_items
-    StreamShard.__deepcopy__ = lambda self, memo: self
+    Table.__deepcopy__ = _table_deepcopy
+
+
+_PLAIN_SCALARS = frozenset({"S", "N", "BOOL", "NULL", "SS", "NS"})
+
+
+def _plain_attribute(value) -> bool:
+    """An attribute value in wire form with nothing for the serializer to convert."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in _PLAIN_SCALARS:
+        return True
+    if kind == "M":
+        return isinstance(inner, dict) and all(map(_plain_attribute, inner.values()))
+    if kind == "L":
+        return isinstance(inner, list) and all(map(_plain_attribute, inner))
+    return False
+
+
+def _pass_items_through() -> None:
+    """Patch moto's JSON serializer (once per process): plain item maps are copied as is."""
+    original = BaseJSONSerializer._serialize_type_map
+    if getattr(original, "passes_items", False):
+        return
+
+    def _serialize_type_map(self, serialized, value, shape, key):
+        if (getattr(shape.value, "name", None) == "AttributeValue" and isinstance(value, dict)
+                and all(map(_plain_attribute, value.values()))):
+            self._default_serialize(serialized, dict(value), shape, key)
+            return
+        original(self, serialized, value, shape, key)
+
+    _serialize_type_map.passes_items = True
+    BaseJSONSerializer._serialize_type_map = _serialize_type_map
 
 
 class _DynamoDBOnly:
@@ -94,20 +206,75 @@ class _Serialized:
             return response
 
 
+class _Body:
+    """The raw body botocore reads from a response (`stream()`)."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def stream(self, **_):
+        yield self._data
+
+
+class _InProcess:
+    """botocore `before-send` hook: requests for a registered endpoint go to its WSGI app.
+
+    Registered once per process among botocore's built-in handlers, so every session
+    created afterwards (PynamoDB's, boto3's) has it; any other request returns None
+    and goes over the network as usual.
+    """
+
+    def __init__(self):
+        self.apps = {}  # "host:port" -> WSGI app
+        BUILTIN_HANDLERS.append(("before-send", self))
+
+    def __call__(self, request, **_):
+        url = urlsplit(request.url)
+        app = self.apps.get(url.netloc)
+        if app is None:
+            return None
+        environ = EnvironBuilder(method=request.method, base_url=f"{url.scheme}://{url.netloc}",
+                                 path=url.path or "/", query_string=url.query,
+                                 headers={k: v.decode() if isinstance(v, bytes) else v
+                                          for k, v in request.headers.items()},
+                                 data=request.body or b"").get_environ()
+        body, status, headers = run_wsgi_app(app, environ, buffered=True)
+        return AWSResponse(request.url, int(status.split(None, 1)[0]), dict(headers),
+                           _Body(b"".join(body)))
+
+
+_IN_PROCESS = []
+
+
+def _in_process() -> _InProcess:
+    if not _IN_PROCESS:
+        _IN_PROCESS.append(_InProcess())
+    return _IN_PROCESS[0]
+
+
 class EmbeddedDynamoDB(ThreadedMotoServer):
     """`EmbeddedDynamoDB(port=0).start()`; `.endpoint` is its http URL."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         super().__init__(ip_address=host, port=port, verbose=False)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        _share_streams_through_rollbacks()
+        _cheap_transaction_rollbacks()
+        _pass_items_through()
+        self._app = _Serialized(_DynamoDBOnly())
 
     def _server_entry(self) -> None:
-        app = _Serialized(_DynamoDBOnly())
-        self._server = make_server(self._ip_address, self._port, app, True,
+        self._server = make_server(self._ip_address, self._port, self._app, True,
                                    request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
+
+    def start(self) -> None:
+        super().start()
+        _in_process().apps[urlsplit(self.endpoint).netloc] = self._app
+
+    def stop(self) -> None:
+        _in_process().apps.pop(urlsplit(self.endpoint).netloc, None)
+        super().stop()
 
     @property
     def endpoint(self) -> str:

@@ -25,6 +25,7 @@ USED_ACTIONS = {
     "dynamodb:DeleteItem": r"\.delete\(",
     "dynamodb:Query": r"\.query\(",
     "dynamodb:Scan": r"\.scan\(",
+    "dynamodb:BatchGetItem": r"batch_get\(",
     "dynamodb:BatchWriteItem": r"batch_write\(",
     "dynamodb:TransactWriteItems": r"TransactWrite\b",
     "dynamodb:DescribeStream": None,  # the stream event source mapping
@@ -39,7 +40,6 @@ USED_ACTIONS = {
 }
 # Calls that would need an action the policy does not grant today.
 UNGRANTED_CALLS = {
-    r"batch_get\(": "dynamodb:BatchGetItem",
     r"TransactGet\b": "dynamodb:TransactGetItems",
     r"condition_check\(": "dynamodb:ConditionCheckItem",
     r"websocket_api\.close\(|_api\.close\(": "execute-api:ManageConnections on DELETE",
