@@ -21,11 +21,14 @@ ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", 
 UNLIMITED = "create=1e9/1e9,join=1e9/1e9,ticket=1e9/1e9,message=1e9/1e9"
 TIMEOUT_MS = 90_000
 
-# In-page: wait until every remote peer has decoded a frame; times relative to `t0`.
-_WATCH_PARLEY = """async (expected) => {
+WATCH_LIMIT_MS = 60_000  # a run with a peer still dark after this counts as not connected
+
+# In-page: wait until every remote peer has decoded a frame; times relative to `t0`, or
+# null when `limit` ms pass first.
+_WATCH_PARLEY = """async ([expected, limit]) => {
   const t0 = window.__joinClickAt;
   const first = {};
-  for (;;) {
+  while (performance.now() - t0 < limit) {
     const stats = window.__parley ? await window.__parley.stats() : {};
     for (const [pid, s] of Object.entries(stats)) {
       if (s && s.framesDecoded > 0 && !(pid in first)) first[pid] = performance.now() - t0;
@@ -33,6 +36,7 @@ _WATCH_PARLEY = """async (expected) => {
     if (Object.keys(first).length >= expected) return Object.values(first);
     await new Promise((r) => setTimeout(r, 5));
   }
+  return null;
 }"""
 
 _CLICK_TIMER = """() => {
@@ -71,9 +75,9 @@ _DIRECT_ANSWER = """async ([id, offer]) => {
   return pc.localDescription.toJSON();
 }"""
 _DIRECT_ACCEPT = """async ([id, answer]) => { await window.__pcs[id].setRemoteDescription(answer); }"""
-_DIRECT_WATCH = """async (expected) => {
+_DIRECT_WATCH = """async ([expected, limit]) => {
   const first = {};
-  for (;;) {
+  while (performance.now() - window.__t0 < limit) {
     for (const [id, pc] of Object.entries(window.__pcs)) {
       if (id in first) continue;
       const stats = await pc.getStats();
@@ -85,6 +89,7 @@ _DIRECT_WATCH = """async (expected) => {
     if (Object.keys(first).length >= expected) return Object.values(first);
     await new Promise((r) => setTimeout(r, 5));
   }
+  return null;
 }"""
 
 
@@ -124,11 +129,11 @@ def parley_run(browser, base, n) -> list[float]:
             _join(page, mid, f"p{i}")
             pages.append(page)
         for page in pages:  # the room is settled: everyone sees everyone
-            page.evaluate(_WATCH_PARLEY, len(pages) - 1)
+            page.evaluate(_WATCH_PARLEY, [len(pages) - 1, WATCH_LIMIT_MS])
         context, newcomer = _page(browser, base)
         contexts.append(context)
         _join(newcomer, mid, "newcomer", timed=True)
-        return newcomer.evaluate(_WATCH_PARLEY, n - 1)
+        return newcomer.evaluate(_WATCH_PARLEY, [n - 1, WATCH_LIMIT_MS])
     finally:
         for context in contexts:
             context.close()
@@ -153,10 +158,21 @@ def direct_run(browser, base, n) -> list[float]:
             offer = newcomer.evaluate(_DIRECT_OFFER, f"p{i}")
             answer = other.evaluate(_DIRECT_ANSWER, ["newcomer", offer])
             newcomer.evaluate(_DIRECT_ACCEPT, [f"p{i}", answer])
-        return newcomer.evaluate(_DIRECT_WATCH, n - 1)
+        return newcomer.evaluate(_DIRECT_WATCH, [n - 1, WATCH_LIMIT_MS])
     finally:
         for context in contexts:
             context.close()
+
+
+def _medians(ours: list, direct: list) -> dict:
+    """Medians over the runs that connected; runs that did not are counted, not timed."""
+    def med(runs, pick):
+        done = [pick(r) for r in runs if r]
+        return statistics.median(done) if done else float("nan")
+    return {"parley_first": med(ours, min), "parley_all": med(ours, max),
+            "direct_first": med(direct, min), "direct_all": med(direct, max),
+            "parley_dark": sum(1 for r in ours if not r),
+            "direct_dark": sum(1 for r in direct if not r)}
 
 
 def run(quick: bool = False) -> dict:
@@ -171,11 +187,7 @@ def run(quick: bool = False) -> dict:
             for n in sizes:
                 ours = [parley_run(browser, base, n) for _ in range(runs)]
                 direct = [direct_run(browser, base, n) for _ in range(runs)]
-                results[n] = {"parley_first": statistics.median(min(r) for r in ours),
-                              "parley_all": statistics.median(max(r) for r in ours),
-                              "direct_first": statistics.median(min(r) for r in direct),
-                              "direct_all": statistics.median(max(r) for r in direct),
-                              "runs": runs}
+                results[n] = _medians(ours, direct) | {"runs": runs}
         finally:
             browser.close()
     return results
@@ -195,6 +207,12 @@ def markdown(results: dict) -> str:
               "the REST join, the WebSocket, perfect negotiation with trickled, batched ICE "
               "over tickets and the stream push, to the first decoded frame; the baseline "
               "pages exchange complete SDP through this harness with nothing in between."]
+    for n, r in results.items():
+        for who in ("parley", "direct"):
+            if r.get(f"{who}_dark"):
+                lines.append(f"\n{n} people, {who}: {r[f'{who}_dark']} of {r['runs']} runs had a "
+                             f"peer with no decoded frame after {WATCH_LIMIT_MS // 1000} s "
+                             "(left out of the medians).")
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ ties chalice's resources to it, which chalice cannot express on its own:
 - the stream Lambda reads `!GetAtt Table.StreamArn`, with bounded retries and bisect;
 - every function's environment points at the table, secret, site and WebSocket API;
 - every function role gets .chalice/policy-<stage>.json with its placeholders as `Fn::Sub`.
+Both Lambda zips then get compiled bytecode (scripts/bytecode.py).
 Resource names come from chalice's own application graph, so a renamed handler follows.
 """
 
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scripts.bytecode import add_bytecode_to_package
 from scripts.common import (
     BUILD_DIR,
     INFRA_TEMPLATE,
@@ -139,6 +141,7 @@ def package(stage: str, out_dir: Path) -> Path:
         [str(chalice), "--project-dir", str(ROOT), "package", "--stage", stage,
          "--merge-template", str(merge_file), str(out_dir)],
         check=True, env=env)
+    add_bytecode_to_package(out_dir)
     return out_dir / "sam.json"
 
 

@@ -26,11 +26,11 @@ export class Peer {
         this.makingOffer = false;
       }
     };
-    // Trickle ICE, batched: candidates found within 100 ms travel in one ticket.
+    // Trickle ICE, batched: candidates found within 20 ms travel in one ticket.
     pc.onicecandidate = ({candidate}) => {
       if (!candidate?.candidate) return;
       if (this.candidates.push(candidate.toJSON()) > 1) return;
-      setTimeout(() => this.post('candidates', this.candidates.splice(0)), 100);
+      setTimeout(() => this.post('candidates', this.candidates.splice(0)), 20);
     };
     pc.oniceconnectionstatechange = () => pc.iceConnectionState === 'failed' && pc.restartIce();
     pc.onconnectionstatechange = () => onState(pc.connectionState);

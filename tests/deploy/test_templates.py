@@ -1,5 +1,7 @@
 """infra/parley.yaml and the `make package` template: valid, complete, and wired together."""
 
+import importlib.util
+import sys
 import zipfile
 
 import pytest
@@ -228,3 +230,21 @@ def test_deployment_package_leaves_boto3_to_the_lambda_runtime(packaged):
     modules = packaged_modules(path.parent)
     assert {"app.py", "chalicelib", "pynamodb", "jwt", "fastjsonschema"} <= modules
     assert "boto3" not in modules
+
+
+def test_both_lambda_zips_ship_unchecked_bytecode_for_every_module(packaged):
+    """Lambda's file system is read-only: without .pyc files every cold start recompiles."""
+    path, _ = packaged
+    tag = sys.implementation.cache_tag
+    for name in ("deployment.zip", "layer-deployment.zip"):
+        with zipfile.ZipFile(path.parent / name) as zf:
+            entries = set(zf.namelist())
+            sources = [e for e in entries if e.endswith(".py")]
+            assert sources
+            for source in sources:
+                folder, _, module = source.rpartition("/")
+                pyc = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
+                assert pyc in entries, f"{name}: no bytecode for {source}"
+            header = zf.read(f"__pycache__/app.{tag}.pyc" if name == "deployment.zip" else pyc)
+            assert header[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, not checked
