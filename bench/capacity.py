@@ -13,8 +13,6 @@ import websockets
 
 from bench.processes import local_stack
 
-UNLIMITED = "create=1e9/1e9,join=1e9/1e9,ticket=1e9/1e9,message=1e9/1e9"
-
 
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -72,8 +70,8 @@ async def _measure(base: str, pid: int, steps: list[int]) -> list[dict]:
 
 def run(quick: bool = False) -> dict:
     steps = [20, 40] if quick else [100, 250, 500, 1000]
-    with local_stack(PARLEY_RATE_LIMITS=UNLIMITED) as (base, proc):
-        rows = asyncio.run(_measure(base, proc.pid, steps))
+    with local_stack() as (base, pid):
+        rows = asyncio.run(_measure(base, pid, steps))
     return {"rows": rows, "bound": steps[-1]}
 
 

@@ -18,7 +18,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox",
         "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-UNLIMITED = "create=1e9/1e9,join=1e9/1e9,ticket=1e9/1e9,message=1e9/1e9"
 TIMEOUT_MS = 90_000
 
 WATCH_LIMIT_MS = 60_000  # a run with a peer still dark after this counts as not connected
@@ -180,7 +179,7 @@ def run(quick: bool = False) -> dict:
 
     sizes, runs = ([2], 1) if quick else ([2, 4], 5)
     results = {}
-    with local_stack(PARLEY_RATE_LIMITS=UNLIMITED, PARLEY_ICE_SERVERS="[]") as (base, _proc), \
+    with local_stack(PARLEY_ICE_SERVERS="[]") as (base, _proc), \
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:

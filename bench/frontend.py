@@ -47,7 +47,7 @@ def run(quick: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
     result = {"bytes": shipped_bytes()}
-    with local_stack(PARLEY_RATE_LIMITS=first_frame.UNLIMITED, PARLEY_ICE_SERVERS="[]") as \
+    with local_stack(PARLEY_ICE_SERVERS="[]") as \
             (base, _proc), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(first_frame.CHROMIUM),
                                      args=first_frame.ARGS)

@@ -2,7 +2,8 @@
 
 import atexit
 import os
-import socket
+
+from devserver.launch import UNLIMITED, free_port
 
 _BOOTED = []
 
@@ -22,9 +23,7 @@ def boot():
     """Start the embedded DynamoDB, point the app at it, create the table; returns the app module."""
     if _BOOTED:
         return _BOOTED[0]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     os.environ.update({
         "PARLEY_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{port}",
         "PARLEY_TABLE": "parley-bench",
@@ -33,7 +32,7 @@ def boot():
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "PARLEY_JWT_SECRET": "bench-secret-that-is-long-enough-for-hs256",
-        "PARLEY_RATE_LIMITS": "create=1e9/1e9,join=1e9/1e9,ticket=1e9/1e9,message=1e9/1e9",
+        "PARLEY_RATE_LIMITS": UNLIMITED,
     })
     from devserver.embedded_dynamodb import EmbeddedDynamoDB
 

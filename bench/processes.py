@@ -1,55 +1,22 @@
 """Start the servers a benchmark measures, each as its own process on a free local port."""
 
 import contextlib
-import os
 import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
+
+from devserver.launch import free_port, running_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERJS_DIR = ROOT / "bench" / "peerjs"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (loopback only)
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(url)
-
-
 @contextlib.contextmanager
-def local_stack(log_level: str = "WARNING", **extra_env):
-    """`python -m devserver` on a free loopback port; yields (base URL, process)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PARLEY_") or k in ("PARLEY_RATE_LIMITS",)}
-    env.update(PORT=str(port), HOST="127.0.0.1", LOG_LEVEL=log_level, **extra_env)
-    proc = subprocess.Popen([sys.executable, "-m", "devserver"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/health", proc)
-        yield f"http://127.0.0.1:{port}", proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def local_stack(**extra_env):
+    """`python -m devserver` on a free loopback port, quiet; yields (base URL, process id)."""
+    with running_stack(LOG_LEVEL="WARNING", **extra_env) as stack:
+        yield stack.url, stack.pid
 
 
 def ensure_peerjs() -> Path:

@@ -9,8 +9,6 @@ import time
 from bench import signaling
 from bench.processes import local_stack, peerjs_server
 
-UNLIMITED = "create=1e9/1e9,join=1e9/1e9,ticket=1e9/1e9,message=1e9/1e9"
-
 
 def _db_time_per_ticket(samples: int) -> dict:
     """In-process: time of one ticket POST through the route, and the part spent in DynamoDB."""
@@ -60,7 +58,7 @@ def run(quick: bool = False) -> str:
     with peerjs_server() as url:
         peer = asyncio.run(signaling.drive(signaling.PeerJSClients(url), meetings, per, 1.0,
                                            seconds))
-    with local_stack(PARLEY_RATE_LIMITS=UNLIMITED) as (base, _proc):
+    with local_stack() as (base, _proc):
         ours = asyncio.run(signaling.drive(signaling.ParleyClients(base), meetings, per, 1.0,
                                            seconds))
     steps = []
@@ -68,7 +66,7 @@ def run(quick: bool = False) -> str:
     # the first step the stack no longer holds.
     rates = [1.0] if quick else [0.125, 0.25, 0.375, 0.5, 0.75, 1.0]
     for rate in rates:
-        with local_stack(PARLEY_RATE_LIMITS=UNLIMITED) as (base, _proc):
+        with local_stack() as (base, _proc):
             result = asyncio.run(signaling.drive(signaling.ParleyClients(base), meetings, per,
                                                  rate, seconds if quick else 10))
         steps.append(result)

@@ -16,6 +16,7 @@ export function createApi(base) {
     let res;
     try {
       res = await fetch(base.replace(/\/$/, '') + path, {method, headers, keepalive,
+        signal: AbortSignal.timeout(20e3), // a request that hangs must not block what waits on it
         body: body === undefined ? undefined : JSON.stringify(body)});
     } catch (e) {
       throw new ApiError(0, 'network_error', e.message);

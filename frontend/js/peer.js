@@ -1,8 +1,9 @@
 // One RTCPeerConnection per remote participant, with MDN's "perfect negotiation". No DOM.
 
 export class Peer {
-  // send(kind, data) -> Promise; onTrack(stream); onState(connectionState); onSendError(err)
-  constructor({selfId, remoteId, iceServers, send, onTrack, onState, onSendError}) {
+  // send(kind, data) -> Promise; onTrack(stream); onState(connectionState); onSendError(err);
+  // onStuck(): still not connecting after 8 s, so fetch any ticket the socket missed
+  constructor({selfId, remoteId, iceServers, send, onTrack, onState, onSendError, onStuck}) {
     Object.assign(this, {id: remoteId, polite: selfId > remoteId, send, onSendError});
     this.makingOffer = this.ignoreOffer = this.closed = false;
     this.inbox = this.outbox = Promise.resolve(); // tickets in and out, strictly in order
@@ -34,9 +35,10 @@ export class Peer {
     };
     pc.oniceconnectionstatechange = () => pc.iceConnectionState === 'failed' && pc.restartIce();
     pc.onconnectionstatechange = () => onState(pc.connectionState);
-    // An offer lost in a race leaves both sides waiting: re-offer while nothing has started.
+    // A lost offer or answer leaves both sides waiting: replay and re-offer while nothing has started.
     this.watchdog = setInterval(() => {
       if (this.closed || this.makingOffer || pc.connectionState !== 'new') return;
+      onStuck?.();
       if (pc.signalingState === 'have-local-offer') {
         pc.setLocalDescription({type: 'rollback'}).then(() => pc.onnegotiationneeded(), () => {});
       } else if (pc.signalingState === 'stable') pc.onnegotiationneeded();
@@ -67,8 +69,10 @@ export class Peer {
     }
   }
 
-  handle(ticket) {
-    this.inbox = this.inbox.then(() => this.apply(ticket)).catch((e) => console.warn('ticket', e));
+  handle(ticket) { // an operation that never settles must not hold up every later ticket
+    const stall = (_, no) => setTimeout(no, 1e4, new Error('stalled'));
+    this.inbox = this.inbox.then(() => Promise.race([this.apply(ticket), new Promise(stall)]))
+      .catch((e) => console.warn('ticket', ticket.kind, e));
   }
 
   async apply({kind, data}) {

@@ -64,6 +64,7 @@ export class Room {
       onState: (state) => this.view.setState(pid, state),
       onSendError: (e) => (e.code === 'participant_not_found' ? this.drop(pid)
         : this.closed || console.warn('ticket to', pid, e.code)),
+      onStuck: () => this.sig?.catchUp(),
     });
     this.peers.set(pid, peer);
     peer.setTracks(this.stream);

@@ -7,6 +7,7 @@ page so a test can assert there were none.
 
 import json
 import shutil
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +27,12 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 @dataclass
 class Person:
-    """One browser tab with its console errors (console.error and uncaught exceptions)."""
+    """One browser tab with its console errors (console.error and uncaught exceptions), and
+    its warnings, which only a failing test's report shows."""
 
     page: object
     errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
     def __getattr__(self, name):
         return getattr(self.page, name)
@@ -76,6 +79,8 @@ def people(browser, stack):
             page.set_default_timeout(WAIT_MS)
             person = Person(page)
             page.on("console", lambda m, p=person: m.type == "error" and p.errors.append(m.text))
+            page.on("console", lambda m, p=person: m.type == "warning"
+                    and p.warnings.append(f"{time.monotonic():.3f} {m.text}"))
             page.on("pageerror", lambda e, p=person: p.errors.append(str(e)))
             out.append(person)
         return out
@@ -136,7 +141,8 @@ def wait_remote_videos_playing(person, count):
         tiles = person.evaluate(TILES)
         stats = person.evaluate("async () => window.__parley && await window.__parley.stats()")
         raise AssertionError(f"{count} remote videos not playing; tiles {tiles}; peers {stats}; "
-                             f"console errors {person.errors}") from err
+                             f"console errors {person.errors}; "
+                             f"last warnings {person.warnings[-20:]}") from err
 
 
 def save_screenshot(person, name, docs_name=None):
