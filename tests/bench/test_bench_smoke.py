@@ -16,4 +16,6 @@ def test_quick_bench_produces_every_section_without_failures(tmp_path):
     for number in range(1, 7):
         assert f"## {number}. " in report
     assert "failed in this run" not in report
+    targets = report.split("## Targets")[1]
+    assert targets.count("| met: ") + targets.count("| missed by ") == 6, targets
     assert "Machine:" in report
