@@ -72,7 +72,10 @@ def reserve_attempt(secret: Secret) -> None:
             raise
     secret.refresh(consistent_read=True)
     if secret.window_start > now - WINDOW_SECONDS:
-        raise _locked_out(secret.window_start, now)
+        if (secret.attempts or 0) >= MAX_ATTEMPTS:
+            raise _locked_out(secret.window_start, now)
+        reserve_attempt(secret)  # a concurrent guess opened the window just now: count in it
+        return
     try:  # the window has expired: start a new one, unless a concurrent request just did
         secret.update(actions=[Secret.attempts.set(1), Secret.window_start.set(now)],
                       condition=Secret.window_start == secret.window_start)

@@ -37,8 +37,9 @@ export class Peer {
     pc.onconnectionstatechange = () => onState(pc.connectionState);
     // A lost offer or answer leaves both sides waiting: replay and re-offer while nothing has started.
     this.watchdog = setInterval(() => {
-      if (this.closed || this.makingOffer || pc.connectionState !== 'new') return;
+      if (this.closed || pc.connectionState !== 'new') return;
       onStuck?.();
+      if (this.makingOffer) return;
       if (pc.signalingState === 'have-local-offer') {
         pc.setLocalDescription({type: 'rollback'}).then(() => pc.onnegotiationneeded(), () => {});
       } else if (pc.signalingState === 'stable') pc.onnegotiationneeded();
@@ -99,7 +100,7 @@ export class Peer {
   }
 
   async stats() { // inbound numbers, for tests and debugging
-    const out = {state: this.pc.connectionState, framesDecoded: 0};
+    const out = {state: this.pc.connectionState, sig: this.pc.signalingState, framesDecoded: 0};
     (await this.pc.getStats()).forEach((r) => { out.framesDecoded += r.framesDecoded || 0; }); // inbound video
     return out;
   }
