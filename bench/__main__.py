@@ -137,10 +137,10 @@ a REST call (token check and meeting in one BatchGetItem, a conditional counter 
 a put), a stream read, a read of the recipient's connections and a push through the
 management API. On the local stack all of it runs in one Python process: chalice,
 botocore and moto (a test double that parses and serialises every call in Python) share
-one GIL, so every ticket costs about 9 ms of one core, and REST is handled one request
-at a time as one Lambda instance would. That caps the stack near 50–75 tickets/s on this
+one GIL, so every ticket costs 8–10 ms of one core, and REST is handled one request
+at a time as one Lambda instance would. That caps the stack at 25–50 tickets/s on this
 machine (section 1's rate steps); past that, requests queue and latency grows without
-bound. Already in place, and together worth ~33 → ~9 ms per ticket: clients in the
+bound. Already in place, and together worth ~33 → 8–10 ms per ticket: clients in the
 process reach the embedded DynamoDB without a socket, moto's serializer passes items
 through, transactions no longer copy the whole table, and the auth reads are one call.
 In AWS the same path is single-digit-millisecond DynamoDB calls on as many concurrent
