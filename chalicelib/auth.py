@@ -31,25 +31,6 @@ def decode(token: str, s: Settings) -> dict:
         raise ApiError(401, "token_invalid", "Your session token is not valid.") from err
 
 
-def participant_for(claims: dict, mid: str) -> Participant:
-    """The live participant behind verified claims, for meeting `mid`, or ApiError."""
-    if claims.get("mid") != mid:
-        raise ApiError(403, "wrong_meeting", "This session belongs to another meeting.")
-    try:
-        participant = Participant.get(meeting_pk(mid), participant_sk(claims["sub"]),
-                                      consistent_read=True)
-    except DoesNotExist as err:
-        raise ApiError(403, "participant_gone", "You are no longer in this meeting.") from err
-    if not participant.active:
-        raise ApiError(403, "participant_gone", "You are no longer in this meeting.")
-    return participant
-
-
-def authenticate(request, mid: str, s: Settings) -> Participant:
-    """Check the bearer token of an HTTP request against meeting `mid`."""
-    return participant_for(decode(bearer_token(request), s), mid)
-
-
 def require_host(participant: Participant) -> None:
     if participant.role != "host":
         raise ApiError(403, "not_host", "Only the host can do that.")
@@ -72,25 +53,29 @@ def open_meeting(mid: str) -> Meeting:
     return _check_open(meeting)
 
 
-def member(request, mid: str, s: Settings | None = None) -> tuple[Meeting, Participant]:
-    """The open meeting and the caller's live participant in it, read in one BatchGetItem.
+def member_for(claims: dict, mid: str) -> tuple[Meeting, Participant]:
+    """The open meeting and the live participant behind verified claims, read together in
+    one BatchGetItem; the meeting's errors (404/410) come before the participant's (403)."""
+    pk, sk = meeting_pk(mid), participant_sk(claims["sub"])
+    found = {item.sk: item for item in Item.batch_get([(pk, "META"), (pk, sk)],
+                                                      consistent_read=True)}
+    meeting = _check_open(found.get("META"))
+    participant = found.get(sk)
+    if not isinstance(participant, Participant) or not participant.active:
+        raise ApiError(403, "participant_gone", "You are no longer in this meeting.")
+    return meeting, participant
 
-    Errors come in the same order as checking the meeting first: a missing or ended
-    meeting (404/410) outranks a bad token (401/403).
+
+def member(request, mid: str, s: Settings | None = None) -> tuple[Meeting, Participant]:
+    """`member_for` the bearer token of an HTTP request, for meeting `mid`.
+
+    A missing or ended meeting (404/410) outranks a bad token (401/403).
     """
-    s = s or settings()
     try:
-        claims = decode(bearer_token(request), s)
+        claims = decode(bearer_token(request), s or settings())
         if claims.get("mid") != mid:
             raise ApiError(403, "wrong_meeting", "This session belongs to another meeting.")
     except ApiError:
         open_meeting(mid)
         raise
-    pk = meeting_pk(mid)
-    found = {item.sk: item for item in Item.batch_get(
-        [(pk, "META"), (pk, participant_sk(claims["sub"]))], consistent_read=True)}
-    meeting = _check_open(found.get("META"))
-    participant = found.get(participant_sk(claims["sub"]))
-    if not isinstance(participant, Participant) or not participant.active:
-        raise ApiError(403, "participant_gone", "You are no longer in this meeting.")
-    return meeting, participant
+    return member_for(claims, mid)

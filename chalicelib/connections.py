@@ -28,8 +28,7 @@ def connect(event) -> Response | None:
     try:
         claims = auth.decode(params.get("token") or "", settings())
         mid = claims["mid"]
-        auth.open_meeting(mid)
-        participant = auth.participant_for(claims, mid)
+        _, participant = auth.member_for(claims, mid)
     except ApiError as err:
         return err.to_response()
     cid = event.connection_id

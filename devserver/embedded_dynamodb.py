@@ -59,23 +59,24 @@ def _trim_shard_iterators(keep: int = MAX_SHARD_ITERATORS) -> None:
                 del iterators[next(iter(iterators))]
 
 
-def _saved_items(backend, transact_items) -> list | None:
-    """(table, hash, range, copy of the item or None) for each item a transaction names;
-    None if a request is malformed (moto's own checks then answer it)."""
+def _saved_items(backend, transact_items) -> list:
+    """(table, hash, range, copy of the item or None) for each item a transaction names.
+
+    An entry whose table or key cannot be read is skipped: moto reads them the same way,
+    so it cannot write that entry either (it answers it with a validation error).
+    """
     saved = []
-    try:
-        for entry in transact_items:
+    for entry in transact_items:
+        try:
             op = next(iter(entry.values()))
-            table = backend.tables.get(op.get("TableName"))
-            if table is None:
-                continue
+            table = backend.tables[op["TableName"]]
             key = op.get("Key") or op["Item"]
             hash_key = DynamoType(key[table.hash_key_attr])
             range_key = DynamoType(key[table.range_key_attr]) if table.has_range_key else None
-            saved.append((table, hash_key, range_key,
-                          copy.deepcopy(table.get_item(hash_key, range_key))))
-    except (KeyError, TypeError, AttributeError, StopIteration):
-        return None
+        except (KeyError, TypeError, AttributeError, StopIteration):
+            continue
+        saved.append((table, hash_key, range_key,
+                      copy.deepcopy(table.get_item(hash_key, range_key))))
     return saved
 
 
@@ -121,8 +122,6 @@ def _cheap_transaction_rollbacks() -> None:
 
     def transact_write_items(self, transact_items):
         saved = _saved_items(self, transact_items)
-        if saved is None:
-            return original(self, transact_items)
         shards = [(table.stream_shard, len(table.stream_shard.items))
                   for table in self.tables.values() if table.stream_shard is not None]
         _TABLE_COPY.skip = True

@@ -154,3 +154,14 @@ def ticket(tid: str):
 
 def event(name: str):
     return lambda e: e.get("event") == name
+
+
+def contiguous_end(ids: list[str]) -> str | None:
+    """The last ticket id received with no gap before it (ids are 1, 2, 3, ... per
+    recipient, and a client dedupes them), where a replay after a reconnect starts."""
+    last = None
+    for expected, tid in enumerate(sorted(set(ids)), start=1):
+        if int(tid) != expected:
+            break
+        last = tid
+    return last

@@ -27,7 +27,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.stack_client import TIMEOUT, Rest, event, fetch, ticket, updated
+from tests.api.stack_client import (
+    TIMEOUT,
+    Rest,
+    contiguous_end,
+    event,
+    fetch,
+    ticket,
+    updated,
+)
 from tests.fixtures.stack import ROOT, free_port, running_stack
 
 ARTIFACT = ROOT / "test-artifacts" / "reliability-faults.json"
@@ -50,16 +58,6 @@ def _replay_all(participant, after: str | None) -> list[dict]:
             return out
         out += page
         after = page[-1]["id"]
-
-
-def _contiguous_end(ids: list[str]) -> str | None:
-    """The last id received with no gap before it (ids are 1, 2, 3, ... per recipient)."""
-    last = None
-    for expected, tid in enumerate(sorted(ids), start=1):
-        if int(tid) != expected:
-            break
-        last = tid
-    return last
 
 
 # --- a WebSocket cut mid-burst ------------------------------------------------------------
@@ -104,7 +102,7 @@ def test_a_socket_cut_mid_burst_loses_no_ticket_and_replay_fills_the_gap(stack):
             returned_at = len(sent)
             sender = threading.Thread(target=burst, args=(AFTER_RETURN,))
             sender.start()
-            replayed = [t["id"] for t in _replay_all(bob, _contiguous_end(live_before))]
+            replayed = [t["id"] for t in _replay_all(bob, contiguous_end(live_before))]
             sender.join()
             assert failures == []
             # Written after the new socket opened: each also arrives live on it (so some

@@ -33,6 +33,7 @@ import pytest
 import websockets
 
 from bench.signaling import ParleyClients, _candidate, _sent_ns
+from tests.api.stack_client import contiguous_end
 from tests.fixtures.stack import ROOT, running_stack
 
 MEETINGS = 50
@@ -168,15 +169,6 @@ class LoadClients(ParleyClients):
             after = page[-1]["id"]
 
 
-def _contiguous_end(tids: list[str]) -> str | None:
-    last = None
-    for expected, tid in enumerate(sorted(set(tids)), start=1):
-        if int(tid) != expected:
-            break
-        last = tid
-    return last
-
-
 def _pct(values: list[float], p: float) -> float | None:
     if not values:
         return None
@@ -246,7 +238,7 @@ async def _run(base_url: str, stack_pid: int | None = None) -> dict:
     async def replay(person: dict) -> list[dict]:
         async with gate:
             got = [tid for tid, _, _ in ledger.live[person["pid"]]]
-            return await clients.replay(person, _contiguous_end(got))
+            return await clients.replay(person, contiguous_end(got))
 
     pages = await asyncio.gather(*(replay(person) for person in clients.people))
     for person, page in zip(clients.people, pages, strict=True):
