@@ -42,7 +42,7 @@ export class Peer {
       if (this.makingOffer) return;
       if (pc.signalingState === 'have-local-offer') {
         pc.setLocalDescription({type: 'rollback'}).then(() => pc.onnegotiationneeded(), () => {});
-      } else if (pc.signalingState === 'stable') pc.onnegotiationneeded();
+      } else if (pc.signalingState === 'stable') pc.restartIce(); // new candidates too
     }, 8000);
   }
 
