@@ -35,7 +35,7 @@ export class Peer {
     };
     pc.oniceconnectionstatechange = () => pc.iceConnectionState === 'failed' && pc.restartIce();
     pc.onconnectionstatechange = () => onState(pc.connectionState);
-    // A lost offer or answer leaves both sides waiting: replay and re-offer while nothing has started.
+    // Nothing started after 8 s (a lost ticket?): replay, then offer again.
     this.watchdog = setInterval(() => {
       if (this.closed || pc.connectionState !== 'new') return;
       onStuck?.();
@@ -70,10 +70,8 @@ export class Peer {
     }
   }
 
-  handle(ticket) { // an operation that never settles must not hold up every later ticket
-    const stall = (_, no) => setTimeout(no, 1e4, new Error('stalled'));
-    this.inbox = this.inbox.then(() => Promise.race([this.apply(ticket), new Promise(stall)]))
-      .catch((e) => console.warn('ticket', ticket.kind, e));
+  handle(ticket) {
+    this.inbox = this.inbox.then(() => this.apply(ticket)).catch((e) => console.warn('ticket', ticket.kind, e));
   }
 
   async apply({kind, data}) {
@@ -83,6 +81,10 @@ export class Peer {
       const collision = data.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
       this.ignoreOffer = !this.polite && collision;
       if (this.ignoreOffer) return;
+      // Chrome breaks a connection for good when an offer is rolled back before it gathers
+      for (let i = 0; collision && i < 99 && (this.makingOffer || pc.iceGatheringState === 'new'); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       await pc.setRemoteDescription(data);
       if (data.type === 'offer') {
         await pc.setLocalDescription();
@@ -101,7 +103,7 @@ export class Peer {
 
   async stats() { // inbound numbers, for tests and debugging
     const out = {state: this.pc.connectionState, sig: this.pc.signalingState, framesDecoded: 0};
-    (await this.pc.getStats()).forEach((r) => { out.framesDecoded += r.framesDecoded || 0; }); // inbound video
+    (await this.pc.getStats()).forEach((r) => { out.framesDecoded += r.framesDecoded || 0; });
     return out;
   }
 

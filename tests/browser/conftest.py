@@ -20,6 +20,7 @@ ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", 
         "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+RTC_TRACE = Path(__file__).with_name("rtc_trace.js")
 WAIT_MS = 90_000  # media over a mesh on two shared cores can take a while; never a timing assert
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -74,6 +75,7 @@ def people(browser, stack):
                                           base_url=stack.url)
             if init_script:
                 context.add_init_script(init_script)
+            context.add_init_script(path=str(RTC_TRACE))
             contexts.append(context)
             page = context.new_page()
             page.set_default_timeout(WAIT_MS)
@@ -140,9 +142,24 @@ def wait_remote_videos_playing(person, count):
     except Exception as err:  # say what the page looked like, not only that it timed out
         tiles = person.evaluate(TILES)
         stats = person.evaluate("async () => window.__parley && await window.__parley.stats()")
+        trace = save_rtc_traces(person)
         raise AssertionError(f"{count} remote videos not playing; tiles {tiles}; peers {stats}; "
                              f"console errors {person.errors}; "
-                             f"last warnings {person.warnings[-20:]}") from err
+                             f"last warnings {person.warnings[-20:]}; "
+                             f"every page's peer connections in {trace}") from err
+
+
+def save_rtc_traces(person):
+    """Every open page's RTCPeerConnection history (rtc_trace.js), as JSON in test-artifacts/."""
+    pages = {}
+    for context in person.page.context.browser.contexts:
+        for page in context.pages:
+            me = page.evaluate("window.__parley?.me || null")
+            pages[f"{me} {page.url}"] = page.evaluate("window.__rtcTrace ? window.__rtcTrace() : []")
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"rtc-trace-{int(time.time())}.json"
+    path.write_text(json.dumps(pages, indent=1))
+    return path
 
 
 def save_screenshot(person, name, docs_name=None):
