@@ -1,4 +1,4 @@
-"""Compiled bytecode inside the Lambda zips that `chalice package` builds.
+"""Compiled bytecode inside the Lambda zips that `chalice package` and `chalice deploy` build.
 
 chalice ships sources only, and Lambda's file system is read-only, so every cold start
 would compile app.py, chalicelib, PynamoDB and botocore again: importing the app from the
@@ -11,6 +11,8 @@ import compileall
 import py_compile
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Where Lambda unpacks each zip, so tracebacks name the deployed paths.
@@ -29,6 +31,8 @@ def add_bytecode(zip_path: Path, deployed_at: str) -> int:
         known = {info.filename for info, _ in entries}
         added = sorted(p for p in root.rglob("*.pyc")
                        if p.relative_to(root).as_posix() not in known)
+        if not added:  # chalice reuses a zip it built before: compiled already
+            return 0
         rewritten = zip_path.with_suffix(".tmp")
         with zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as out:
             for info, data in entries:
@@ -46,3 +50,34 @@ def add_bytecode_to_package(out_dir: Path) -> dict[str, int]:
     """Bytecode into each Lambda zip chalice wrote to `out_dir`."""
     return {name: add_bytecode(out_dir / name, at) for name, at in DEPLOYED_AT.items()
             if (out_dir / name).exists()}
+
+
+@contextmanager
+def compiled_deploy_packages() -> Iterator[None]:
+    """While open, every zip chalice's deployer builds or reuses gets bytecode.
+
+    chalice deploy builds and uploads in one call, with no step between to hook, so the
+    packagers themselves are wrapped: the function's app code unpacks at /var/task, the
+    automatic layer at /opt.
+    """
+    from chalice.deploy import packager
+
+    targets = {packager.AppOnlyDeploymentPackager: "/var/task",
+               packager.LambdaDeploymentPackager: "/var/task",
+               packager.LayerDeploymentPackager: "/opt"}
+    originals = {cls: cls.__dict__["create_deployment_package"] for cls in targets}
+
+    def compiled(cls, deployed_at):
+        def create_deployment_package(self, project_dir, python_version):
+            path = originals[cls](self, project_dir, python_version)
+            add_bytecode(Path(path), deployed_at)
+            return path
+        return create_deployment_package
+
+    for cls, deployed_at in targets.items():
+        cls.create_deployment_package = compiled(cls, deployed_at)
+    try:
+        yield
+    finally:
+        for cls, original in originals.items():
+            cls.create_deployment_package = original

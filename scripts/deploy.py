@@ -7,6 +7,7 @@ Steps, each a small function taking a boto3 client so tests run them against mot
 3. `chalice deploy --stage <stage>` with the stack outputs as the Lambdas' environment and
    the IAM policy rendered for this account; a first deploy runs it twice, because the
    WebSocket API id (needed by the stream Lambda and the policy) exists only afterwards;
+   both zips it uploads carry compiled bytecode (scripts/bytecode.py);
 4. API Gateway stage throttling on the REST and WebSocket APIs (chalice cannot set it);
 5. bounded retries + bisect on the stream's event source mapping;
 6. `config.js` + `frontend/` to the bucket, CloudFront invalidation; print the site URL.
@@ -29,6 +30,7 @@ import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 from chalice.deploy.deployer import ChaliceDeploymentError
 
+from scripts.bytecode import compiled_deploy_packages
 from scripts.common import (
     BUILD_DIR,
     FRONTEND_DIR,
@@ -204,7 +206,8 @@ class ChaliceCli:
         ui = UI()
         deployer = factory.create_default_deployer(
             session=factory.create_botocore_session(), config=config, ui=ui)
-        values = deployer.deploy(config, chalice_stage_name=stage)
+        with compiled_deploy_packages():
+            values = deployer.deploy(config, chalice_stage_name=stage)
         factory.create_deployment_reporter(ui=ui).display_report(values)
         return self.deployed(stage) or values
 

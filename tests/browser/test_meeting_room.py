@@ -1,6 +1,7 @@
 """The meeting room in real Chromium with fake camera and microphone, on the local stack."""
 
 import re
+import time
 
 from .conftest import WAIT_MS, join, save_screenshot, wait_remote_videos_playing
 
@@ -89,6 +90,22 @@ def test_leaving_removes_the_tile_on_the_other_page(people, meeting):
         person.wait_for_function("() => document.querySelectorAll('#roster li').length === 2")
         wait_remote_videos_playing(person, 1)
 
+
+
+def test_people_joining_at_the_same_moment_still_connect(people, meeting):
+    """Neither join response may list the other, and both sockets may open after both
+    joins were pushed: each page must still learn of the other and connect."""
+    mid = meeting()
+    group = people(3)
+    for person, name in zip(group, ["Ada", "Bob", "Cy"], strict=True):
+        person.goto(f"/#/{mid}")
+        person.fill("#display-name", name)
+    at = time.time() * 1000 + 1000  # every page clicks Join at this same wall-clock moment
+    for person in group:
+        person.evaluate("at => setTimeout(() => document.querySelector('#join-button').click(),"
+                        " at - Date.now())", at)
+    for person in group:
+        wait_remote_videos_playing(person, 2)
 
 def test_a_reloaded_page_rejoins_and_media_flows_again(people, meeting):
     mid = meeting()

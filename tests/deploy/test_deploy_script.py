@@ -8,12 +8,18 @@ throttling update (tests.deploy.conftest.UnemulatedCalls records the request).
 """
 
 import json
+import shutil
+import sys
+import zipfile
 
 import pytest
+from chalice.deploy.packager import AppOnlyDeploymentPackager, DependencyBuilder
+from chalice.utils import UI, OSUtils
 
 from scripts import deploy as deploy_script
 from scripts import destroy as destroy_script
-from scripts.common import INFRA_TEMPLATE, load_cfn_yaml, placeholders_in, stack_name
+from scripts.bytecode import compiled_deploy_packages
+from scripts.common import INFRA_TEMPLATE, ROOT, load_cfn_yaml, placeholders_in, stack_name
 from tests.deploy.conftest import (
     RecordingChalice,
     UnemulatedCalls,
@@ -373,3 +379,24 @@ def test_chalice_deploy_gets_the_stack_environment_and_the_rendered_policy(tmp_p
     assert config.scope(STAGE, "api_handler").lambda_memory_size == 512
     assert config.autogen_policy is False
     assert (cli.project_dir / ".chalice" / config.iam_policy_file).resolve() == policy
+
+
+def test_chalice_deploy_zips_get_bytecode_and_the_packagers_are_restored(tmp_path):
+    """The app-code zip chalice's deployer builds (the layer's is wrapped the same way)."""
+    shutil.copy(ROOT / "app.py", tmp_path)
+    shutil.copytree(ROOT / "chalicelib", tmp_path / "chalicelib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    osutils = OSUtils()
+    packager = AppOnlyDeploymentPackager(osutils, DependencyBuilder(osutils), UI())
+    original = AppOnlyDeploymentPackager.create_deployment_package
+    with compiled_deploy_packages():
+        zip_path = packager.create_deployment_package(str(tmp_path), "python3.11")
+        again = packager.create_deployment_package(str(tmp_path), "python3.11")  # reused
+    assert AppOnlyDeploymentPackager.create_deployment_package is original
+    assert again == zip_path
+    tag = sys.implementation.cache_tag
+    with zipfile.ZipFile(zip_path) as zf:
+        names = zf.namelist()
+    assert f"__pycache__/app.{tag}.pyc" in names
+    assert f"chalicelib/__pycache__/auth.{tag}.pyc" in names
+    assert len(names) == len(set(names))
