@@ -89,12 +89,11 @@ export class Room {
 
   onEvent({event, participant: p, reason}) {
     if (p && (p.id === this.me || this.gone.has(p.id))) return;
-    if (event === 'participant-joined') {
+    if (/^participant-(joined|updated)/.test(event)) { // an update may be of a join we missed
+      if (p.state && p.state !== 'active') return this.drop(p.id, p.state);
       if (!this.people.has(p.id)) toast(t('joined', {name: p.name}));
       this.set(p);
       if (this.started) this.peer(p.id);
-    } else if (event === 'participant-updated') {
-      if (p.state && p.state !== 'active') this.drop(p.id, p.state); else this.set(p);
     } else if (event === 'participant-left') {
       this.drop(p.id, reason || p.state);
     } else if (event === 'meeting-ended' || event === 'removed') {

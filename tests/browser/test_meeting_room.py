@@ -107,6 +107,40 @@ def test_people_joining_at_the_same_moment_still_connect(people, meeting):
     for person in group:
         wait_remote_videos_playing(person, 2)
 
+
+def test_joins_that_raced_past_each_other_still_connect(people, meeting):
+    """Two joins at the same moment can both read the roster before either is written,
+    and both pushes of `participant-joined` can go out before either socket is open.
+    Then the only news either page gets is the other's socket connecting; it must be
+    enough. The test holds Ada's join response and gives Bob's an empty roster."""
+    mid = meeting()
+    ada, bob = people(2)
+    held = {}
+
+    def hold(route):
+        held["response"] = route.fetch()  # Ada is in the meeting now
+        held["route"] = route
+
+    def without_ada(route):
+        response = route.fetch()
+        body = response.json()
+        route.fulfill(response=response, json={**body, "participants": []})
+
+    ada.route("**/join", hold)
+    bob.route("**/join", without_ada)
+    for person, name in ((ada, "Ada"), (bob, "Bob")):
+        person.goto(f"/#/{mid}")
+        person.fill("#display-name", name)
+    ada.click("#join-button")
+    while "route" not in held:
+        ada.wait_for_timeout(50)
+    bob.click("#join-button")
+    bob.wait_for_selector(".room")
+    held["route"].fulfill(response=held["response"])
+    ada.wait_for_selector(".room")
+    for person in (ada, bob):
+        wait_remote_videos_playing(person, 1)
+
 def test_a_reloaded_page_rejoins_and_media_flows_again(people, meeting):
     mid = meeting()
     ada, bob = people(2)

@@ -6,7 +6,7 @@ const supportProblems = () => [!window.isSecureContext && 'insecure', !window.RT
     !navigator.mediaDevices?.getUserMedia && 'no_gum'].filter(Boolean);
 
 // "https://host/#/abc", "#/abc" or "abc" → "abc" (or null).
-export const parseMeetingId = (text) => (/^(?:.*#\/)?([\w-]{1,32})\/?$/.exec(text.trim()) || [])[1] || null;
+const parseMeetingId = (text) => (/^(?:.*#\/)?([\w-]{1,32})\/?$/.exec(text.trim()) || [])[1] || null;
 
 // onCreate({name, passcode}) -> Promise (rejects with ApiError); onJoin(mid).
 export function landingView({onCreate, onJoin}) {
