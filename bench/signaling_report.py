@@ -53,7 +53,7 @@ def _db_time_per_ticket(samples: int) -> dict:
         server.stop()
 
 
-def run(quick: bool = False) -> str:
+def run(quick: bool = False) -> tuple[str, dict]:
     meetings, per, seconds = (2, 3, 2) if quick else (40, 5, 20)
     with peerjs_server() as url:
         peer = asyncio.run(signaling.drive(signaling.PeerJSClients(url), meetings, per, 1.0,
@@ -70,14 +70,19 @@ def run(quick: bool = False) -> str:
             result = asyncio.run(signaling.drive(signaling.ParleyClients(base), meetings, per,
                                                  rate, seconds if quick else 10))
         steps.append(result)
-        if result["delivered"] < result["sent"] or result["p99"] > 1000:
+        if not _holds(result):
             break
     split = _db_time_per_ticket(5 if quick else 200)
     return markdown(ours, peer, steps, split), facts(ours, peer, steps)
 
 
+def _holds(step) -> bool:
+    """A rate is held when every ticket arrives and p99 stays within a second."""
+    return step["delivered"] == step["sent"] and step["p99"] <= 1000
+
+
 def _held(steps) -> dict | None:
-    held = [s for s in steps if s["delivered"] == s["sent"] and s["p99"] <= 1000]
+    held = [s for s in steps if _holds(s)]
     return max(held, key=lambda s: s["offered_rate"]) if held else None
 
 

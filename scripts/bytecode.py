@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# Where Lambda unpacks each zip, so tracebacks name the deployed paths.
-DEPLOYED_AT = {"deployment.zip": "/var/task", "layer-deployment.zip": "/opt"}
+# Where Lambda unpacks the function's zip and a layer's, so tracebacks name deployed paths.
+FUNCTION_ROOT, LAYER_ROOT = "/var/task", "/opt"
+DEPLOYED_AT = {"deployment.zip": FUNCTION_ROOT, "layer-deployment.zip": LAYER_ROOT}
 
 
 def add_bytecode(zip_path: Path, deployed_at: str) -> int:
@@ -57,14 +58,13 @@ def compiled_deploy_packages() -> Iterator[None]:
     """While open, every zip chalice's deployer builds or reuses gets bytecode.
 
     chalice deploy builds and uploads in one call, with no step between to hook, so the
-    packagers themselves are wrapped: the function's app code unpacks at /var/task, the
-    automatic layer at /opt.
+    packagers themselves are wrapped.
     """
     from chalice.deploy import packager
 
-    targets = {packager.AppOnlyDeploymentPackager: "/var/task",
-               packager.LambdaDeploymentPackager: "/var/task",
-               packager.LayerDeploymentPackager: "/opt"}
+    targets = {packager.AppOnlyDeploymentPackager: FUNCTION_ROOT,
+               packager.LambdaDeploymentPackager: FUNCTION_ROOT,
+               packager.LayerDeploymentPackager: LAYER_ROOT}
     originals = {cls: cls.__dict__["create_deployment_package"] for cls in targets}
 
     def compiled(cls, deployed_at):

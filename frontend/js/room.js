@@ -89,7 +89,7 @@ export class Room {
 
   onEvent({event, participant: p, reason}) {
     if (p && (p.id === this.me || this.gone.has(p.id))) return;
-    if (/^participant-(joined|updated)/.test(event)) { // an update may be of a join we missed
+    if (/^participant-(joined|updated)$/.test(event)) { // an update may be of a join we missed
       if (p.state && p.state !== 'active') return this.drop(p.id, p.state);
       if (!this.people.has(p.id)) toast(t('joined', {name: p.name}));
       this.set(p);
