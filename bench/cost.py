@@ -53,7 +53,7 @@ class Meter:
 
         from chalicelib.config import load
         from chalicelib.models import Item
-        from devserver.stream_records import StreamReader
+        from harness.stream_reader import StreamReader
 
         self.parley = parley
         self.client = Client(parley.app, project_dir=os.path.dirname(__file__))

@@ -9,15 +9,11 @@ itself — no server at all. Both sides use no STUN server (nothing to reach off
 
 import json
 import statistics
-import urllib.request
-from pathlib import Path
 
 from bench.processes import local_stack
+from harness import chromium
+from harness.http import fetch
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox",
-        "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 90_000
 
 WATCH_LIMIT_MS = 60_000  # a run with a peer still dark after this counts as not connected
@@ -93,10 +89,10 @@ _DIRECT_WATCH = """async ([expected, limit]) => {
 
 
 def _post(url, body):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 (loopback only)
-        return json.loads(resp.read())
+    status, _, raw = fetch(url, "POST", json.dumps(body).encode(),
+                           {"Content-Type": "application/json"})
+    assert status < 400, raw
+    return json.loads(raw)
 
 
 def _page(browser, base):
@@ -181,7 +177,7 @@ def run(quick: bool = False) -> dict:
     results = {}
     with local_stack(PARLEY_ICE_SERVERS="[]") as (base, _proc), \
             sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = chromium.launch(pw)
         try:
             for n in sizes:
                 ours = [parley_run(browser, base, n) for _ in range(runs)]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bench import first_frame
 from bench.processes import local_stack
+from harness import chromium
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 BUDGET = 60 * 1024  # JS + CSS, uncompressed
@@ -49,8 +50,7 @@ def run(quick: bool = False) -> dict:
     result = {"bytes": shipped_bytes()}
     with local_stack(PARLEY_ICE_SERVERS="[]") as \
             (base, _proc), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(first_frame.CHROMIUM),
-                                     args=first_frame.ARGS)
+        browser = chromium.launch(pw)
         try:
             runs = [_room_paint(browser, base) for _ in range(1 if quick else 5)]
         finally:

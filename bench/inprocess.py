@@ -1,9 +1,9 @@
 """The app in this process against the embedded DynamoDB, for benchmarks that count calls."""
 
 import atexit
-import os
 
-from devserver.launch import UNLIMITED, free_port
+from harness.inprocess import start_store, use_embedded_store
+from harness.stack import free_port
 
 _BOOTED = []
 
@@ -24,23 +24,8 @@ def boot():
     if _BOOTED:
         return _BOOTED[0]
     port = free_port()
-    os.environ.update({
-        "PARLEY_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{port}",
-        "PARLEY_TABLE": "parley-bench",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "PARLEY_JWT_SECRET": "bench-secret-that-is-long-enough-for-hs256",
-        "PARLEY_RATE_LIMITS": UNLIMITED,
-    })
-    from devserver.embedded_dynamodb import EmbeddedDynamoDB
-
-    server = EmbeddedDynamoDB(port=port)
-    server.start()
-    from chalicelib import models
-
-    models.create_table()
+    use_embedded_store(port, "parley-bench", "bench-secret-that-is-long-enough-for-hs256")
+    server = start_store(port)
     import app
 
     atexit.register(server.stop)

@@ -6,7 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from devserver.launch import free_port, running_stack
+from harness.stack import free_port, running_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERJS_DIR = ROOT / "bench" / "peerjs"

@@ -4,14 +4,11 @@ hanging; no test asserts how fast anything is."""
 
 import json
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
 from websockets.sync.client import connect
 
-TIMEOUT = 20
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+from harness.http import TIMEOUT, fetch
 
 
 @dataclass
@@ -19,17 +16,6 @@ class Reply:
     status: int
     json: object
     headers: dict
-
-
-def fetch(url: str, method: str = "GET", body: bytes | None = None,
-          headers: dict | None = None) -> tuple[int, dict, bytes]:
-    """Any HTTP request to the stack (never through a proxy): status, headers, body."""
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 (http to the local stack)
-    try:
-        with _NO_PROXY.open(request, timeout=TIMEOUT) as resp:
-            return resp.status, dict(resp.headers), resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
 
 
 class Rest:

@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from tests.fixtures.stack import ROOT, stack_env
+from harness.stack import ROOT, stack_env
 
 from .stack_client import Rest, fetch
 

@@ -8,22 +8,18 @@ page so a test can assert there were none.
 import json
 import shutil
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox",
-        "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from harness import chromium
+from harness.http import fetch
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 RTC_TRACE = Path(__file__).with_name("rtc_trace.js")
 WAIT_MS = 90_000  # media over a mesh on two shared cores can take a while; never a timing assert
-
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass
@@ -46,13 +42,12 @@ _shared = {"users": 0}
 
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.exists():
+    if not chromium.CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed (make chromium installs it)")
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     if not _shared["users"]:
         _shared["playwright"] = sync_playwright().start()
-        _shared["browser"] = _shared["playwright"].chromium.launch(executable_path=str(CHROMIUM),
-                                                                  args=ARGS)
+        _shared["browser"] = chromium.launch(_shared["playwright"])
     _shared["users"] += 1
     try:
         yield _shared["browser"]
@@ -93,11 +88,10 @@ def people(browser, stack):
 
 
 def api_call(stack, method, path, body=None):
-    req = urllib.request.Request(stack.api + path, method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json"})
-    with _NO_PROXY.open(req, timeout=10) as resp:
-        return json.loads(resp.read() or b"{}")
+    data = json.dumps(body).encode() if body is not None else None
+    status, _, raw = fetch(stack.api + path, method, data, {"Content-Type": "application/json"})
+    assert status < 400, raw
+    return json.loads(raw or b"{}")
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
+from harness.stack import running_stack
 from tests.api.stack_client import TIMEOUT, fetch
-from tests.fixtures.stack import running_stack
 
 SITE_ORIGIN = "https://parley.example"
 # Small buckets that refill slowly enough (one token per 1000 s) that no test run outlasts

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.stack import ROOT, free_port, running_stack
 from tests.api.stack_client import (
     TIMEOUT,
     Rest,
@@ -36,7 +37,6 @@ from tests.api.stack_client import (
     ticket,
     updated,
 )
-from tests.fixtures.stack import ROOT, free_port, running_stack
 
 ARTIFACT = ROOT / "test-artifacts" / "reliability-faults.json"
 

@@ -33,8 +33,8 @@ import pytest
 import websockets
 
 from bench.signaling import ParleyClients, _candidate, _sent_ns
+from harness.stack import ROOT, running_stack
 from tests.api.stack_client import contiguous_end
-from tests.fixtures.stack import ROOT, running_stack
 
 MEETINGS = 50
 PER_MEETING = 6

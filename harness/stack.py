@@ -10,16 +10,16 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from .http import fetch
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 120
 # Every request of a test or benchmark comes from 127.0.0.1: no rate limit applies.
 UNLIMITED = "create=1e9/1e9,join=1e9/1e9,ticket=1e9/1e9,message=1e9/1e9"
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def free_port() -> int:
@@ -66,9 +66,8 @@ def _wait_healthy(stack: LocalStack, proc: subprocess.Popen) -> None:
             raise RuntimeError(f"the local stack exited with {proc.returncode}:\n"
                                f"{stack.log_tail()}")
         try:
-            with _NO_PROXY.open(stack.url + "/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
+            if fetch(stack.url + "/health", timeout=2)[0] == 200:
+                return
         except OSError:
             pass
         time.sleep(0.2)
