@@ -165,6 +165,10 @@ class Connection(Item, discriminator="Connection"):
     pid = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
 
+    @property
+    def connection_id(self) -> str:
+        return self.pk[2:]
+
 
 def create_table(wait: bool = True) -> bool:
     """Create the table with its stream and TTL if missing (local stack and tests).
