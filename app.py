@@ -1,6 +1,9 @@
-"""Parley's Chalice entry point: every route and event handler, each delegating to chalicelib."""
+"""Parley's Chalice entry point: every route and event handler, each delegating to chalicelib.
 
-from chalice import Chalice, Cron
+Every route handler in chalicelib takes the path parameters, then the request.
+"""
+
+from chalice import Chalice, Cron, Rate
 
 from chalicelib import (
     autoclear,
@@ -9,12 +12,12 @@ from chalicelib import (
     messages,
     participants,
     push,
+    roster,
     signaling,
 )
 from chalicelib.aws import LazySession
 from chalicelib.config import settings
 from chalicelib.errors import error_middleware
-from chalicelib.http import json_body, query_params
 
 app = Chalice(app_name="parley")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -32,41 +35,39 @@ def _request():
 
 @app.route("/meetings", methods=["POST"], cors=CORS)
 def create_meeting():
-    return meetings.create(json_body(_request()), _request())
+    return meetings.create(_request())
 
 
 @app.route("/meetings/{mid}", methods=["GET"], cors=CORS)
 def get_meeting(mid):
-    return meetings.get(mid)
+    return meetings.get(mid, _request())
 
 
 @app.route("/meetings/{mid}/join", methods=["POST"], cors=CORS)
 def join_meeting(mid):
-    return meetings.join(mid, json_body(_request()), _request())
+    return meetings.join(mid, _request())
 
 
-# --- signaling --------------------------------------------------------------------------
-
-@app.route("/meetings/{mid}/tickets", methods=["POST"], cors=CORS)
-def post_ticket(mid):
-    return signaling.post(mid, _request(), json_body(_request()))
+@app.route("/meetings/{mid}", methods=["PATCH"], cors=CORS)
+def update_meeting(mid):
+    return meetings.update(mid, _request())
 
 
-@app.route("/meetings/{mid}/tickets", methods=["GET"], cors=CORS)
-def replay_tickets(mid):
-    return signaling.replay(mid, _request(), query_params(_request()))
+@app.route("/meetings/{mid}", methods=["DELETE"], cors=CORS)
+def end_meeting(mid):
+    return meetings.end(mid, _request())
 
 
 # --- participants -----------------------------------------------------------------------
 
 @app.route("/meetings/{mid}/participants", methods=["GET"], cors=CORS)
 def list_participants(mid):
-    return participants.roster_of(mid, _request())
+    return participants.present(mid, _request())
 
 
 @app.route("/meetings/{mid}/participants/me", methods=["PATCH"], cors=CORS)
 def update_me(mid):
-    return participants.update_me(mid, _request(), json_body(_request()))
+    return participants.update_me(mid, _request())
 
 
 @app.route("/meetings/{mid}/participants/me", methods=["DELETE"], cors=CORS)
@@ -84,26 +85,28 @@ def remove_participant(mid, pid):
     return participants.remove(mid, pid, _request())
 
 
-@app.route("/meetings/{mid}", methods=["PATCH"], cors=CORS)
-def update_meeting(mid):
-    return meetings.update(mid, _request(), json_body(_request()))
+# --- signaling --------------------------------------------------------------------------
+
+@app.route("/meetings/{mid}/tickets", methods=["POST"], cors=CORS)
+def post_ticket(mid):
+    return signaling.post(mid, _request())
 
 
-@app.route("/meetings/{mid}", methods=["DELETE"], cors=CORS)
-def end_meeting(mid):
-    return meetings.end(mid, _request())
+@app.route("/meetings/{mid}/tickets", methods=["GET"], cors=CORS)
+def replay_tickets(mid):
+    return signaling.replay(mid, _request())
 
 
 # --- chat -------------------------------------------------------------------------------
 
 @app.route("/meetings/{mid}/messages", methods=["POST"], cors=CORS)
 def post_message(mid):
-    return messages.post(mid, _request(), json_body(_request()))
+    return messages.post(mid, _request())
 
 
 @app.route("/meetings/{mid}/messages", methods=["GET"], cors=CORS)
 def list_messages(mid):
-    return messages.history(mid, _request(), query_params(_request()))
+    return messages.history(mid, _request())
 
 
 # --- WebSocket --------------------------------------------------------------------------
@@ -129,6 +132,11 @@ def ws_disconnect(event):
                         starting_position="LATEST")
 def on_table_change(event):
     push.handle_stream(event, push.Sender(app.websocket_api, settings()))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_absent_participants(event):
+    return roster.sweep()
 
 
 @app.schedule(Cron(0, 2, "*", "*", "?", "*"))

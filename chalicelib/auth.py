@@ -6,9 +6,19 @@ import jwt
 from pynamodb.exceptions import DoesNotExist
 
 from .config import Settings, settings
-from .errors import ApiError
+from .errors import (
+    ApiError,
+    MeetingEnded,
+    MeetingNotFound,
+    NotHost,
+    ParticipantGone,
+    TokenExpired,
+    TokenInvalid,
+    WrongMeeting,
+)
 from .http import bearer_token
-from .models import Item, Meeting, Participant, meeting_pk, participant_sk
+from .ids import check_mid
+from .models import META_SK, Item, Meeting, Participant, meeting_pk, participant_sk
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "mid", "role", "iat", "exp"]
@@ -21,60 +31,61 @@ def issue(pid: str, mid: str, role: str, s: Settings) -> str:
 
 
 def decode(token: str, s: Settings) -> dict:
-    """Verified claims, or ApiError 401. Only HS256 is accepted (no `none`, no RS/HS confusion)."""
+    """Verified claims, or 401. Only HS256 is accepted (no `none`, no RS/HS confusion)."""
     try:
         return jwt.decode(token, s.jwt_secret(), algorithms=[ALGORITHM],
                           options={"require": _REQUIRED_CLAIMS})
     except jwt.ExpiredSignatureError as err:
-        raise ApiError(401, "token_expired", "Your session has expired; join again.") from err
+        raise TokenExpired() from err
     except jwt.InvalidTokenError as err:
-        raise ApiError(401, "token_invalid", "Your session token is not valid.") from err
+        raise TokenInvalid() from err
 
 
 def require_host(participant: Participant) -> None:
     if participant.role != "host":
-        raise ApiError(403, "not_host", "Only the host can do that.")
+        raise NotHost()
 
 
-def _check_open(meeting: Meeting | None) -> Meeting:
+def check_open(meeting: Meeting | None) -> Meeting:
+    """The meeting if it exists and has not ended (404 / 410 otherwise)."""
     if meeting is None:
-        raise ApiError(404, "meeting_not_found", "There is no meeting with this link.")
+        raise MeetingNotFound()
     if meeting.state != "open":
-        raise ApiError(410, "meeting_ended", "This meeting has ended.")
+        raise MeetingEnded()
     return meeting
 
 
 def open_meeting(mid: str) -> Meeting:
-    """The meeting if it exists and has not ended (404 / 410 otherwise)."""
     try:
-        meeting = Meeting.get(meeting_pk(mid), "META", consistent_read=True)
+        meeting = Meeting.get(meeting_pk(check_mid(mid)), META_SK, consistent_read=True)
     except DoesNotExist:
         meeting = None
-    return _check_open(meeting)
+    return check_open(meeting)
 
 
 def member_for(claims: dict, mid: str) -> tuple[Meeting, Participant]:
     """The open meeting and the live participant behind verified claims, read together in
     one BatchGetItem; the meeting's errors (404/410) come before the participant's (403)."""
     pk, sk = meeting_pk(mid), participant_sk(claims["sub"])
-    found = {item.sk: item for item in Item.batch_get([(pk, "META"), (pk, sk)],
+    found = {item.sk: item for item in Item.batch_get([(pk, META_SK), (pk, sk)],
                                                       consistent_read=True)}
-    meeting = _check_open(found.get("META"))
+    meeting = check_open(found.get(META_SK))
     participant = found.get(sk)
     if not isinstance(participant, Participant) or not participant.active:
-        raise ApiError(403, "participant_gone", "You are no longer in this meeting.")
+        raise ParticipantGone()
     return meeting, participant
 
 
-def member(request, mid: str, s: Settings | None = None) -> tuple[Meeting, Participant]:
+def member(mid: str, request) -> tuple[Meeting, Participant]:
     """`member_for` the bearer token of an HTTP request, for meeting `mid`.
 
     A missing or ended meeting (404/410) outranks a bad token (401/403).
     """
+    check_mid(mid)
     try:
-        claims = decode(bearer_token(request), s or settings())
+        claims = decode(bearer_token(request), settings())
         if claims.get("mid") != mid:
-            raise ApiError(403, "wrong_meeting", "This session belongs to another meeting.")
+            raise WrongMeeting()
     except ApiError:
         open_meeting(mid)
         raise

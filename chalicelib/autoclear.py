@@ -8,22 +8,11 @@ crashed run leaves a meeting that the next run still finds. Running it twice is 
 import logging
 from datetime import timedelta
 
-from pynamodb.exceptions import UpdateError
-
+from . import roster
 from .config import Settings
-from .models import Connection, Item, Meeting, now
+from .models import META_SK, Connection, Item, Meeting, now
 
 log = logging.getLogger("parley")
-
-
-def _end(meeting: Meeting) -> None:
-    try:
-        meeting.update(actions=[Meeting.state.set("ended")], condition=Meeting.state == "open")
-    except UpdateError as err:
-        if err.cause_response_code != "ConditionalCheckFailedException":
-            raise
-
-
 SWEEPS = 3
 
 
@@ -32,7 +21,7 @@ def _delete_partition(meeting: Meeting) -> int:
     (a ticket accepted just before the meeting was marked ended), then META itself."""
     deleted = 0
     for _ in range(SWEEPS):
-        items = [i for i in Item.query(meeting.pk, consistent_read=True) if i.sk != "META"]
+        items = [i for i in Item.query(meeting.pk, consistent_read=True) if i.sk != META_SK]
         if not items:
             break
         with Item.batch_write() as batch:
@@ -47,7 +36,7 @@ def purge(s: Settings) -> dict:
     cutoff = now() - timedelta(hours=s.retention_hours)
     counts = {"meetings": 0, "items": 0, "connections": 0}
     for meeting in Meeting.scan(Meeting.created_at < cutoff):
-        _end(meeting)
+        roster.end(meeting)
         counts["items"] += _delete_partition(meeting)
         counts["meetings"] += 1
     with Item.batch_write() as batch:

@@ -8,18 +8,27 @@ from datetime import timedelta
 from chalice import Response
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from . import auth
+from . import auth, roster
 from .config import settings
-from .errors import ApiError
-from .models import Connection, Participant, meeting_pk, now, participant_sk
+from .errors import ApiError, ParticipantGone
+from .models import (
+    CONNECTION_SK,
+    Connection,
+    Participant,
+    condition_failed,
+    connection_pk,
+    meeting_pk,
+    now,
+    participant_sk,
+)
 
 log = logging.getLogger("parley")
 MAX_FRAME = 32 * 1024
 CONN_TTL = timedelta(hours=3)  # API Gateway closes every connection after 2 h
 
 
-def _conn_item(connection_id: str) -> Connection:
-    return Connection(f"C#{connection_id}", "CONN")
+def _item(connection_id: str, **attributes) -> Connection:
+    return Connection(connection_pk(connection_id), CONNECTION_SK, **attributes)
 
 
 def connect(event) -> Response | None:
@@ -33,16 +42,16 @@ def connect(event) -> Response | None:
         return err.to_response()
     cid = event.connection_id
     created = now()
-    Connection(f"C#{cid}", "CONN", mid=mid, pid=participant.pid, created_at=created,
-               expires=created + CONN_TTL).save()
+    _item(cid, mid=mid, pid=participant.pid, created_at=created,
+          expires=created + CONN_TTL).save()
     try:
         participant.update(actions=[Participant.connections.add({cid})],
                            condition=Participant.state == "active")
     except UpdateError as err:
-        if err.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(err):
             raise
-        _conn_item(cid).delete()
-        return ApiError(403, "participant_gone", "You are no longer in this meeting.").to_response()
+        _item(cid).delete()
+        return ParticipantGone().to_response()
     return None
 
 
@@ -61,22 +70,30 @@ def message(event, websocket_api) -> None:
 
 
 def forget(connection_id: str, mid: str, pid: str) -> None:
-    """Detach a connection from its participant (closed or found gone while pushing)."""
+    """Detach a connection from its participant (closed, or found gone while pushing).
+
+    When it was the participant's last one, their absence is noted for the sweep, which
+    times them out if no socket of theirs opens within roster.STALE_SECONDS.
+    """
+    at = time.time()
+    participant = Participant(meeting_pk(mid), participant_sk(pid))
     try:
-        Participant(meeting_pk(mid), participant_sk(pid)).update(
-            actions=[Participant.connections.delete({connection_id}),
-                     Participant.disconnected_at.set(time.time())],
-            condition=Participant.connections.contains(connection_id))
+        participant.update(actions=[Participant.connections.delete({connection_id}),
+                                    Participant.disconnected_at.set(at)],
+                           condition=Participant.connections.contains(connection_id))
     except UpdateError as err:
-        if err.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(err):
             raise
-    _conn_item(connection_id).delete()
+    else:
+        if participant.active and not participant.connected:
+            roster.note_absent(participant, at)
+    _item(connection_id).delete()
 
 
 def disconnect(event) -> None:
     cid = event.connection_id
     try:
-        conn = Connection.get(f"C#{cid}", "CONN")
+        conn = Connection.get(connection_pk(cid), CONNECTION_SK)
     except DoesNotExist:
         return None
     forget(cid, conn.mid, conn.pid)

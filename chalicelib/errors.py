@@ -11,19 +11,110 @@ log = logging.getLogger("parley")
 class ApiError(ChaliceUnhandledError):
     """An error the client should see: HTTP status, stable snake_case code, human message.
 
+    Every error is a named subclass below, so a code and its status are written once.
     It derives from ChaliceUnhandledError because that is the one exception Chalice lets
     through its view wrapper to the middleware, where it becomes the JSON response.
     """
 
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+    status = 500
+    code = "internal_error"
+    message = "Something went wrong on our side."
+
+    def __init__(self, message: str | None = None, headers: dict | None = None):
+        self.message = message or type(self).message
+        super().__init__(self.message)
         self.headers = headers or {}
 
     def to_response(self) -> Response:
         return error_response(self.status, self.code, self.message, self.headers)
+
+
+class _RetryLater(ApiError):
+    """An error with Retry-After; `message` has a `{seconds}` slot."""
+
+    def __init__(self, seconds: int):
+        super().__init__(self.message.format(seconds=seconds),
+                         headers={"Retry-After": str(seconds)})
+
+
+class InvalidRequest(ApiError):
+    status, code, message = 400, "invalid_request", "The request is not valid."
+
+
+class TokenMissing(ApiError):
+    status, code = 401, "token_missing"
+    message = "Sign in to the meeting first (missing token)."
+
+
+class TokenExpired(ApiError):
+    status, code, message = 401, "token_expired", "Your session has expired; join again."
+
+
+class TokenInvalid(ApiError):
+    status, code, message = 401, "token_invalid", "Your session token is not valid."
+
+
+class PasscodeRequired(ApiError):
+    status, code, message = 401, "passcode_required", "This meeting needs a passcode."
+
+
+class PasscodeMismatch(ApiError):
+    status, code, message = 403, "passcode_mismatch", "That passcode is not right."
+
+
+class HostKeyMismatch(ApiError):
+    status, code, message = 403, "host_key_mismatch", "The host key is not right."
+
+
+class NotHost(ApiError):
+    status, code, message = 403, "not_host", "Only the host can do that."
+
+
+class ParticipantGone(ApiError):
+    status, code, message = 403, "participant_gone", "You are no longer in this meeting."
+
+
+class WrongMeeting(ApiError):
+    status, code = 403, "wrong_meeting"
+    message = "This session belongs to another meeting."
+
+
+class MeetingNotFound(ApiError):
+    status, code, message = 404, "meeting_not_found", "There is no meeting with this link."
+
+
+class ParticipantNotFound(ApiError):
+    status, code = 404, "participant_not_found"
+    message = "That participant is not in the meeting."
+
+
+class MeetingFull(ApiError):
+    status, code, message = 409, "meeting_full", "This meeting is full."
+
+
+class MeetingEnded(ApiError):
+    status, code, message = 410, "meeting_ended", "This meeting has ended."
+
+
+class PayloadTooLarge(ApiError):
+    status, code, message = 413, "payload_too_large", "Request body is too large."
+
+
+class MeetingLocked(ApiError):
+    status, code, message = 423, "meeting_locked", "The host has locked this meeting."
+
+
+class TooManyAttempts(_RetryLater):
+    status, code = 429, "too_many_attempts"
+    message = "Too many wrong passcodes. Try again in {seconds} seconds."
+
+
+class RateLimited(_RetryLater):
+    status, code, message = 429, "rate_limited", "Too many requests; try again in {seconds} seconds."
+
+
+class TryAgain(ApiError):
+    status, code, message = 503, "try_again", "That did not work this time; please retry."
 
 
 def error_response(status: int, code: str, message: str, headers: dict | None = None) -> Response:
@@ -49,7 +140,7 @@ def error_middleware(app):
             response = err.to_response()
         except Exception:
             log.exception("unhandled error")
-            response = error_response(500, "internal_error", "Something went wrong on our side.")
+            response = ApiError().to_response()
         response = _normalise_chalice_error(response)
         methods = app.routes.get((event.context or {}).get("resourcePath"), {})
         if response.status_code == 405:
@@ -95,5 +186,5 @@ def _normalise_chalice_error(response: Response) -> Response:
     status, our_code = _CHALICE_CODES[code]
     message = response.body.get("Message") or code
     if status == 500:
-        message = "Something went wrong on our side."
+        message = ApiError.message
     return error_response(response.status_code, our_code, message)

@@ -2,7 +2,7 @@
 
 import json
 
-from .errors import ApiError
+from .errors import InvalidRequest, PayloadTooLarge, TokenMissing
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -15,20 +15,20 @@ def json_body(request) -> dict:
     """The request's JSON object, or ApiError 400/413; `{}` for an empty body."""
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", "Request body is too large.")
+        raise PayloadTooLarge()
     if not raw.strip():
         return {}
     try:  # UTF-8 only (RFC 8259 8.1; a BOM is tolerated): json.loads(bytes) also takes UTF-16/32
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
         body = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as err:
-        raise ApiError(400, "invalid_request", "Request body is not valid JSON.") from err
+        raise InvalidRequest("Request body is not valid JSON.") from err
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_request", "Request body must be a JSON object.")
+        raise InvalidRequest("Request body must be a JSON object.")
     try:  # "\ud800" is valid JSON but no valid text: refuse it before it reaches a key
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as err:
-        raise ApiError(400, "invalid_request", "Request body has invalid Unicode.") from err
+        raise InvalidRequest("Request body has invalid Unicode.") from err
     return body
 
 
@@ -40,5 +40,5 @@ def bearer_token(request) -> str:
     header = (request.headers or {}).get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "token_missing", "Sign in to the meeting first (missing token).")
+        raise TokenMissing()
     return token.strip()

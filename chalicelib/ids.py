@@ -1,9 +1,32 @@
-"""Identifiers: unguessable meeting ids, short participant ids, sortable sequence ids."""
+"""Identifiers: unguessable meeting ids, short participant ids, sortable sequence ids, and
+the check that a path parameter looks like one before any table is read."""
 
+import re
 import secrets
 import time
 
+from .errors import MeetingNotFound, ParticipantNotFound
+
 TID_WIDTH = 12
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+_ID = re.compile(ID_PATTERN)
+
+
+def is_id(value: str) -> bool:
+    return bool(_ID.match(value or ""))
+
+
+def check_mid(mid: str) -> str:
+    """`mid` if it can be a meeting id; 404 otherwise (nothing could be found under it)."""
+    if not is_id(mid):
+        raise MeetingNotFound()
+    return mid
+
+
+def check_pid(pid: str) -> str:
+    if not is_id(pid):
+        raise ParticipantNotFound()
+    return pid
 
 
 def meeting_id() -> str:

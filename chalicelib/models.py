@@ -1,10 +1,14 @@
-"""The single DynamoDB table: every item of a meeting lives in partition `M#<mid>`.
+"""The single DynamoDB table: its keys, its item types, and what others may see of them.
 
 Item types share the table through a discriminator attribute `type`, so a stream image
-or a partition query decodes straight into the right model class.
+or a partition query decodes straight into the right model class. This is the only
+module that knows what a key looks like; every other module asks the helpers below.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -16,28 +20,19 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from .config import settings
 
 TICKET_TTL = timedelta(hours=1)
 ITEM_TTL_MARGIN = timedelta(days=1)
+ABSENCE_TTL = timedelta(days=1)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def meeting_pk(mid: str) -> str:
-    return f"M#{mid}"
-
-
-def participant_sk(pid: str) -> str:
-    return f"P#{pid}"
-
-
-def ticket_sk(to: str, tid: str) -> str:
-    return f"T#{to}#{tid}"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -45,6 +40,88 @@ def iso(value: datetime | None) -> str | None:
         return None
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+
+# --- keys ---------------------------------------------------------------------------------
+# A meeting's partition `M#<mid>` holds everything of the meeting. Its sort keys, in the
+# order DynamoDB keeps them (byte order):
+#
+#     META  <  MSG#<id>  <  P#<pid>  <  SECRET  <  T#<to>#<tid>
+#
+# Facts the code relies on: participants and the secret are one contiguous range
+# (`roster_range`: P#… up to SECRET), read by one Query on every join; chat messages
+# sort by id, which begins with the send time; a recipient's tickets sort by ticket id.
+# Outside meetings: `C#<connection id>` / `CONN` maps a WebSocket to its participant, and
+# partition `ABSENT` lists participants who have no open connection, oldest first.
+
+_MEETING = "M#"
+_PARTICIPANT = "P#"
+_MESSAGE = "MSG#"
+_TICKET = "T#"
+_CONNECTION = "C#"
+META_SK = "META"
+SECRET_SK = "SECRET"  # noqa: S105 (a sort key, not a password)
+CONNECTION_SK = "CONN"
+ABSENCE_PK = "ABSENT"
+_LAST = "~"  # sorts after every id character ([A-Za-z0-9_-])
+
+
+def meeting_pk(mid: str) -> str:
+    return f"{_MEETING}{mid}"
+
+
+def mid_of(pk: str) -> str:
+    """The meeting id of a meeting partition key."""
+    return pk[len(_MEETING):]
+
+
+def participant_sk(pid: str) -> str:
+    return f"{_PARTICIPANT}{pid}"
+
+
+def message_sk(message_id: str) -> str:
+    return f"{_MESSAGE}{message_id}"
+
+
+def ticket_sk(to: str, tid: str) -> str:
+    return f"{_TICKET}{to}#{tid}"
+
+
+def connection_pk(connection_id: str) -> str:
+    return f"{_CONNECTION}{connection_id}"
+
+
+def absence_sk(since: float, mid: str, pid: str) -> str:
+    """Milliseconds first, zero padded, so the partition sorts by how long someone is gone."""
+    return f"{int(since * 1000):015d}#{mid}#{pid}"
+
+
+def roster_range():
+    """Every participant of a meeting and its secret (P#… ≤ SECRET), for one Query."""
+    return Item.sk.between(_PARTICIPANT, SECRET_SK)
+
+
+def participants_range():
+    return Item.sk.startswith(_PARTICIPANT)
+
+
+def messages_range(after: str | None = None):
+    """Chat messages, all of them or from id `after` on (inclusive: callers drop it)."""
+    if after is None:
+        return Item.sk.startswith(_MESSAGE)
+    return Item.sk.between(message_sk(after), message_sk(_LAST))
+
+
+def tickets_range(to: str, after: str = ""):
+    """Tickets addressed to `to`, from id `after` on (inclusive: callers drop it)."""
+    return Item.sk.between(ticket_sk(to, after), ticket_sk(to, _LAST))
+
+
+def absences_before(since: float):
+    """Absences that began before `since` (epoch seconds)."""
+    return Item.sk < absence_sk(since, "", "")
+
+
+# --- items --------------------------------------------------------------------------------
 
 class Item(Model):
     """Base of every item; `expires` is the TTL backstop, the autoclear cron the real purge."""
@@ -54,11 +131,43 @@ class Item(Model):
         region = settings().region
         host = settings().dynamodb_endpoint
         max_retry_attempts = 3
+        billing_mode = "PAY_PER_REQUEST"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     item_type = DiscriminatorAttribute(attr_name="type")
     expires = TTLAttribute(null=True)
+
+
+@dataclass(frozen=True)
+class Visible:
+    """One field of an item that clients see: how to read it, and its JSON schema.
+
+    `settable`: participants may change it themselves (PATCH .../participants/me).
+    `announced`: a change to it is pushed to the others (participant-/meeting-updated).
+    """
+
+    read: Callable[[Any], Any]
+    schema: dict
+    settable: bool = False
+    announced: bool = True
+
+
+def view_of(item, fields: dict[str, Visible]) -> dict:
+    return {name: field.read(item) for name, field in fields.items()}
+
+
+def announced_change(fields: dict[str, Visible], new: dict, old: dict) -> bool:
+    """Whether two views of an item differ in a field the others are told about."""
+    return any(new[name] != old[name] for name, field in fields.items() if field.announced)
+
+
+ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 32}
+_TIME = {"type": "string", "format": "date-time"}
+_BOOL = {"type": "boolean"}
+_TEXT = {"type": "string"}
+_INT = {"type": "integer"}
 
 
 class Meeting(Item, discriminator="Meeting"):
@@ -72,16 +181,21 @@ class Meeting(Item, discriminator="Meeting"):
     has_passcode = BooleanAttribute(default=False)
 
     def public(self) -> dict:
-        return {
-            "id": self.mid,
-            "name": self.name,
-            "createdAt": iso(self.created_at),
-            "state": self.state,
-            "locked": bool(self.locked),
-            "maxParticipants": int(self.max_participants),
-            "participantCount": int(self.participant_count or 0),
-            "hasPasscode": bool(self.has_passcode),
-        }
+        return view_of(self, MEETING_VIEW)
+
+
+MEETING_VIEW = {
+    "id": Visible(lambda m: m.mid, ID_SCHEMA),
+    "name": Visible(lambda m: m.name, _TEXT),
+    "createdAt": Visible(lambda m: iso(m.created_at), _TIME),
+    # the end is its own event (meeting-ended); a join or leave is a participant event
+    "state": Visible(lambda m: m.state, {"enum": ["open", "ended"]}, announced=False),
+    "locked": Visible(lambda m: bool(m.locked), _BOOL),
+    "maxParticipants": Visible(lambda m: int(m.max_participants), _INT),
+    "participantCount": Visible(lambda m: int(m.participant_count or 0), _INT,
+                                announced=False),
+    "hasPasscode": Visible(lambda m: bool(m.has_passcode), _BOOL),
+}
 
 
 class Secret(Item, discriminator="Secret"):
@@ -93,18 +207,24 @@ class Secret(Item, discriminator="Secret"):
     window_start = NumberAttribute(default=0)
 
 
+ROLES = ("host", "guest", "bot")
+PARTICIPANT_STATES = ("active", "left", "removed", "timeout")
+
+
 class Participant(Item, discriminator="Participant"):
     pid = UnicodeAttribute()
     mid = UnicodeAttribute()
     name = UnicodeAttribute()
-    role = UnicodeAttribute(default="guest")  # host | guest | bot
+    role = UnicodeAttribute(default="guest")  # ROLES
     audio = BooleanAttribute(default=True)
     video = BooleanAttribute(default=True)
     hand = BooleanAttribute(default=False)
     screen = BooleanAttribute(default=False)
-    state = UnicodeAttribute(default="active")  # active | left | removed | timeout
+    state = UnicodeAttribute(default="active")  # PARTICIPANT_STATES
     connections = UnicodeSetAttribute(null=True)
     joined_at = UTCDateTimeAttribute()
+    # epoch seconds since which the participant has had no open connection (join time
+    # until the first socket opens); meaningless while `connections` is not empty
     disconnected_at = NumberAttribute(null=True)
     ticket_seq = NumberAttribute(default=0)
     mute_requests = NumberAttribute(default=0)
@@ -118,19 +238,32 @@ class Participant(Item, discriminator="Participant"):
     def active(self) -> bool:
         return self.state == "active"
 
+    @property
+    def absent_since(self) -> float:
+        if self.disconnected_at is not None:
+            return float(self.disconnected_at)
+        return self.joined_at.timestamp()
+
     def public(self) -> dict:
-        return {
-            "id": self.pid,
-            "name": self.name,
-            "role": self.role,
-            "audio": bool(self.audio),
-            "video": bool(self.video),
-            "hand": bool(self.hand),
-            "screen": bool(self.screen),
-            "connected": self.connected,
-            "state": self.state,
-            "joinedAt": iso(self.joined_at),
-        }
+        return view_of(self, PARTICIPANT_VIEW)
+
+
+# What everyone in a meeting may see of a participant: the participant object of the API,
+# the OpenAPI schema, the fields PATCH .../participants/me takes and what push announces
+# are all read from here. A settable field has the same name as its model attribute.
+PARTICIPANT_VIEW = {
+    "id": Visible(lambda p: p.pid, ID_SCHEMA),
+    "name": Visible(lambda p: p.name, _TEXT),
+    "role": Visible(lambda p: p.role, {"enum": list(ROLES)}),
+    "audio": Visible(lambda p: bool(p.audio), _BOOL, settable=True),
+    "video": Visible(lambda p: bool(p.video), _BOOL, settable=True),
+    "hand": Visible(lambda p: bool(p.hand), _BOOL, settable=True),
+    "screen": Visible(lambda p: bool(p.screen), _BOOL, settable=True),
+    "connected": Visible(lambda p: p.connected, _BOOL),
+    "state": Visible(lambda p: p.state, {"enum": list(PARTICIPANT_STATES)}),
+    "joinedAt": Visible(lambda p: iso(p.joined_at), _TIME),
+}
+SETTABLE = tuple(name for name, field in PARTICIPANT_VIEW.items() if field.settable)
 
 
 class Ticket(Item, discriminator="Ticket"):
@@ -140,6 +273,10 @@ class Ticket(Item, discriminator="Ticket"):
     kind = UnicodeAttribute()  # description | candidates | bye
     data = JSONAttribute(null=True)
     sent_at = UTCDateTimeAttribute()
+
+    @property
+    def mid(self) -> str:
+        return mid_of(self.pk)
 
     def public(self) -> dict:
         return {"id": self.tid, "from": self.sender, "to": self.to, "kind": self.kind,
@@ -152,6 +289,10 @@ class Message(Item, discriminator="Message"):
     sender_name = UnicodeAttribute()
     text = UnicodeAttribute()
     sent_at = UTCDateTimeAttribute()
+
+    @property
+    def mid(self) -> str:
+        return mid_of(self.pk)
 
     def public(self) -> dict:
         return {"id": self.cid, "from": self.sender, "fromName": self.sender_name,
@@ -167,38 +308,59 @@ class Connection(Item, discriminator="Connection"):
 
     @property
     def connection_id(self) -> str:
-        return self.pk[2:]
+        return self.pk[len(_CONNECTION):]
 
 
-def create_table(wait: bool = True) -> bool:
-    """Create the table with its stream and TTL if missing (local stack and tests).
+class Absence(Item, discriminator="Absence"):
+    """A participant who had no open connection at `since`: the minute sweep's to-do list.
 
-    In AWS the table comes from infra/parley.yaml with the same key schema.
-    Returns True when it was created now.
+    Written when someone joins and when their last socket closes, never updated: whether
+    they came back is read off the participant when the absence falls due.
     """
+
+    mid = UnicodeAttribute()
+    pid = UnicodeAttribute()
+    since = NumberAttribute()
+
+    @classmethod
+    def of(cls, p: Participant, since: float) -> "Absence":
+        return cls(ABSENCE_PK, absence_sk(since, p.mid, p.pid), mid=p.mid, pid=p.pid,
+                   since=since, expires=datetime.fromtimestamp(since, UTC) + ABSENCE_TTL)
+
+
+# --- writes that may lose a race ----------------------------------------------------------
+
+def transaction() -> TransactWrite:
+    """A TransactWrite on the models' own connection (one HTTP client for every call).
+
+    PynamoDB hands a model's connection out only through `_get_connection`; this is the
+    one place that reaches for it.
+    """
+    return TransactWrite(connection=Item._get_connection().connection)
+
+
+def condition_failed(err: PynamoDBException) -> bool:
+    """Whether a write was refused because a condition of it did not hold (a lost race or
+    a state that no longer allows it), as opposed to DynamoDB failing."""
+    code = err.cause_response_code
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = getattr(err, "cancellation_reasons", [])
+        return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+    return False
+
+
+# --- the table itself (local stack and tests; in AWS infra/parley.yaml) -------------------
+
+def create_table() -> bool:
+    """Create the table with its stream and TTL if missing; True when it was created now."""
     if Item.exists():
         return False
-    conn = Item._get_connection().connection
-    client = conn.client
-    client.create_table(
-        TableName=Item.Meta.table_name,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                   {"AttributeName": "sk", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    if wait:
-        client.get_waiter("table_exists").wait(TableName=Item.Meta.table_name)
-    client.update_time_to_live(
-        TableName=Item.Meta.table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"},
-    )
+    Item.create_table(wait=True)
     return True
 
 
-def stream_arn() -> str:
+def stream_arn() -> str | None:
     """The table's latest stream ARN (the local stack's poller reads it)."""
-    client = Item._get_connection().connection.client
-    return client.describe_table(TableName=Item.Meta.table_name)["Table"]["LatestStreamArn"]
+    return Item.describe_table().get("LatestStreamArn")

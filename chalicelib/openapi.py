@@ -2,26 +2,19 @@
 handlers validate with, so the document cannot drift from the implementation."""
 
 from . import schemas
+from .models import ID_SCHEMA, MEETING_VIEW, PARTICIPANT_VIEW
 
-_ID = {"type": "string", "minLength": 1, "maxLength": 32}
+_ID = ID_SCHEMA
 _TIME = {"type": "string", "format": "date-time"}
-_BOOL = {"type": "boolean"}
 
-MEETING = {"type": "object", "required": ["id", "name", "createdAt", "state", "locked",
-                                           "maxParticipants", "participantCount",
-                                           "hasPasscode"],
-           "properties": {"id": _ID, "name": {"type": "string"}, "createdAt": _TIME,
-                          "state": {"enum": ["open", "ended"]}, "locked": _BOOL,
-                          "maxParticipants": {"type": "integer"},
-                          "participantCount": {"type": "integer"}, "hasPasscode": _BOOL}}
-PARTICIPANT = {"type": "object", "required": ["id", "name", "role", "audio", "video", "hand",
-                                               "screen", "connected", "state", "joinedAt"],
-               "properties": {"id": _ID, "name": {"type": "string"},
-                              "role": {"enum": ["host", "guest", "bot"]},
-                              "audio": _BOOL, "video": _BOOL, "hand": _BOOL, "screen": _BOOL,
-                              "connected": _BOOL,
-                              "state": {"enum": ["active", "left", "removed", "timeout"]},
-                              "joinedAt": _TIME}}
+
+def _view_schema(fields: dict) -> dict:
+    return {"type": "object", "required": list(fields),
+            "properties": {name: field.schema for name, field in fields.items()}}
+
+
+MEETING = _view_schema(MEETING_VIEW)
+PARTICIPANT = _view_schema(PARTICIPANT_VIEW)
 TICKET = {"type": "object", "required": ["id", "from", "to", "kind", "sentAt"],
           "properties": {"id": {"type": "string", "pattern": "^[0-9]{12}$"}, "from": _ID,
                          "to": _ID, "kind": {"enum": ["description", "candidates", "bye"]},

@@ -14,8 +14,8 @@ import time
 
 from pynamodb.exceptions import UpdateError
 
-from .errors import ApiError
-from .models import Secret
+from .errors import TooManyAttempts
+from .models import Secret, condition_failed
 
 MAX_ATTEMPTS = 5
 WINDOW_SECONDS = 600
@@ -52,11 +52,8 @@ def check_host_key(key: str, stored: str) -> bool:
     return hmac.compare_digest(hash_host_key(key), stored)
 
 
-def _locked_out(window_start: float, now: float) -> ApiError:
-    retry = max(1, math.ceil(window_start + WINDOW_SECONDS - now))
-    return ApiError(429, "too_many_attempts",
-                    f"Too many wrong passcodes. Try again in {retry} seconds.",
-                    headers={"Retry-After": str(retry)})
+def _locked_out(window_start: float, now: float) -> TooManyAttempts:
+    return TooManyAttempts(max(1, math.ceil(window_start + WINDOW_SECONDS - now)))
 
 
 def reserve_attempt(secret: Secret) -> None:
@@ -68,7 +65,7 @@ def reserve_attempt(secret: Secret) -> None:
                       condition=window_open & (Secret.attempts < MAX_ATTEMPTS))
         return
     except UpdateError as err:
-        if err.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(err):
             raise
     secret.refresh(consistent_read=True)
     if secret.window_start > now - WINDOW_SECONDS:
@@ -80,7 +77,7 @@ def reserve_attempt(secret: Secret) -> None:
         secret.update(actions=[Secret.attempts.set(1), Secret.window_start.set(now)],
                       condition=Secret.window_start == secret.window_start)
     except UpdateError as err:
-        if err.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(err):
             raise
         reserve_attempt(secret)
 
@@ -90,5 +87,5 @@ def release_attempt(secret: Secret) -> None:
     try:
         secret.update(actions=[Secret.attempts.add(-1)], condition=Secret.attempts > 0)
     except UpdateError as err:
-        if err.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(err):
             raise

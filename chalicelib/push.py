@@ -12,13 +12,20 @@ from chalice import WebsocketDisconnectedError
 from pynamodb.exceptions import DoesNotExist
 
 from . import connections, roster
-from .models import Item, Meeting, Message, Participant, Ticket, meeting_pk, participant_sk
+from .models import (
+    MEETING_VIEW,
+    PARTICIPANT_VIEW,
+    Item,
+    Meeting,
+    Message,
+    Participant,
+    Ticket,
+    announced_change,
+    meeting_pk,
+    participant_sk,
+)
 
 log = logging.getLogger("parley")
-
-# Participant fields others see; a change to anything else (ticket counter, ...) is silent.
-_VISIBLE = ("name", "role", "audio", "video", "hand", "screen", "connected")
-_MEETING_VISIBLE = ("name", "locked", "maxParticipants")
 
 
 @dataclass(frozen=True)
@@ -39,11 +46,11 @@ def events_for(name: str, new: Item | None, old: Item | None) -> list[tuple[Audi
         return []  # TTL expiry and purges push nothing
     inserted = name == "INSERT"
     if isinstance(new, Ticket):
-        return [(Audience(new.pk[2:], only=new.to), {"event": "ticket",
-                                                      "ticket": new.public()})] if inserted else []
+        return [(Audience(new.mid, only=new.to), {"event": "ticket",
+                                                  "ticket": new.public()})] if inserted else []
     if isinstance(new, Message):
-        return [(Audience(new.pk[2:]), {"event": "message",
-                                        "message": new.public()})] if inserted else []
+        return [(Audience(new.mid), {"event": "message",
+                                     "message": new.public()})] if inserted else []
     if isinstance(new, Participant):
         return _participant_events(new, None if inserted else old)
     if isinstance(new, Meeting):
@@ -63,7 +70,7 @@ def _participant_events(new: Participant, old: Participant | None):
             events.append((Audience(new.mid, only=new.pid), {"event": "removed"}))
         return events
     events = []
-    if new.active and any(view[k] != old.public()[k] for k in _VISIBLE):
+    if new.active and announced_change(PARTICIPANT_VIEW, view, old.public()):
         events.append((others, {"event": "participant-updated", "participant": view}))
     if new.active and (new.mute_requests or 0) > (old.mute_requests or 0):
         events.append((Audience(new.mid, only=new.pid),
@@ -77,8 +84,8 @@ def _meeting_events(new: Meeting, old: Meeting | None):
         return []
     if old.state == "open" and new.state == "ended":
         return [(everyone, {"event": "meeting-ended", "meeting": new.public()})]
-    view, before = new.public(), old.public()
-    if any(view[k] != before[k] for k in _MEETING_VISIBLE):
+    view = new.public()
+    if announced_change(MEETING_VIEW, view, old.public()):
         return [(everyone, {"event": "meeting-updated", "meeting": view})]
     return []
 
@@ -100,8 +107,8 @@ class Sender:
                 return [Participant.get(meeting_pk(audience.mid), participant_sk(audience.only))]
             except DoesNotExist:
                 return []
-        return [p for p in roster.participants(audience.mid)
-                if p.active and p.pid != audience.exclude]
+        return [p for p in roster.present(roster.members(audience.mid))
+                if p.pid != audience.exclude]
 
     def send(self, audience: Audience, event: dict) -> int:
         """Send to every connection of the audience; returns how many frames went out."""

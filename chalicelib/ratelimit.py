@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .config import settings
-from .errors import ApiError
+from .errors import RateLimited
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,7 @@ class Buckets:
             if tokens < 1:
                 self._state[(kind, key)] = (tokens, now)
                 wait = max(1, math.ceil((1 - tokens) / limit.per_second))
-                raise ApiError(429, "rate_limited",
-                               f"Too many requests; try again in {wait} seconds.",
-                               headers={"Retry-After": str(wait)})
+                raise RateLimited(wait)
             self._state[(kind, key)] = (tokens - 1, now)
             if len(self._state) > MAX_KEYS:
                 self._state.pop(next(iter(self._state)))

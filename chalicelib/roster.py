@@ -1,80 +1,170 @@
-"""Who is in a meeting: one partition read, and the state changes that free a seat.
+"""Who is in a meeting, and every change to it: a seat taken, a seat given back, the
+meeting ended, absent participants timed out. The only module that changes a
+participant's state or the meeting's seat count.
 
-A seat is the meeting's `participant_count`; every transition out of `active` gives it
-back in the same transaction, so the count and the roster never disagree.
+A seat is the meeting's `participant_count`; taking one and every transition out of
+`active` change the count and the participant in one transaction, so the count and the
+roster never disagree.
 """
 
 import logging
 import time
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
-from .errors import ApiError
-from .models import Item, Meeting, Participant, Secret, meeting_pk, now
+from . import auth
+from .errors import MeetingEnded, MeetingFull, MeetingLocked, MeetingNotFound, TryAgain
+from .models import (
+    ABSENCE_PK,
+    META_SK,
+    Absence,
+    Item,
+    Meeting,
+    Participant,
+    Secret,
+    absences_before,
+    condition_failed,
+    meeting_pk,
+    now,
+    participant_sk,
+    participants_range,
+    roster_range,
+    transaction,
+)
 
 log = logging.getLogger("parley")
 
-# A participant with no WebSocket for this long loses their seat (reason "timeout").
+# A participant with no open WebSocket for this long loses their seat (reason "timeout").
 STALE_SECONDS = 90
+SWEEP_LIMIT = 500  # absences handled per sweep; the rest wait for the next minute
 
 
 def load(mid: str) -> tuple[Meeting, Secret, list[Participant]]:
-    """Meeting, secret and participants in one Query (sort keys META ≤ P#… ≤ SECRET)."""
-    meeting, secret, members = None, None, []
-    for item in Item.query(meeting_pk(mid), Item.sk.between("META", "SECRET"),
-                           consistent_read=True):
-        if isinstance(item, Meeting):
-            meeting = item
-        elif isinstance(item, Secret):
+    """The open meeting (404/410 otherwise), its secret and every participant ever in it."""
+    meeting = auth.open_meeting(mid)
+    secret, members = None, []
+    for item in Item.query(meeting_pk(mid), roster_range(), consistent_read=True):
+        if isinstance(item, Secret):
             secret = item
         elif isinstance(item, Participant):
             members.append(item)
-    if meeting is None or secret is None:
-        raise ApiError(404, "meeting_not_found", "There is no meeting with this link.")
-    if meeting.state != "open":
-        raise ApiError(410, "meeting_ended", "This meeting has ended.")
+    if secret is None:  # being purged: the secret goes before the meeting item
+        raise MeetingNotFound()
     return meeting, secret, members
 
 
-def participants(mid: str) -> list[Participant]:
-    return list(Participant.query(meeting_pk(mid), Participant.sk.startswith("P#")))
+def members(mid: str) -> list[Participant]:
+    """Everyone ever in the meeting, present or not (eventually consistent)."""
+    return list(Participant.query(meeting_pk(mid), participants_range()))
 
 
-def is_stale(p: Participant, at: float) -> bool:
-    if not p.active or p.connected:
-        return False
-    since = p.disconnected_at if p.disconnected_at is not None else p.joined_at.timestamp()
-    return at - since > STALE_SECONDS
+def present(people: list[Participant]) -> list[Participant]:
+    """The active participants, oldest first: the roster as every client shows it."""
+    return sorted((p for p in people if p.active), key=lambda p: p.joined_at)
 
 
-def expire_stale(meeting: Meeting, members: list[Participant]) -> list[Participant]:
-    """Give back the seats of participants whose connection has been gone too long."""
-    at = time.time()
-    for p in members:
-        if is_stale(p, at) and depart(meeting, p, "timeout"):
-            meeting.participant_count -= 1
-    return members
+def take_seat(meeting: Meeting, participant: Participant) -> None:
+    """Add `participant` if a seat is free and the meeting admits them (a host also gets
+    into a locked meeting); otherwise raise why not. The newcomer has no socket yet, so
+    their absence is noted in the same transaction."""
+    participant.disconnected_at = time.time()
+    seat_free = (Meeting.state == "open") & (Meeting.participant_count < meeting.max_participants)
+    if participant.role != "host":
+        seat_free &= Meeting.locked == False  # noqa: E712 (a PynamoDB condition, not a bool)
+    try:
+        with transaction() as tx:
+            tx.update(meeting, actions=[Meeting.participant_count.add(1)], condition=seat_free)
+            tx.save(participant, condition=Participant.pk.does_not_exist())
+            tx.save(Absence.of(participant, participant.disconnected_at))
+    except TransactWriteError as err:
+        raise _refused(meeting, participant.role) from err
+    meeting.participant_count += 1
 
 
-def depart(meeting: Meeting, p: Participant, reason: str) -> bool:
+def _refused(meeting: Meeting, role: str) -> Exception:
+    """Why a seat transaction was cancelled, read back from the meeting."""
+    meeting.refresh(consistent_read=True)
+    if meeting.state != "open":
+        return MeetingEnded()
+    if meeting.locked and role != "host":
+        return MeetingLocked()
+    if meeting.participant_count >= meeting.max_participants:
+        return MeetingFull()
+    return TryAgain("Could not join right now; please retry.")
+
+
+def depart(meeting: Meeting, p: Participant, reason: str, condition=None) -> bool:
     """Move an active participant to `reason` (left/removed/timeout) and free the seat.
 
-    Returns False if someone else already did (idempotent under retries and races).
+    `condition`: what else must still hold of the participant. Returns False if the
+    participant had already gone or the condition no longer holds (idempotent under
+    retries and races).
     """
+    still = Participant.state == "active"
+    if condition is not None:
+        still &= condition
     try:
-        with TransactWrite(connection=Item._get_connection().connection) as tx:
+        with transaction() as tx:
             tx.update(p, actions=[Participant.state.set(reason),
                                   Participant.disconnected_at.set(time.time())],
-                      condition=Participant.state == "active")
+                      condition=still)
             tx.update(meeting, actions=[Meeting.participant_count.add(-1)],
                       condition=Meeting.participant_count > 0)
     except TransactWriteError as err:
-        if err.cause_response_code == "TransactionCanceledException":
+        if condition_failed(err):
             return False
-        raise
+        raise TryAgain() from err
     p.state = reason
     return True
+
+
+def is_stale(p: Participant, at: float) -> bool:
+    return p.active and not p.connected and at - p.absent_since > STALE_SECONDS
+
+
+def time_out(meeting: Meeting, p: Participant, at: float) -> bool:
+    """Time out `p` if they have had no open connection for STALE_SECONDS at `at`; checked
+    by DynamoDB at the moment of writing, so a socket that just opened keeps its seat."""
+    cutoff = at - STALE_SECONDS
+    still_absent = Participant.connections.does_not_exist() & (
+        Participant.disconnected_at <= cutoff)
+    return depart(meeting, p, "timeout", condition=still_absent)
+
+
+def expire_stale(meeting: Meeting, people: list[Participant]) -> list[Participant]:
+    """Give back the seats of participants whose connection has been gone too long."""
+    at = time.time()
+    for p in people:
+        if is_stale(p, at) and time_out(meeting, p, at):
+            meeting.participant_count -= 1
+    return people
+
+
+def note_absent(p: Participant, since: float) -> None:
+    """`p` has no open connection since `since`: the sweep looks again once it is due."""
+    Absence.of(p, since).save()
+
+
+def sweep(at: float | None = None) -> dict:
+    """Time out everyone whose absence is due (run every minute).
+
+    An absence is only a note to look: whether the participant came back, left or was
+    timed out at a join meanwhile is decided by `time_out`'s conditions. The note is
+    deleted once looked at; one that fails stays for the next run.
+    """
+    at = time.time() if at is None else at
+    counts = {"due": 0, "timed_out": 0}
+    for absence in Absence.query(ABSENCE_PK, absences_before(at - STALE_SECONDS),
+                                 consistent_read=True, limit=SWEEP_LIMIT):
+        counts["due"] += 1
+        meeting = Meeting(meeting_pk(absence.mid), META_SK)
+        p = Participant(meeting_pk(absence.mid), participant_sk(absence.pid))
+        if time_out(meeting, p, at):
+            counts["timed_out"] += 1
+        absence.delete()
+    if counts["due"]:
+        log.info("sweep: %(timed_out)d of %(due)d due absences timed out", counts)
+    return counts
 
 
 def end(meeting: Meeting) -> bool:
@@ -82,7 +172,7 @@ def end(meeting: Meeting) -> bool:
     try:
         meeting.update(actions=[Meeting.state.set("ended")], condition=Meeting.state == "open")
     except UpdateError as err:
-        if err.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(err):
             return False
         raise
     log.info("meeting %s ended at %s", meeting.mid, now().isoformat())

@@ -1,8 +1,13 @@
-"""JSON Schemas of every request body, compiled once; the OpenAPI document reuses them."""
+"""JSON Schemas of every request body and query, compiled once; the OpenAPI document
+reuses them. Handlers read a request through `body_of` / `query_of` after they have
+authenticated it, so a request without a valid token gets 401 whatever its body."""
 
 import fastjsonschema
 
-from .errors import ApiError
+from .errors import InvalidRequest
+from .http import json_body, query_params
+from .ids import ID_PATTERN
+from .models import PARTICIPANT_VIEW, SETTABLE
 
 # Printable text: no control characters (tabs/newlines are allowed only in chat text).
 # Printable text with at least one visible character; chat text may also hold tabs and
@@ -14,7 +19,6 @@ _TEXT_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _VISIBLE = r"[^\s\x00-\x20\x7f]"
 NAME_PATTERN = f"^{_NAME_CHAR}*{_VISIBLE}{_NAME_CHAR}*$"
 TEXT_PATTERN = f"^{_TEXT_CHAR}*{_VISIBLE}{_TEXT_CHAR}*$"
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 MAX_TICKET_DATA = 16 * 1024
 MESH_MAX = 8
 MESH_DEFAULT = 6
@@ -93,7 +97,7 @@ UPDATE_ME = {
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,
-    "properties": {k: {"type": "boolean"} for k in ("audio", "video", "hand", "screen")},
+    "properties": {name: PARTICIPANT_VIEW[name].schema for name in SETTABLE},
 }
 
 POST_MESSAGE = {
@@ -130,7 +134,16 @@ def validate(schema: dict, value):
     except fastjsonschema.JsonSchemaException as err:
         name = err.name or "data"
         field = "body" if name == "data" else name.replace("data.", "", 1)
-        raise ApiError(400, "invalid_request", f"Invalid request: {field} {_why(err)}.") from err
+        raise InvalidRequest(f"Invalid request: {field} {_why(err)}.") from err
+
+
+def body_of(request, schema: dict) -> dict:
+    """The request's JSON body, valid against `schema` (400/413 otherwise)."""
+    return validate(schema, json_body(request))
+
+
+def query_of(request, schema: dict) -> dict:
+    return validate(schema, query_params(request))
 
 
 def _why(err) -> str:

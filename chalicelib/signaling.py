@@ -6,11 +6,20 @@ from chalice import Response
 from pynamodb.exceptions import UpdateError
 
 from . import auth, ratelimit
-from .errors import ApiError
+from .errors import InvalidRequest, ParticipantNotFound, PayloadTooLarge
 from .ids import ticket_id
-from .meetings import check_mid
-from .models import TICKET_TTL, Participant, Ticket, meeting_pk, now, participant_sk, ticket_sk
-from .schemas import AFTER_QUERY, MAX_TICKET_DATA, POST_TICKET, validate
+from .models import (
+    TICKET_TTL,
+    Participant,
+    Ticket,
+    condition_failed,
+    meeting_pk,
+    now,
+    participant_sk,
+    ticket_sk,
+    tickets_range,
+)
+from .schemas import AFTER_QUERY, MAX_TICKET_DATA, POST_TICKET, body_of, query_of
 
 REPLAY_LIMIT = 200
 
@@ -22,22 +31,21 @@ def _next_seq(mid: str, to: str) -> int:
         recipient.update(actions=[Participant.ticket_seq.add(1)],
                          condition=Participant.state == "active")
     except UpdateError as err:
-        if err.cause_response_code == "ConditionalCheckFailedException":
-            raise ApiError(404, "participant_not_found",
-                           "That participant is not in the meeting.") from err
+        if condition_failed(err):
+            raise ParticipantNotFound() from err
         raise
     return int(recipient.ticket_seq)
 
 
-def post(mid: str, request, body: dict) -> Response:
-    body = validate(POST_TICKET, body)
+def post(mid: str, request) -> Response:
+    _, sender = auth.member(mid, request)
+    body = body_of(request, POST_TICKET)
     data = body.get("data")
     if len(json.dumps(data, separators=(",", ":"))) > MAX_TICKET_DATA:
-        raise ApiError(413, "payload_too_large", "Ticket data is over 16 KB.")
-    _, sender = auth.member(request, check_mid(mid))
+        raise PayloadTooLarge("Ticket data is over 16 KB.")
     ratelimit.buckets().take("ticket", sender.pid)
     if body["to"] == sender.pid:
-        raise ApiError(400, "invalid_request", "A ticket cannot be sent to yourself.")
+        raise InvalidRequest("A ticket cannot be sent to yourself.")
     tid = ticket_id(_next_seq(mid, body["to"]))
     sent = now()
     ticket = Ticket(meeting_pk(mid), ticket_sk(body["to"], tid), tid=tid, sender=sender.pid,
@@ -47,16 +55,11 @@ def post(mid: str, request, body: dict) -> Response:
     return Response(status_code=202, body={"ticket": ticket.public()})
 
 
-def replay(mid: str, request, query: dict) -> dict:
+def replay(mid: str, request) -> dict:
     """Tickets addressed to the caller with an id after `after`, oldest first."""
-    query = validate(AFTER_QUERY, query)
-    _, me = auth.member(request, check_mid(mid))
-    after = query.get("after", "")
-    low = ticket_sk(me.pid, after)
-    high = ticket_sk(me.pid, "~")
-    tickets = [t.public() for t in Ticket.query(meeting_pk(mid), Ticket.sk.between(low, high),
+    _, me = auth.member(mid, request)
+    after = query_of(request, AFTER_QUERY).get("after", "")
+    tickets = [t.public() for t in Ticket.query(meeting_pk(mid), tickets_range(me.pid, after),
                                                 consistent_read=True, limit=REPLAY_LIMIT + 1)
                if t.tid != after]
     return {"tickets": tickets[:REPLAY_LIMIT]}
-
-

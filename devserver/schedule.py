@@ -1,8 +1,10 @@
-"""The app's scheduled functions (the autoclear purge), run hourly instead of on their cron.
+"""The app's scheduled functions, run locally more often than their schedule says.
 
-Locally nobody waits for 02:00 UTC; running hourly keeps a long-lived store tidy, and the
-purge is idempotent, so running it more often than in AWS changes nothing but timing.
-Nothing else can trigger it: there is no endpoint for it.
+Locally nobody waits for 02:00 UTC: a cron function (the autoclear purge) runs hourly,
+which keeps a long-lived store tidy. A rate function (the absence sweep, every minute in
+AWS) runs every RATE_CAP seconds at most, so a crashed tab leaves the others' rosters
+within STALE + RATE_CAP seconds here. Both are idempotent, so running them more often
+changes nothing but timing. Nothing else can trigger them: there is no endpoint for it.
 """
 
 import asyncio
@@ -10,11 +12,15 @@ import logging
 import time
 import uuid
 
+from chalice.app import Rate
+
 from .logs import Stopwatch
 
 log = logging.getLogger("cron")
-INTERVAL = 60 * 60
-FIRST_RUN = 60  # a minute after start: clears what a persistent store kept since last time
+CRON_INTERVAL = 60 * 60
+CRON_FIRST_RUN = 60  # a minute after start: clears what a persistent store kept since last time
+RATE_CAP = 15
+_SECONDS = {Rate.MINUTES: 60, Rate.HOURS: 3600, Rate.DAYS: 86400}
 
 
 def scheduled_event(name: str, region: str) -> dict:
@@ -28,18 +34,32 @@ def scheduled_event(name: str, region: str) -> dict:
     }
 
 
-async def run(entries: list, region: str, after_run, first_run: float = FIRST_RUN) -> None:
-    """Call each scheduled entry every INTERVAL seconds until cancelled."""
+def timing(entry) -> tuple[float, float]:
+    """(first run after, then every) seconds for one scheduled entry (lambdas.Entry)."""
+    expression = getattr(entry.config, "schedule_expression", None)
+    if isinstance(expression, Rate):
+        every = min(RATE_CAP, expression.value * _SECONDS[expression.unit])
+        return every, every
+    return CRON_FIRST_RUN, CRON_INTERVAL
+
+
+async def _repeat(entry, region: str, after_run, first: float, every: float) -> None:
     loop = asyncio.get_running_loop()
-    await asyncio.sleep(first_run)
+    await asyncio.sleep(first)
     while True:
-        for entry in entries:
-            clock = Stopwatch()
-            try:
-                result = await loop.run_in_executor(None, entry, scheduled_event(entry.name, region))
-                log.info("%s -> %s in %.1f ms", entry.name, result, clock.ms)
-            except Exception:
-                log.exception("%s failed; next run in %d min", entry.name, INTERVAL // 60)
-            finally:
-                after_run()
-        await asyncio.sleep(INTERVAL)
+        clock = Stopwatch()
+        try:
+            result = await loop.run_in_executor(None, entry, scheduled_event(entry.name, region))
+            log.log(logging.INFO if every >= CRON_INTERVAL else logging.DEBUG,
+                    "%s -> %s in %.1f ms", entry.name, result, clock.ms)
+        except Exception:
+            log.exception("%s failed; next run in %d s", entry.name, every)
+        finally:
+            after_run()
+        await asyncio.sleep(every)
+
+
+async def run(entries: list, region: str, after_run) -> None:
+    """Call each scheduled entry on its local timing until cancelled."""
+    await asyncio.gather(*(_repeat(entry, region, after_run, *timing(entry))
+                           for entry in entries))

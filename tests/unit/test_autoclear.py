@@ -64,20 +64,19 @@ def test_retention_is_configurable(client, monkeypatch):
     assert _items(mid) == []
 
 
-def test_schedule_is_daily_at_two(app):
-    import app as module
-
-    assert module.purge_old_meetings  # registered
-    rules = [s for s in app.event_sources if type(s).__name__ == "ScheduledEventConfig"]
-    assert [r.schedule_expression.to_string() for r in rules] == ["cron(0 2 * * ? *)"]
+def test_purge_is_daily_at_two_and_the_sweep_every_minute(app):
+    rules = {s.name: s.schedule_expression.to_string() for s in app.event_sources
+             if type(s).__name__ == "ScheduledEventConfig"}
+    assert rules == {"purge_old_meetings": "cron(0 2 * * ? *)",
+                     "sweep_absent_participants": "rate(1 minute)"}
 
 
 def test_purge_racing_joins_and_tickets_never_shows_a_half_deleted_meeting_as_open(client):
     import threading
-    from types import SimpleNamespace
 
     from chalicelib import meetings, signaling
     from chalicelib.errors import ApiError
+    from tests.fixtures.dynamo import direct_request
 
     mid = client.create(maxParticipants=8)["meeting"]["id"]
     first = client.join(mid, "first")
@@ -91,12 +90,12 @@ def test_purge_racing_joins_and_tickets_never_shows_a_half_deleted_meeting_as_op
 
     def join_and_post(i):
         try:
-            meetings.join(mid, {"name": f"j{i}"}, SimpleNamespace(context={}))
+            meetings.join(mid, direct_request({"name": f"j{i}"}))
         except ApiError:
             pass
         try:
-            request = SimpleNamespace(headers={"authorization": f"Bearer {first['token']}"})
-            signaling.post(mid, request, {"to": second["participant"]["id"], "kind": "bye"})
+            signaling.post(mid, direct_request({"to": second["participant"]["id"], "kind": "bye"},
+                                               first["token"]))
         except ApiError:
             pass
 

@@ -2,11 +2,11 @@
 
 import json
 import threading
-from types import SimpleNamespace
 
 from chalicelib import meetings
 from chalicelib.errors import ApiError
 from chalicelib.models import Meeting, meeting_pk
+from tests.fixtures.dynamo import direct_request
 
 
 def test_create_returns_meeting_host_key_and_link_without_passcode(client):
@@ -149,7 +149,7 @@ def _race(n, body_for, mid):
     def run(i):
         barrier.wait()
         try:
-            meetings.join(mid, body_for(i), SimpleNamespace(context={}))
+            meetings.join(mid, direct_request(body_for(i)))
             statuses.append(200)
         except ApiError as err:
             statuses.append(err.status)

@@ -113,3 +113,18 @@ def test_left_participants_token_stops_working(client, meeting):
     me = client.join(mid)
     assert client.call("DELETE", f"/meetings/{mid}/participants/me", token=me["token"]).status == 204
     assert _code(_roster_call(client, mid, me["token"])) == (403, "participant_gone")
+
+
+BAD_BODIES = [b"{not json", b'{"unknown": 1}', b"[]", b'{"to": "x", "kind": "description", "data": "' +
+              b"A" * 20_000 + b'"}']
+AUTHENTICATED_WITH_BODY = [("POST", "/tickets"), ("POST", "/messages"), ("PATCH", "/participants/me"),
+                           ("PATCH", "")]
+
+
+def test_no_or_a_bad_token_gets_401_whatever_the_body(client, meeting):
+    mid = meeting["meeting"]["id"]
+    for method, suffix in AUTHENTICATED_WITH_BODY:
+        for body in BAD_BODIES:
+            for token in (None, "not-a-token"):
+                resp = client.call(method, f"/meetings/{mid}{suffix}", token=token, raw=body)
+                assert resp.status == 401, (method, suffix, body[:20], resp.json)
