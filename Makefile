@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 STAGE ?= dev
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install install-local run test lint bench package deploy destroy chromium clean
+.PHONY: install install-local run test lint bench package deploy destroy screenshot chromium clean
 
 install: $(DEV_STAMP)
 
@@ -56,6 +56,14 @@ deploy: install-local
 
 destroy: install-local
 	$(PY) -m scripts.destroy --stage $(STAGE)
+
+# Refresh the README's picture on purpose (tests only write test-artifacts/): the
+# four-person browser test, then its screenshot copied to docs/img/room.png.
+SCREENSHOT_TEST := tests/browser/test_meeting_room.py::test_four_people_each_see_three_remote_videos_playing
+screenshot: install chromium
+	rm -f test-artifacts/room-4-people.png
+	$(PY) -m pytest -q $(SCREENSHOT_TEST)
+	cp test-artifacts/room-4-people.png docs/img/room.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache
