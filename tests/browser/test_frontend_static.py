@@ -1,9 +1,11 @@
 """Checks on the shipped frontend files themselves (no browser needed)."""
 
 import re
+import subprocess
 from pathlib import Path
 
-FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+ROOT = Path(__file__).resolve().parents[2]
+FRONTEND = ROOT / "frontend"
 SHIPPED = sorted(FRONTEND.glob("js/**/*.js")) + sorted(FRONTEND.glob("css/**/*.css"))
 
 
@@ -31,5 +33,9 @@ def test_the_page_has_no_inline_script_style_or_handlers_and_a_strict_csp():
 
 
 def test_config_js_is_generated_not_committed():
-    ignored = (FRONTEND.parent / ".gitignore").read_text().splitlines()
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert "/frontend/config.js" in ignored
+    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", "frontend/config.js"],
+                             cwd=ROOT, capture_output=True, text=True)
+    # 1: not in the index (0 would be tracked; 128, git failing, proves nothing)
+    assert tracked.returncode == 1, tracked.stdout + tracked.stderr
