@@ -2,19 +2,28 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Two layers in one virtualenv: what running and deploying need (requirements-local.txt),
+# and on top of it the test, lint, benchmark and packaging toolchain (requirements-dev.txt).
+LOCAL_STAMP := $(VENV)/.installed-local
+DEV_STAMP := $(VENV)/.installed-dev
 STAGE ?= dev
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test lint bench package deploy destroy chromium clean
+.PHONY: install install-local run test lint bench package deploy destroy screenshot chromium clean
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+install-local: $(LOCAL_STAMP)
+
+$(LOCAL_STAMP): requirements.txt requirements-local.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-local.txt
+	touch $(LOCAL_STAMP)
+
+$(DEV_STAMP): $(LOCAL_STAMP) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	touch $(DEV_STAMP)
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 chromium:
@@ -23,7 +32,7 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-run: install
+run: install-local
 	$(PY) -m devserver
 
 test: install chromium
@@ -42,11 +51,19 @@ package: install
 	$(VENV)/bin/cfn-lint infra/parley.yaml build/package/sam.json
 
 # Real AWS account: credentials and region from AWS_PROFILE / AWS_REGION (docs/DEPLOY.md).
-deploy: install
+deploy: install-local
 	$(PY) -m scripts.deploy --stage $(STAGE)
 
-destroy: install
+destroy: install-local
 	$(PY) -m scripts.destroy --stage $(STAGE)
+
+# Refresh the README's picture on purpose (tests only write test-artifacts/): the
+# four-person browser test, then its screenshot copied to docs/img/room.png.
+SCREENSHOT_TEST := tests/browser/test_meeting_room.py::test_four_people_each_see_three_remote_videos_playing
+screenshot: install chromium
+	rm -f test-artifacts/room-4-people.png
+	$(PY) -m pytest -q $(SCREENSHOT_TEST)
+	cp test-artifacts/room-4-people.png docs/img/room.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache

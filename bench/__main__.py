@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from bench import coldstart, cost
+from harness.frontend_size import ALL_BUDGET, FIRST_PAINT_BUDGET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,8 +88,9 @@ def _frontend(quick):
     from bench import frontend
 
     result = frontend.run(quick)
-    shipped = result["bytes"]
-    return frontend.markdown(result), {"frontend_kib": (shipped["js"] + shipped["css"]) / 1024}
+    gzipped = result["gzip"]
+    return frontend.markdown(result), {"frontend_first_paint_kib": gzipped["first_paint"] / 1024,
+                                       "frontend_all_kib": gzipped["all"] / 1024}
 
 
 @section("6. Local stack capacity")
@@ -103,6 +105,15 @@ def _verdict(value, goal, text, lower_is_better=True) -> str:
         return "not measured in this run"
     met = value <= goal if lower_is_better else value >= goal
     return ("met: " if met else f"missed by {value / goal:.1f}×: ") + text.format(value)
+
+
+def _frontend_verdict(first_paint_kib, all_kib) -> str:
+    """Both budgets in one row: "missed by" the larger of the two overruns."""
+    if first_paint_kib is None:
+        return _verdict(None, 1, "")
+    return _verdict(max(first_paint_kib * 1024 / FIRST_PAINT_BUDGET, all_kib * 1024 / ALL_BUDGET), 1,
+                    f"{first_paint_kib:.1f} KiB before the room is painted, "
+                    f"{all_kib:.1f} KiB in all (section 5)")
 
 
 def targets_table(facts: dict) -> str:
@@ -123,8 +134,8 @@ def targets_table(facts: dict) -> str:
         ("app import under 150 ms",
          _verdict(fact("import_ms"), 150, "{:.0f} ms with -X importtime in the dev venv")
          + (f"; {lam:.0f} ms as Lambda lays out the package (section 4)" if lam else "")),
-        ("frontend under 60 KB",
-         _verdict(fact("frontend_kib"), 60, "{:.1f} KiB of JS + CSS (section 5)")),
+        ("frontend JS + CSS gzip-transferred: ≤ 30 KB before the room is painted, ≤ 90 KB in all",
+         _frontend_verdict(fact("frontend_first_paint_kib"), fact("frontend_all_kib"))),
     ]
     return "\n".join(["## Targets, and what closes the gaps", "",
                       "| target | this run |", "|---|---|"]

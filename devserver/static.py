@@ -5,6 +5,7 @@ however it was reached (localhost, 127.0.0.1, a LAN address with HOST=0.0.0.0). 
 written into frontend/. Responses carry the security headers CloudFront adds in AWS
 (infra/parley.yaml, SecurityHeadersPolicy), so a page that would break under that CSP
 breaks here first; files are `Cache-Control: no-cache`, so an edit shows on reload.
+`/openapi.yaml` is the committed docs/openapi.yaml, served as it is (no YAML parser here).
 """
 
 import json
@@ -18,6 +19,8 @@ for _type, _ext in (("text/javascript", ".js"), ("text/javascript", ".mjs"), ("t
                     ("image/svg+xml", ".svg"), ("application/json", ".json"),
                     ("application/manifest+json", ".webmanifest")):
     mimetypes.add_type(_type, _ext)
+
+OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
 
 
 def security_headers(ws_origin: str) -> dict:
@@ -35,14 +38,17 @@ def security_headers(ws_origin: str) -> dict:
 
 
 class Frontend:
-    def __init__(self, root: Path, api_path: str = "/api", ws_path: str = "/ws"):
+    def __init__(self, root: Path, api_path: str = "/api", ws_path: str = "/ws",
+                 openapi: Path = OPENAPI):
         self.root = root.resolve()
         self._api_path = api_path
         self._ws_path = ws_path
+        self._openapi = openapi
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Register last: the file route matches every path not taken before it."""
         router.add_get("/config.js", self.config_js)
+        router.add_get("/openapi.yaml", self.openapi)
         router.add_get("/{path:.*}", self.file)
 
     @staticmethod
@@ -56,13 +62,23 @@ class Frontend:
                             headers={"Cache-Control": "no-store",
                                      **security_headers(self._ws_origin(request))})
 
+    async def openapi(self, request: web.Request) -> web.StreamResponse:
+        return self._send(request, self._openapi, "application/yaml")
+
     async def file(self, request: web.Request) -> web.StreamResponse:
-        headers = security_headers(self._ws_origin(request))
         path = (self.root / request.match_info["path"]).resolve()
         if path.is_dir():
             path = path / "index.html"
-        if not path.is_relative_to(self.root) or not path.is_file():
+        if not path.is_relative_to(self.root):
+            path = None
+        return self._send(request, path)
+
+    def _send(self, request: web.Request, path: Path | None,
+              kind: str | None = None) -> web.StreamResponse:
+        """The file with the security headers, or 404 when there is none."""
+        headers = security_headers(self._ws_origin(request))
+        if path is None or not path.is_file():
             return web.Response(status=404, text="Not found\n", headers=headers)
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        kind = kind or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return web.FileResponse(path, headers={"Content-Type": kind, "Cache-Control": "no-cache",
                                                **headers})

@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import yaml
+
 from harness.stack import ROOT, stack_env
 
 from .stack_client import Rest, fetch
@@ -33,6 +35,18 @@ def test_the_site_is_served_with_a_generated_config(stack):
     assert status == 200
     assert headers["Content-Type"].startswith("text/html")
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def test_the_openapi_document_is_served_as_committed(stack):
+    status, headers, body = fetch(stack.url + "/openapi.yaml")
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/yaml")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert body == (ROOT / "docs" / "openapi.yaml").read_bytes()
+    document = yaml.safe_load(body)
+    assert document["openapi"].startswith("3.")
+    assert "/meetings" in document["paths"]
 
 
 def test_paths_outside_the_frontend_are_not_served(stack):

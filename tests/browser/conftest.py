@@ -6,7 +6,6 @@ page so a test can assert there were none.
 """
 
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,12 +155,10 @@ def save_rtc_traces(person):
     return path
 
 
-def save_screenshot(person, name, docs_name=None):
-    """Screenshot into test-artifacts/ (and docs/img/ for the README when docs_name is given)."""
+def save_screenshot(person, name):
+    """Screenshot into test-artifacts/ (git-ignored). Tests never write docs/img/: the
+    README's picture is refreshed on purpose with `make screenshot`."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
     person.screenshot(path=str(path))
-    if docs_name:
-        (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, ROOT / "docs" / "img" / docs_name)
     return path

@@ -49,7 +49,7 @@ def test_four_people_each_see_three_remote_videos_playing(people, meeting):
     group[0].wait_for_selector(f'{tile(margaret)}[data-video="off"]')
     group[0].click("#toggle-people")
     group[0].wait_for_function("() => document.querySelectorAll('#roster li').length === 4")
-    save_screenshot(group[0], "room-4-people.png", docs_name="room.png")
+    save_screenshot(group[0], "room-4-people.png")  # make screenshot: docs/img/room.png
 
 
 def test_toggling_mic_and_camera_changes_the_badges_on_the_other_page(people, meeting):

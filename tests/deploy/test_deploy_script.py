@@ -18,7 +18,10 @@ from chalice.utils import UI, OSUtils
 
 from scripts import deploy as deploy_script
 from scripts import destroy as destroy_script
+from scripts import throttling
 from scripts.bytecode import compiled_deploy_packages
+from scripts.chalice_cli import ChaliceCli
+from scripts.cloudformation import stack_outputs, stack_status
 from scripts.common import INFRA_TEMPLATE, ROOT, load_cfn_yaml, placeholders_in, stack_name
 from tests.deploy.conftest import (
     RecordingChalice,
@@ -139,7 +142,7 @@ def first(run_deploy, aws, chalice, unemulated):
 
 @pytest.fixture(scope="module")
 def outputs(first, aws):
-    return deploy_script.stack_outputs(aws.client("cloudformation"), stack_name(STAGE))
+    return stack_outputs(aws.client("cloudformation"), stack_name(STAGE))
 
 
 @pytest.fixture(scope="module")
@@ -275,26 +278,26 @@ def test_deploy_throttles_the_websocket_stage(first, chalice):
 
 def test_strictly_throttled_methods_are_routes_of_the_app():
     routes = app_routes()
-    for path, method in deploy_script.STRICT_METHODS:
+    for path, method in throttling.STRICT_METHODS:
         assert method in routes.get(path, []), (path, method)
 
 
 def test_method_setting_paths_escape_slashes_as_json_pointers():
-    assert deploy_script.method_setting_path("*", "*") == "/*/*"
-    assert deploy_script.method_setting_path("/meetings", "POST") == "/~1meetings/POST"
-    assert (deploy_script.method_setting_path("/meetings/{mid}/join", "POST")
+    assert throttling.method_setting_path("*", "*") == "/*/*"
+    assert throttling.method_setting_path("/meetings", "POST") == "/~1meetings/POST"
+    assert (throttling.method_setting_path("/meetings/{mid}/join", "POST")
             == "/~1meetings~1{mid}~1join/POST")
-    assert deploy_script.method_setting_path("/a~b", "GET") == "/~1a~0b/GET"
+    assert throttling.method_setting_path("/a~b", "GET") == "/~1a~0b/GET"
 
 
 def test_websocket_throttling_already_in_place_is_left_alone(aws, unemulated):
-    settings = {"ThrottlingRateLimit": float(deploy_script.WEBSOCKET_THROTTLE.rate),
-                "ThrottlingBurstLimit": deploy_script.WEBSOCKET_THROTTLE.burst,
+    settings = {"ThrottlingRateLimit": float(throttling.WEBSOCKET_THROTTLE.rate),
+                "ThrottlingBurstLimit": throttling.WEBSOCKET_THROTTLE.burst,
                 "LoggingLevel": "ERROR"}
     v2 = aws.client("apigatewayv2")
     api = create_websocket_api(v2, "parley-throttled", API_STAGE, DefaultRouteSettings=settings)
     before = len(unemulated.requests)
-    assert deploy_script.throttle_websocket_api(v2, api, API_STAGE) is False
+    assert throttling.throttle_websocket_api(v2, api, API_STAGE) is False
     assert len(unemulated.requests) == before
     v2.delete_api(ApiId=api)
 
@@ -341,7 +344,7 @@ def destroyed(second, outputs, aws, chalice):
 
 def test_destroy_removes_the_app_the_stack_and_the_secret(destroyed, chalice, outputs, aws):
     assert chalice.deleted == [STAGE]
-    assert deploy_script.stack_status(aws.client("cloudformation"), "parley-dev-infra") is None
+    assert stack_status(aws.client("cloudformation"), "parley-dev-infra") is None
     ssm = aws.client("ssm")
     with pytest.raises(ssm.exceptions.ParameterNotFound):
         ssm.get_parameter(Name=SECRET)
@@ -366,7 +369,7 @@ def test_chalice_deploy_gets_the_stack_environment_and_the_rendered_policy(tmp_p
     """What ChaliceCli hands chalice's deployer (the deployer itself needs AWS)."""
     from chalice.cli.factory import CLIFactory
 
-    cli = deploy_script.ChaliceCli()
+    cli = ChaliceCli()
     policy = tmp_path / "policy-dev.json"
     factory = CLIFactory(str(cli.project_dir), environ={})
     config = cli.config(factory, STAGE, {"PARLEY_TABLE": "parley-dev",

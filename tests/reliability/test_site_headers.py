@@ -9,7 +9,7 @@ import pytest
 from .conftest import SITE_ORIGIN, request
 
 SITE_PATHS = ["/", "/index.html", "/config.js", "/js/main.js", "/js/room.js", "/css/app.css",
-              "/img/icon.svg", "/no-such-file"]
+              "/img/icon.svg", "/openapi.yaml", "/no-such-file"]
 
 
 def _csp(header: str) -> dict[str, list[str]]:
