@@ -144,9 +144,12 @@ def main() -> int:
     embedded = None
     try:
         if store.kind == "embedded":
-            from .embedded_dynamodb import EmbeddedDynamoDB
+            from .embedded_dynamodb import EmbeddedDynamoDB, UnsupportedMoto
 
-            embedded = EmbeddedDynamoDB()
+            try:
+                embedded = EmbeddedDynamoDB()
+            except UnsupportedMoto as err:
+                environment.fail(str(err))
             embedded.start()
             store = dataclasses.replace(store, endpoint=embedded.endpoint)
         environment.apply(listen, store)
