@@ -176,7 +176,7 @@ def main() -> int:
     embedded = kept = None
     try:
         if data_dir is not None:
-            datadir.prepare(data_dir)
+            datadir.lock(datadir.prepare(data_dir))
         if store.kind == "embedded":
             from .embedded_dynamodb import EmbeddedDynamoDB, UnsupportedMoto
 

@@ -2,9 +2,12 @@
 
 `.parley/` at the repository root unless PARLEY_DATA_DIR names another; PARLEY_EPHEMERAL=1
 keeps nothing (the tests run that way). It holds the token secret (`jwt-secret`) and the
-embedded DynamoDB's snapshot (devserver/snapshots.py), both readable by the owner only.
+embedded DynamoDB's snapshot (devserver/snapshots.py), both readable by the owner only, and
+a `lock` file that one stack at a time holds: two stacks restoring the same snapshot and
+then overwriting each other's would lose meetings.
 """
 
+import fcntl
 import os
 import secrets
 from pathlib import Path
@@ -14,6 +17,7 @@ from .environment import fail
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / ".parley"
 SECRET_FILE = "jwt-secret"  # noqa: S105 (a file name)
+LOCK_FILE = "lock"
 
 
 def resolve(env=os.environ) -> Path | None:
@@ -49,6 +53,23 @@ def prepare(path: Path) -> Path:
         fail(f"the data directory {path} is not a writable directory. Set PARLEY_DATA_DIR to "
              "another, or PARLEY_EPHEMERAL=1 to keep nothing.")
     return path
+
+
+def lock(path: Path) -> int:
+    """Hold `path/lock` for the life of this process (the kernel lets go of it however the
+    process ends, a kill included); refuse a directory another stack holds."""
+    file = path / LOCK_FILE
+    fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        fail(f"another local stack (pid {holder}) is using the data directory {path}. Stop it, "
+             "or give this one its own: PARLEY_DATA_DIR=<another dir> (or PARLEY_EPHEMERAL=1).")
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
 
 
 def token_secret(path: Path) -> str:

@@ -1,5 +1,6 @@
 """The data directory: where it is, how to keep nothing, and the token secret kept in it."""
 
+import os
 import stat
 
 import pytest
@@ -31,6 +32,18 @@ def test_contradictions_are_refused(env, says, capsys):
 def test_the_directory_is_created_for_the_owner_only(tmp_path):
     path = datadir.prepare(tmp_path / "a" / "b")
     assert path.is_dir() and stat.S_IMODE(path.stat().st_mode) == 0o700
+
+
+def test_one_stack_at_a_time_holds_a_data_directory(tmp_path, capsys):
+    held = datadir.lock(tmp_path)
+    try:
+        assert (tmp_path / datadir.LOCK_FILE).read_text().strip() == str(os.getpid())
+        with pytest.raises(SystemExit):
+            datadir.lock(tmp_path)
+        assert f"another local stack (pid {os.getpid()})" in capsys.readouterr().err
+    finally:
+        os.close(held)
+    os.close(datadir.lock(tmp_path))  # free again
 
 
 def test_the_secret_is_made_once_for_the_owner_only_and_then_reused(tmp_path):
