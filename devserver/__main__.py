@@ -1,8 +1,11 @@
 """`python -m devserver`: start everything, print where it is, stop cleanly on Ctrl-C/SIGTERM.
 
-Order matters: the port is taken first (a busy port fails fast), the data store and the
-app's settings are ready before `app` is imported, and the stream poller is positioned on
-the stream before the first request can write to the table.
+Order matters: the port is taken first (a busy port fails fast) and the snapshot of the
+embedded store is read (a damaged one fails fast too), the data store and the app's
+settings are ready before `app` is imported, the snapshot's items are restored (and the
+sockets a killed run left behind get their `$disconnect`) before the stream poller takes
+its position, so they push nothing, and the poller is positioned on the stream before the
+first request can write to the table.
 """
 
 import asyncio
@@ -18,7 +21,7 @@ import boto3
 from aiohttp import web
 from botocore.config import Config
 
-from . import environment, lambdas, logs, schedule, server
+from . import datadir, environment, lambdas, logs, schedule, server, snapshots
 from .gateway import RestGateway
 from .management_api import LocalManagementSession, ManagementApi
 from .static import Frontend
@@ -44,7 +47,18 @@ def _prepare_table(store, models) -> str:
     return arn
 
 
-def _banner(listen, store) -> str:
+async def _release_stale_sockets(models, websockets, host: str) -> None:
+    """A killed run left Connection items of sockets that are gone: each gets the
+    `$disconnect` it missed, so its participant is marked disconnected (the page reconnects
+    with its token, or the participant times out later)."""
+    stale = list(models.Connection.scan(consistent_read=True))
+    for conn in stale:
+        await websockets.release(conn.connection_id, conn.created_at.timestamp(), host)
+    if stale:
+        log.info("%d socket(s) of the previous run had no $disconnect: given it now", len(stale))
+
+
+def _banner(listen, store, data_dir) -> str:
     url = listen.url
     lines = [
         "",
@@ -55,6 +69,12 @@ def _banner(listen, store) -> str:
         f"    health      {url}/health",
         f"    data store  {store.describe()}, table {store.table!r}",
     ]
+    if data_dir is None:
+        lines.append("    kept        nothing: PARLEY_EPHEMERAL=1 (tokens end with this run)")
+    else:
+        what = "the token secret and the table's snapshot" if store.kind == "embedded" \
+            else "the token secret"
+        lines.append(f"    data dir    {datadir.shown(data_dir)}/ ({what})")
     if store.kind != "aws":
         lines += [
             "    real AWS    unset PARLEY_DYNAMODB_ENDPOINT, set AWS credentials (AWS_PROFILE,",
@@ -67,7 +87,9 @@ def _banner(listen, store) -> str:
     return "\n".join(lines)
 
 
-async def serve(sock, listen, store) -> int:
+async def serve(sock, listen, store, data_dir=None, kept=None) -> int:
+    """`data_dir`: where this run keeps its state (None: nowhere); `kept`: the embedded
+    store's Snapshots (None when its items are not kept)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     parley = importlib.import_module("app")
@@ -82,6 +104,14 @@ async def serve(sock, listen, store) -> int:
     handlers = lambdas.find(app)
 
     waker = Waker()
+    websockets = WebsocketEndpoint(handlers.websocket, environment.WS_API_ID,
+                                   environment.WS_STAGE, waker)
+    if kept is not None:  # before the poller takes its position: nothing of this is pushed
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, kept.restore)
+        except snapshots.SnapshotError as err:
+            environment.fail(str(err))
+        await _release_stale_sockets(models, websockets, f"{listen.public_host}:{listen.port}")
     streams_client = boto3.client(
         "dynamodbstreams", region_name=region,
         endpoint_url=os.environ.get("PARLEY_DYNAMODB_ENDPOINT") or None,
@@ -92,18 +122,17 @@ async def serve(sock, listen, store) -> int:
     for poller in pollers:
         poller.start()
 
-    websockets = WebsocketEndpoint(handlers.websocket, environment.WS_API_ID,
-                                   environment.WS_STAGE, waker)
     rest = RestGateway(app, waker)
     web_app = server.build(
-        health=server.Health(store, models.Item.exists, pollers, websockets.connections),
+        health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept),
         rest=rest, websockets=websockets, management=ManagementApi(websockets.connections),
         frontend=Frontend(ROOT / "frontend"))
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock, shutdown_timeout=5).start()
     cron = asyncio.create_task(schedule.run(handlers.schedules, region, waker))
-    print(_banner(listen, store), flush=True)
+    saver = asyncio.create_task(kept.run()) if kept is not None else None
+    print(_banner(listen, store, data_dir), flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -120,6 +149,8 @@ async def serve(sock, listen, store) -> int:
     await stop.wait()
 
     cron.cancel()
+    if saver is not None:
+        saver.cancel()  # the last snapshot is taken once every socket had its $disconnect
     for poller in pollers:
         await loop.run_in_executor(None, poller.stop)
     await websockets.close_all()  # every open socket gets its $disconnect
@@ -139,24 +170,49 @@ def main() -> int:
     sys.setswitchinterval(SWITCH_INTERVAL)
     logs.setup()
     listen = environment.listen_address()
+    data_dir = datadir.resolve()
     sock = environment.bind(listen)
     store = environment.data_store()
-    embedded = None
+    embedded = kept = None
     try:
+        if data_dir is not None:
+            datadir.lock(datadir.prepare(data_dir))
         if store.kind == "embedded":
-            from .embedded_dynamodb import EmbeddedDynamoDB
+            from .embedded_dynamodb import EmbeddedDynamoDB, UnsupportedMoto
 
-            embedded = EmbeddedDynamoDB()
-            embedded.start()
-            store = dataclasses.replace(store, endpoint=embedded.endpoint)
-        environment.apply(listen, store)
-        return asyncio.run(serve(sock, listen, store))
+            try:
+                db = EmbeddedDynamoDB()
+            except UnsupportedMoto as err:
+                environment.fail(str(err))
+            if data_dir is not None:
+                kept = snapshots.Snapshots(snapshots.file_for(data_dir, store.table), db,
+                                           store.table, environment.region())
+                try:
+                    kept.load()
+                except snapshots.SnapshotError as err:
+                    environment.fail(str(err))
+            db.start()
+            embedded = db
+            store = dataclasses.replace(store, endpoint=embedded.endpoint,
+                                        kept_in=data_dir and datadir.shown(data_dir))
+        environment.apply(listen, store, data_dir)
+        return asyncio.run(serve(sock, listen, store, data_dir, kept))
     except KeyboardInterrupt:
         return 130
     finally:
         sock.close()
+        if kept is not None:
+            _last_snapshot(kept)
         if embedded is not None:
             embedded.stop()
+
+
+def _last_snapshot(kept) -> None:
+    try:
+        if kept.save():
+            log.info("snapshot written to %s", kept.path)
+    except Exception:
+        log.exception("cannot write the last snapshot %s; the one before it is kept", kept.path)
 
 
 if __name__ == "__main__":

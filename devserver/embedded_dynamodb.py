@@ -29,9 +29,13 @@ the same WSGI app, in the calling thread. Over loopback HTTP every call paid a n
 connection (werkzeug's server closes each one), a thread per request and a GIL hand-off
 each way: ~8 ms for a GetItem against ~2 ms in-process. Other processes (tests, the AWS
 CLI) use the HTTP endpoint as before; both paths share one lock and one set of tables.
+
+Every one of these overrides reaches into moto's internals, so the server refuses to start
+on any moto but the one they were written for (MOTO_VERSION, pinned in requirements-dev.txt).
 """
 
 import copy
+import importlib.metadata
 import logging
 import threading
 from urllib.parse import urlsplit
@@ -49,6 +53,26 @@ from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 MAX_SHARD_ITERATORS = 10_000
+# The moto whose internals the overrides below were written against.
+MOTO_VERSION = "5.2.5"
+# Requests that can change items: the ones a snapshot of the table has to follow.
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem",
+                              "TransactWriteItems"})
+
+
+class UnsupportedMoto(RuntimeError):
+    """The installed moto is not the one the overrides were written for."""
+
+
+def check_moto_version() -> None:
+    installed = importlib.metadata.version("moto")
+    if installed != MOTO_VERSION:
+        raise UnsupportedMoto(
+            f"moto {installed} is installed, but the embedded DynamoDB overrides moto internals "
+            f"written for moto {MOTO_VERSION}. Install the pinned version "
+            f"(.venv/bin/pip install -r requirements-dev.txt), or, to move to moto {installed}, "
+            "check devserver/embedded_dynamodb.py against it and update MOTO_VERSION and the pin "
+            "in requirements-dev.txt together.")
 
 
 def _trim_shard_iterators(keep: int = MAX_SHARD_ITERATORS) -> None:
@@ -192,16 +216,24 @@ class _DynamoDBOnly:
 
 
 class _Serialized:
-    """WSGI wrapper applying one request at a time (moto builds whole responses eagerly)."""
+    """WSGI wrapper applying one request at a time (moto builds whole responses eagerly).
+
+    It counts the write requests it applies (`writes`), so a snapshot can tell whether the
+    table may have changed. The lock is reentrant: a thread that holds it (`lock`) can still
+    make in-process requests, which run in that same thread, while every other waits.
+    """
 
     def __init__(self, app):
         self._app = app
-        self._lock = threading.Lock()
+        self.lock = threading.RLock()
+        self.writes = 0
 
     def __call__(self, environ, start_response):
-        with self._lock:
+        with self.lock:
             response = list(self._app(environ, start_response))
             _trim_shard_iterators()
+            if environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2] in WRITE_OPERATIONS:
+                self.writes += 1
             return response
 
 
@@ -252,9 +284,13 @@ def _in_process() -> _InProcess:
 
 
 class EmbeddedDynamoDB(ThreadedMotoServer):
-    """`EmbeddedDynamoDB(port=0).start()`; `.endpoint` is its http URL."""
+    """`EmbeddedDynamoDB(port=0).start()`; `.endpoint` is its http URL.
+
+    Raises UnsupportedMoto when the installed moto is not MOTO_VERSION.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        check_moto_version()
         super().__init__(ip_address=host, port=port, verbose=False)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _cheap_transaction_rollbacks()
@@ -279,3 +315,13 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
     def endpoint(self) -> str:
         host, port = self.get_host_and_port()
         return f"http://{host}:{port}"
+
+    @property
+    def writes(self) -> int:
+        """How many write requests (WRITE_OPERATIONS) it has applied, successful or not."""
+        return self._app.writes
+
+    def exclusive(self):
+        """`with db.exclusive():` no request from another thread is applied meanwhile;
+        requests from this thread are (a consistent multi-page Scan, for instance)."""
+        return self._app.lock

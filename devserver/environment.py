@@ -10,6 +10,7 @@ import secrets
 import socket
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NoReturn
 
 DEFAULT_HOST = "127.0.0.1"
@@ -44,15 +45,21 @@ class Listen:
 
 @dataclass(frozen=True)
 class DataStore:
-    """`embedded` (moto in this process), `endpoint` (e.g. DynamoDB Local) or `aws`."""
+    """`embedded` (moto in this process), `endpoint` (e.g. DynamoDB Local) or `aws`.
+
+    `kept_in`: the data directory an embedded store's items are kept in (None: not kept).
+    """
 
     kind: str
     table: str
     endpoint: str | None = None
+    kept_in: str | None = None
 
     def describe(self) -> str:
         if self.kind == "embedded":
-            return f"embedded DynamoDB (moto, in memory, wiped on exit) at {self.endpoint}"
+            kept = (f"kept in {self.kept_in.rstrip('/')}/" if self.kept_in
+                    else "in memory only, wiped on exit (PARLEY_EPHEMERAL=1)")
+            return f"embedded DynamoDB (moto) at {self.endpoint}, {kept}"
         if self.kind == "endpoint":
             return f"DynamoDB at {self.endpoint}"
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
@@ -103,10 +110,14 @@ def data_store(env=os.environ) -> DataStore:
     return DataStore("embedded", table or "parley")
 
 
-def apply(listen: Listen, store: DataStore, env=os.environ) -> None:
-    """Set the app's settings (docs/API.md, "Settings") for this run."""
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-    env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region
+def region(env=os.environ) -> str:
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def apply(listen: Listen, store: DataStore, data_dir: Path | None = None, env=os.environ) -> None:
+    """Set the app's settings (docs/API.md, "Settings") for this run; the token secret is
+    kept in `data_dir` unless set (random per run when there is no data directory)."""
+    env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region(env)
     if store.kind == "aws":
         env.pop("PARLEY_DYNAMODB_ENDPOINT", None)
     else:
@@ -121,7 +132,12 @@ def apply(listen: Listen, store: DataStore, env=os.environ) -> None:
             env.pop("PARLEY_JWT_SECRET_PARAM", None)  # no SSM without an AWS account
     env["PARLEY_TABLE"] = store.table
     if not env.get("PARLEY_JWT_SECRET") and not env.get("PARLEY_JWT_SECRET_PARAM"):
-        env["PARLEY_JWT_SECRET"] = secrets.token_urlsafe(32)  # tokens end with the process
+        if data_dir is not None:  # tokens outlive a restart
+            from .datadir import token_secret
+
+            env["PARLEY_JWT_SECRET"] = token_secret(data_dir)
+        else:  # tokens end with the process
+            env["PARLEY_JWT_SECRET"] = secrets.token_urlsafe(32)
     env["PARLEY_WS_API_ID"] = WS_API_ID
     env["PARLEY_WS_STAGE"] = WS_STAGE
     # Kept when set: behind a proxy or on a LAN address only the user knows the public URLs.

@@ -30,13 +30,15 @@ async def access_log(request: web.Request, handler):
 
 
 class Health:
-    """GET /health: is the table reachable and the stream being read; which store is used."""
+    """GET /health: is the table reachable and the stream being read; which store is used,
+    and (embedded store kept in a data directory) its last snapshot."""
 
-    def __init__(self, store, table_exists, pollers, connections):
+    def __init__(self, store, table_exists, pollers, connections, snapshots=None):
         self._store = store
         self._table_exists = table_exists
         self._pollers = pollers
         self._connections = connections
+        self._snapshots = snapshots
 
     async def __call__(self, request: web.Request) -> web.Response:
         loop = asyncio.get_running_loop()
@@ -49,7 +51,8 @@ class Health:
         body = {"ok": ok,
                 "dataStore": {"kind": self._store.kind, "description": self._store.describe(),
                               "endpoint": self._store.endpoint, "table": self._store.table,
-                              "reachable": table_ok},
+                              "reachable": table_ok,
+                              "snapshot": self._snapshots.status if self._snapshots else None},
                 "streams": streams,
                 "websockets": len(self._connections)}
         return web.json_response(body, status=200 if ok else 503,

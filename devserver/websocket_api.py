@@ -4,7 +4,8 @@ Per connection: `$connect` runs before the upgrade and can refuse it with its st
 each client message invokes `$default`; `$disconnect` runs exactly once however the socket
 ends (client close, abrupt drop, oversized frame, idle timeout, DELETE @connections,
 shutdown). Messages over 32 KB close the socket with 1009 (message too big): API Gateway
-refuses frames over 32 KB, and the app never needs more.
+refuses frames over 32 KB, and the app never needs more. Sockets of a previous run of the
+stack that ended without a `$disconnect` (it was killed) get theirs at start (`release`).
 """
 
 import asyncio
@@ -123,7 +124,8 @@ class WebsocketEndpoint:
         finally:
             self._after_event()
 
-    def _context(self, request, conn: Connection, route_key: str, event_type: str, **extra) -> dict:
+    def _context(self, host: str, conn: Connection, route_key: str, event_type: str,
+                 **extra) -> dict:
         now = time.time()
         request_id = str(uuid.uuid4())
         return {
@@ -132,7 +134,7 @@ class WebsocketEndpoint:
             "requestTime": _request_time(now), "requestTimeEpoch": int(now * 1000),
             "connectedAt": int(conn.connected_at * 1000), "connectionId": conn.id,
             "identity": {"sourceIp": conn.source_ip, "userAgent": conn.user_agent},
-            "domainName": request.host, "stage": self._stage, "apiId": self._api_id, **extra,
+            "domainName": host, "stage": self._stage, "apiId": self._api_id, **extra,
         }
 
     def _connect_event(self, request, conn: Connection) -> dict:
@@ -142,7 +144,7 @@ class WebsocketEndpoint:
             "multiValueHeaders": {k: request.headers.getall(k) for k in request.headers},
             "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
             "multiValueQueryStringParameters": query or None,
-            "requestContext": self._context(request, conn, "$connect", "CONNECT"),
+            "requestContext": self._context(request.host, conn, "$connect", "CONNECT"),
             "isBase64Encoded": False,
         }
 
@@ -211,7 +213,7 @@ class WebsocketEndpoint:
         clock = Stopwatch()
         binary = msg.type == WSMsgType.BINARY
         body = base64.b64encode(msg.data).decode() if binary else msg.data
-        context = self._context(request, conn, "$default", "MESSAGE",
+        context = self._context(request.host, conn, "$default", "MESSAGE",
                                 messageId=new_connection_id())
         event = {"requestContext": context, "body": body, "isBase64Encoded": binary}
         try:
@@ -227,10 +229,7 @@ class WebsocketEndpoint:
         conn.state = "closed"
         code = conn.close_code or conn.ws.close_code or 1006
         reason = conn.close_reason or reason
-        context = self._context(request, conn, "$disconnect", "DISCONNECT",
-                                disconnectStatusCode=code, disconnectReason=reason)
-        event = {"headers": {"Host": request.host}, "multiValueHeaders": {"Host": [request.host]},
-                 "requestContext": context, "isBase64Encoded": False}
+        event = self._disconnect_event(request.host, conn, code, reason)
         try:
             await asyncio.shield(self._invoke("$disconnect", event))
         except Exception:
@@ -239,6 +238,26 @@ class WebsocketEndpoint:
             self.connections.pop(conn.id, None)
             conn.closed.set()
         log.info("DISCONNECT %s code %d (%s) in %.1f ms", conn.id, code, reason, clock.ms)
+
+    def _disconnect_event(self, host: str, conn: Connection, code: int, reason: str) -> dict:
+        context = self._context(host, conn, "$disconnect", "DISCONNECT",
+                                disconnectStatusCode=code, disconnectReason=reason)
+        return {"headers": {"Host": host}, "multiValueHeaders": {"Host": [host]},
+                "requestContext": context, "isBase64Encoded": False}
+
+    async def release(self, connection_id: str, connected_at: float, host: str) -> None:
+        """`$disconnect` for a socket that no longer exists and never had one: it was open
+        when the stack was killed, and the restored table still names it. Reported as a
+        dropped connection (1006), like a socket whose TCP connection was lost."""
+        clock = Stopwatch()
+        gone = Connection(connection_id, None, "", "", connected_at=connected_at,
+                          last_active_at=connected_at, state="closed")
+        reason = "lost when the stack stopped"
+        try:
+            await self._invoke("$disconnect", self._disconnect_event(host, gone, 1006, reason))
+        except Exception:
+            log.exception("$disconnect failed for %s", connection_id)
+        log.info("DISCONNECT %s code 1006 (%s) in %.1f ms", connection_id, reason, clock.ms)
 
     async def close_all(self, timeout: float = 10) -> None:
         """Shutdown: close every socket with 1001 and wait for their `$disconnect`."""
