@@ -145,6 +145,29 @@ def note_absent(p: Participant, since: float) -> None:
     Absence.of(p, since).save()
 
 
+def excuse_absences(at: float) -> int:
+    """Whoever is present without a socket counts as absent from `at`, not from earlier.
+
+    For the local stack after a restart: the time it was down is not held against anyone's
+    seat, since no page could reconnect meanwhile. Returns how many were excused.
+    """
+    excused = 0
+    for p in Participant.scan(Participant.state == "active", consistent_read=True):
+        if p.connected:
+            continue
+        try:
+            p.update(actions=[Participant.disconnected_at.set(at)],
+                     condition=(Participant.state == "active")
+                     & Participant.connections.does_not_exist())
+        except UpdateError as err:
+            if not condition_failed(err):
+                raise
+            continue
+        note_absent(p, at)
+        excused += 1
+    return excused
+
+
 def sweep(at: float | None = None) -> dict:
     """Time out everyone whose absence is due (run every minute).
 

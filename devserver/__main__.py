@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -93,7 +94,7 @@ async def serve(sock, listen, store, data_dir=None, kept=None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     parley = importlib.import_module("app")
-    from chalicelib import models
+    from chalicelib import models, roster
 
     stream_arn = _prepare_table(store, models)
     app = parley.app
@@ -112,6 +113,10 @@ async def serve(sock, listen, store, data_dir=None, kept=None) -> int:
         except snapshots.SnapshotError as err:
             environment.fail(str(err))
         await _release_stale_sockets(models, websockets, f"{listen.public_host}:{listen.port}")
+        excused = roster.excuse_absences(time.time())
+        if excused:
+            log.info("%d participant(s) without a socket get a fresh %d s to reconnect",
+                     excused, roster.STALE_SECONDS)
     streams_client = boto3.client(
         "dynamodbstreams", region_name=region,
         endpoint_url=os.environ.get("PARLEY_DYNAMODB_ENDPOINT") or None,

@@ -106,3 +106,16 @@ def test_someone_who_left_is_not_counted_twice(client, meeting):
     roster.sweep(_due())
     assert _state(mid, ada["participant"]["id"]) == "left"
     assert _count(mid) == 0  # Bob (never connected) timed out, Ada's seat given back once
+
+
+def test_after_a_local_restart_the_downtime_does_not_count_against_anyone(client, meeting, parley):
+    mid = meeting["meeting"]["id"]
+    ada = client.join(mid, "Ada")
+    parley.ws_connect(_event("$connect", f"ws-ada-{mid}", ada["token"]), None)
+    parley.ws_disconnect(_event("$disconnect", f"ws-ada-{mid}"), None)
+    restarted = time.time() + roster.STALE_SECONDS + 60  # the stack was down for 150 s
+    assert roster.excuse_absences(restarted) >= 1
+    roster.sweep(restarted + 5)
+    assert _state(mid, ada["participant"]["id"]) == "active"
+    roster.sweep(restarted + roster.STALE_SECONDS + 1)
+    assert _state(mid, ada["participant"]["id"]) == "timeout"
