@@ -51,14 +51,14 @@ class Meter:
     def __init__(self, parley):
         from chalice.test import Client
 
+        from chalicelib import models
         from chalicelib.config import load
-        from chalicelib.models import Item
         from harness.stream_reader import StreamReader
 
         self.parley = parley
         self.client = Client(parley.app, project_dir=os.path.dirname(__file__))
         self.ops = OpCounter()
-        self.ops.attach(Item._get_connection().connection.client)
+        self.ops.attach(models.connection().client)
         self.stream = StreamReader(os.environ["PARLEY_DYNAMODB_ENDPOINT"])
         self.settings = load()
         self.reset()

@@ -90,6 +90,11 @@ def connection_pk(connection_id: str) -> str:
     return f"{_CONNECTION}{connection_id}"
 
 
+def connection_id_of(pk: str) -> str:
+    """The WebSocket connection id of a connection partition key."""
+    return pk[len(_CONNECTION):]
+
+
 def absence_sk(since: float, mid: str, pid: str) -> str:
     """Milliseconds first, zero padded, so the partition sorts by how long someone is gone."""
     return f"{int(since * 1000):015d}#{mid}#{pid}"
@@ -308,7 +313,7 @@ class Connection(Item, discriminator="Connection"):
 
     @property
     def connection_id(self) -> str:
-        return self.pk[len(_CONNECTION):]
+        return connection_id_of(self.pk)
 
 
 class Absence(Item, discriminator="Absence"):
@@ -330,13 +335,15 @@ class Absence(Item, discriminator="Absence"):
 
 # --- writes that may lose a race ----------------------------------------------------------
 
-def transaction() -> TransactWrite:
-    """A TransactWrite on the models' own connection (one HTTP client for every call).
+def connection():
+    """The models' own PynamoDB connection: one HTTP client for every call, transactions
+    included (and the one a benchmark counts the calls of). PynamoDB hands it out only
+    through `_get_connection`; this is the one place that reaches for it."""
+    return Item._get_connection().connection
 
-    PynamoDB hands a model's connection out only through `_get_connection`; this is the
-    one place that reaches for it.
-    """
-    return TransactWrite(connection=Item._get_connection().connection)
+
+def transaction() -> TransactWrite:
+    return TransactWrite(connection=connection())
 
 
 def condition_failed(err: PynamoDBException) -> bool:

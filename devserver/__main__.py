@@ -200,7 +200,7 @@ def main() -> int:
             embedded = db
             store = dataclasses.replace(store, endpoint=embedded.endpoint,
                                         kept_in=data_dir and datadir.shown(data_dir))
-        environment.apply(listen, store, data_dir)
+        environment.apply(listen, store, data_dir and (lambda: datadir.token_secret(data_dir)))
         return asyncio.run(serve(sock, listen, store, data_dir, kept))
     except KeyboardInterrupt:
         return 130

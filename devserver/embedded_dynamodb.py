@@ -31,7 +31,7 @@ each way: ~8 ms for a GetItem against ~2 ms in-process. Other processes (tests, 
 CLI) use the HTTP endpoint as before; both paths share one lock and one set of tables.
 
 Every one of these overrides reaches into moto's internals, so the server refuses to start
-on any moto but the one they were written for (MOTO_VERSION, pinned in requirements-dev.txt).
+on any moto but the one they were written for (MOTO_VERSION, pinned in requirements-local.txt).
 """
 
 import copy
@@ -70,9 +70,9 @@ def check_moto_version() -> None:
         raise UnsupportedMoto(
             f"moto {installed} is installed, but the embedded DynamoDB overrides moto internals "
             f"written for moto {MOTO_VERSION}. Install the pinned version "
-            f"(.venv/bin/pip install -r requirements-dev.txt), or, to move to moto {installed}, "
+            f"(.venv/bin/pip install -r requirements-local.txt), or, to move to moto {installed}, "
             "check devserver/embedded_dynamodb.py against it and update MOTO_VERSION and the pin "
-            "in requirements-dev.txt together.")
+            "in requirements-local.txt together.")
 
 
 def _trim_shard_iterators(keep: int = MAX_SHARD_ITERATORS) -> None:

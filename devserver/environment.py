@@ -10,7 +10,6 @@ import secrets
 import socket
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NoReturn
 
 DEFAULT_HOST = "127.0.0.1"
@@ -114,9 +113,9 @@ def region(env=os.environ) -> str:
     return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-def apply(listen: Listen, store: DataStore, data_dir: Path | None = None, env=os.environ) -> None:
-    """Set the app's settings (docs/API.md, "Settings") for this run; the token secret is
-    kept in `data_dir` unless set (random per run when there is no data directory)."""
+def apply(listen: Listen, store: DataStore, kept_secret=None, env=os.environ) -> None:
+    """Set the app's settings (docs/API.md, "Settings") for this run. Unless one is set, the
+    token secret is `kept_secret()` (the data directory's), or random for this run only."""
     env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region(env)
     if store.kind == "aws":
         env.pop("PARLEY_DYNAMODB_ENDPOINT", None)
@@ -132,10 +131,8 @@ def apply(listen: Listen, store: DataStore, data_dir: Path | None = None, env=os
             env.pop("PARLEY_JWT_SECRET_PARAM", None)  # no SSM without an AWS account
     env["PARLEY_TABLE"] = store.table
     if not env.get("PARLEY_JWT_SECRET") and not env.get("PARLEY_JWT_SECRET_PARAM"):
-        if data_dir is not None:  # tokens outlive a restart
-            from .datadir import token_secret
-
-            env["PARLEY_JWT_SECRET"] = token_secret(data_dir)
+        if kept_secret is not None:  # tokens outlive a restart
+            env["PARLEY_JWT_SECRET"] = kept_secret()
         else:  # tokens end with the process
             env["PARLEY_JWT_SECRET"] = secrets.token_urlsafe(32)
     env["PARLEY_WS_API_ID"] = WS_API_ID

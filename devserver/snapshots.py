@@ -205,8 +205,11 @@ class Snapshots:
 
     @property
     def client(self):
-        if self._client is None:  # in-process: the embedded server's before-send hook
-            self._client = boto3.client(
+        if self._client is None:
+            # A session of its own, made after the server started, so it has the server's
+            # in-process before-send hook: a Scan taken while holding the server's lock
+            # (`exclusive`) must not wait on that lock in the server's HTTP thread.
+            self._client = boto3.session.Session().client(
                 "dynamodb", endpoint_url=self._db.endpoint, region_name=self._region,
                 aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106 (a dummy)
                 config=Config(retries={"max_attempts": 3, "mode": "standard"}))

@@ -9,6 +9,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from chalicelib.models import CONNECTION_SK, connection_id_of, meeting_pk, participant_sk
+
 from .stack_client import TIMEOUT, Rest, Socket, event, fetch, joined, ticket, updated
 
 
@@ -112,7 +114,7 @@ def _add_connection(stack, mid: str, pid: str, connection_id: str) -> None:
     dynamodb = boto3.client("dynamodb", endpoint_url=store["endpoint"], region_name="us-east-1",
                             aws_access_key_id="local", aws_secret_access_key="local")
     dynamodb.update_item(TableName=store["table"],
-                         Key={"pk": {"S": f"M#{mid}"}, "sk": {"S": f"P#{pid}"}},
+                         Key={"pk": {"S": meeting_pk(mid)}, "sk": {"S": participant_sk(pid)}},
                          UpdateExpression="ADD connections :c",
                          ExpressionAttributeValues={":c": {"SS": [connection_id]}})
 
@@ -153,6 +155,6 @@ def _connection_of(stack, pid: str) -> str:
     dynamodb = boto3.client("dynamodb", endpoint_url=store["endpoint"], region_name="us-east-1",
                             aws_access_key_id="local", aws_secret_access_key="local")
     items = dynamodb.scan(TableName=store["table"], FilterExpression="pid = :p AND sk = :s",
-                          ExpressionAttributeValues={":p": {"S": pid}, ":s": {"S": "CONN"}})
+                          ExpressionAttributeValues={":p": {"S": pid}, ":s": {"S": CONNECTION_SK}})
     [item] = items["Items"]
-    return item["pk"]["S"].removeprefix("C#")
+    return connection_id_of(item["pk"]["S"])

@@ -125,13 +125,13 @@ def test_packaged_template_holds_the_infra_resources(packaged, infra):
         assert template["Resources"][name]["Type"] == resource["Type"]
 
 
-def test_packaged_template_has_the_nightly_autoclear_schedule(packaged):
+def test_packaged_template_has_the_nightly_autoclear_and_the_minute_sweep(packaged):
     _, template = packaged
-    schedules = [event["Properties"]["Schedule"]
-                 for fn in of_type(template, "AWS::Serverless::Function").values()
-                 for event in fn["Properties"].get("Events", {}).values()
-                 if event["Type"] == "Schedule"]
-    assert schedules == ["cron(0 2 * * ? *)"]
+    schedules = sorted(event["Properties"]["Schedule"]
+                       for fn in of_type(template, "AWS::Serverless::Function").values()
+                       for event in fn["Properties"].get("Events", {}).values()
+                       if event["Type"] == "Schedule")
+    assert schedules == ["cron(0 2 * * ? *)", "rate(1 minute)"]
 
 
 def test_packaged_stream_mapping_reads_the_table_stream_with_bounded_retries(packaged):

@@ -57,8 +57,11 @@ def test_the_app_gets_the_kept_secret_unless_one_is_set(tmp_path):
     listen = environment.Listen("127.0.0.1", 8000)
     store = environment.DataStore("embedded", "parley", "http://127.0.0.1:1", kept_in="x")
     kept, chosen, none = {}, {"PARLEY_JWT_SECRET": "mine-" * 8}, {}
-    environment.apply(listen, store, tmp_path, kept)
-    environment.apply(listen, store, tmp_path, chosen)
+    def kept_secret():
+        return datadir.token_secret(tmp_path)
+
+    environment.apply(listen, store, kept_secret, kept)
+    environment.apply(listen, store, kept_secret, chosen)
     environment.apply(listen, store, None, none)
     assert kept["PARLEY_JWT_SECRET"] == (tmp_path / datadir.SECRET_FILE).read_text().strip()
     assert chosen["PARLEY_JWT_SECRET"] == "mine-" * 8

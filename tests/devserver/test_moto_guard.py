@@ -14,7 +14,7 @@ from harness.stack import ROOT, free_port, stack_env
 
 
 def test_the_version_the_overrides_were_written_for_is_the_pinned_one():
-    pins = (ROOT / "requirements-dev.txt").read_text()
+    pins = (ROOT / "requirements-local.txt").read_text()
     assert re.search(rf"^moto\[[^\]]*\]=={re.escape(MOTO_VERSION)}$", pins, re.M), pins
     assert importlib.metadata.version("moto") == MOTO_VERSION
 
@@ -26,7 +26,7 @@ def test_another_moto_is_refused_naming_both_versions_and_what_to_do(monkeypatch
         EmbeddedDynamoDB(port=0)
     message = str(refused.value)
     assert "moto 9.9.9 is installed" in message and f"moto {MOTO_VERSION}" in message
-    assert "pip install -r requirements-dev.txt" in message
+    assert "pip install -r requirements-local.txt" in message
 
 
 def test_make_run_reports_another_moto_in_one_line_without_a_traceback():

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
+from chalicelib.models import meeting_pk
 from harness.stack import running_stack
 from tests.api.stack_client import TIMEOUT, fetch
 
@@ -76,7 +77,7 @@ class Store:
         items, start = [], None
         while True:
             kwargs = {"TableName": self.table, "KeyConditionExpression": "pk = :pk",
-                      "ExpressionAttributeValues": {":pk": {"S": f"M#{mid}"}},
+                      "ExpressionAttributeValues": {":pk": {"S": meeting_pk(mid)}},
                       "ConsistentRead": True}
             if start:
                 kwargs["ExclusiveStartKey"] = start

@@ -19,6 +19,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from chalicelib.models import participant_sk
 from tests.api.stack_client import TIMEOUT, Participant, Rest, Socket, event, joined, ticket, updated
 
 from .conftest import Store, request
@@ -268,7 +269,7 @@ def test_a_frame_over_32_kb_closes_with_1009_and_the_participant_recovers(room):
         assert closed.value.rcvd.code == 1009
         room.guest_ws.wait_for(updated(bob.pid, connected=False))  # $disconnect ran
 
-    [item] = [i for i in room.store.partition(room.mid) if i["sk"]["S"] == f"P#{bob.pid}"]
+    [item] = [i for i in room.store.partition(room.mid) if i["sk"]["S"] == participant_sk(bob.pid)]
     assert item["state"]["S"] == "active"
     assert not item.get("connections", {}).get("SS")  # no connection left dangling
 

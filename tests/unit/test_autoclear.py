@@ -4,11 +4,21 @@ from datetime import timedelta
 
 from chalicelib import autoclear
 from chalicelib.config import load
-from chalicelib.models import Connection, Item, Meeting, meeting_pk, now
+from chalicelib.models import (
+    CONNECTION_SK,
+    META_SK,
+    Connection,
+    Item,
+    Meeting,
+    Ticket,
+    connection_pk,
+    meeting_pk,
+    now,
+)
 
 
 def _age(mid, hours):
-    Meeting(meeting_pk(mid), "META").update(
+    Meeting(meeting_pk(mid), META_SK).update(
         actions=[Meeting.created_at.set(now() - timedelta(hours=hours))])
 
 
@@ -48,12 +58,12 @@ def test_purge_handles_many_meetings_across_pages(client):
 
 
 def test_purge_removes_stale_connection_lookups(dynamo):
-    Connection("C#stale-1", "CONN", mid="x", pid="y",
+    Connection(connection_pk("stale-1"), CONNECTION_SK, mid="x", pid="y",
                created_at=now() - timedelta(days=5)).save()
-    Connection("C#live-1", "CONN", mid="x", pid="y", created_at=now()).save()
+    Connection(connection_pk("live-1"), CONNECTION_SK, mid="x", pid="y", created_at=now()).save()
     autoclear.purge(load())
-    remaining = {c.pk for c in Connection.scan()}
-    assert "C#stale-1" not in remaining and "C#live-1" in remaining
+    remaining = {c.connection_id for c in Connection.scan()}
+    assert "stale-1" not in remaining and "live-1" in remaining
 
 
 def test_retention_is_configurable(client, monkeypatch):
@@ -113,4 +123,4 @@ def test_purge_racing_joins_and_tickets_never_shows_a_half_deleted_meeting_as_op
     assert all(status != 200 for status in seen[closed[0]:]) if closed else True
     assert client.call("GET", f"/meetings/{mid}").status == 404
     leftovers = _items(mid)
-    assert all(item.sk.startswith("T#") for item in leftovers)  # at most a late ticket (1 h TTL)
+    assert all(isinstance(item, Ticket) for item in leftovers)  # at most a late ticket (1 h TTL)

@@ -6,7 +6,14 @@ import pytest
 from chalice.app import WebsocketEvent
 
 from chalicelib import connections
-from chalicelib.models import Connection, Participant, meeting_pk, participant_sk
+from chalicelib.models import (
+    CONNECTION_SK,
+    Connection,
+    Participant,
+    connection_pk,
+    meeting_pk,
+    participant_sk,
+)
 
 
 def _event(route, cid, token=None, body=None):
@@ -39,7 +46,7 @@ def test_connect_with_valid_token_records_the_connection(client, meeting, parley
     result = parley.ws_connect(_event("$connect", "conn-ok-1", me["token"]), None)
     assert result["statusCode"] == 200
     assert _participant(mid, me["participant"]["id"]).connections == {"conn-ok-1"}
-    assert Connection.get("C#conn-ok-1", "CONN").pid == me["participant"]["id"]
+    assert Connection.get(connection_pk("conn-ok-1"), CONNECTION_SK).pid == me["participant"]["id"]
 
 
 @pytest.mark.parametrize("token,status", [(None, 401), ("", 401), ("not.a.jwt", 401)])
@@ -56,7 +63,7 @@ def test_connect_after_leaving_is_refused(client, meeting, parley):
     result = parley.ws_connect(_event("$connect", "conn-left", me["token"]), None)
     assert result["statusCode"] == 403
     with pytest.raises(Connection.DoesNotExist):
-        Connection.get("C#conn-left", "CONN")
+        Connection.get(connection_pk("conn-left"), CONNECTION_SK)
 
 
 def test_disconnect_marks_participant_disconnected(client, meeting, parley):

@@ -5,7 +5,7 @@ import threading
 
 from chalicelib import meetings
 from chalicelib.errors import ApiError
-from chalicelib.models import Meeting, meeting_pk
+from chalicelib.models import META_SK, Meeting, meeting_pk
 from tests.fixtures.dynamo import direct_request
 
 
@@ -175,7 +175,7 @@ def test_passcode_never_appears_in_any_response(client):
     joined = client.join(mid, passcode="pa55-word-xyz")
     responses = [created, joined, client.call("GET", f"/meetings/{mid}").json]
     assert all("pa55-word-xyz" not in json.dumps(r) for r in responses)
-    stored = Meeting.get(meeting_pk(mid), "META")
+    stored = Meeting.get(meeting_pk(mid), META_SK)
     assert "pa55-word-xyz" not in json.dumps(stored.attribute_values, default=str)
 
 

@@ -12,7 +12,15 @@ import pytest
 
 from chalicelib import push, roster
 from chalicelib.config import load
-from chalicelib.models import ABSENCE_PK, Absence, Meeting, Participant, meeting_pk, participant_sk
+from chalicelib.models import (
+    ABSENCE_PK,
+    META_SK,
+    Absence,
+    Meeting,
+    Participant,
+    meeting_pk,
+    participant_sk,
+)
 from tests.unit.test_connections import _event
 from tests.unit.test_push import RecordingGateway
 
@@ -29,7 +37,7 @@ def _state(mid, pid):
 
 
 def _count(mid):
-    return Meeting.get(meeting_pk(mid), "META", consistent_read=True).participant_count
+    return Meeting.get(meeting_pk(mid), META_SK, consistent_read=True).participant_count
 
 
 def _absences_of(pid):
