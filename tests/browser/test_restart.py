@@ -6,8 +6,6 @@ import signal
 
 import pytest
 
-from tests.fixtures.restartable import RestartableStack
-
 from .conftest import WAIT_MS, join, wait_remote_videos_playing
 
 # Every notice a page shows (they vanish after a few seconds), kept for the test to read.
@@ -22,12 +20,9 @@ UNREACHABLE = ("ERR_CONNECTION_REFUSED", "WebSocket connection to", "Failed to l
 
 
 @pytest.fixture
-def stack(tmp_path):
+def stack(restartable):
     """A stack of this test's own on a fixed port and data directory, so it can restart."""
-    running = RestartableStack(tmp_path / "data", tmp_path)
-    running.start()
-    yield running
-    running.stop()
+    return restartable
 
 
 def tile(pid):

@@ -10,30 +10,15 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.dynamodb.models import dynamodb_backends
 
-from devserver.embedded_dynamodb import EmbeddedDynamoDB
+from .conftest import client_of, make_table
 
 TABLE = "embedded-test"
 
 
 @pytest.fixture(scope="module")
-def server():
-    db = EmbeddedDynamoDB(port=0)
-    db.start()
-    yield db
-    db.stop()
-
-
-@pytest.fixture(scope="module")
 def ddb(server):
-    client = boto3.client("dynamodb", endpoint_url=server.endpoint, region_name="us-east-1",
-                          aws_access_key_id="t", aws_secret_access_key="t")
-    client.create_table(
-        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                   {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    client = client_of(server)
+    make_table(client, TABLE)
     return client
 
 

@@ -7,15 +7,12 @@ import signal
 import pytest
 
 from tests.api.stack_client import Rest
-from tests.fixtures.restartable import RestartableStack
 
 
 @pytest.fixture
-def stack(tmp_path):
-    running = RestartableStack(tmp_path / "data", tmp_path)
-    running.start()
-    yield running
-    running.stop()
+def stack(restartable):
+    """A stack of this test's own on a fixed port and data directory, so it can restart."""
+    return restartable
 
 
 def roster(rest, person) -> dict:

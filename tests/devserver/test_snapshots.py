@@ -7,39 +7,20 @@ import stat
 import subprocess
 import sys
 
-import boto3
 import pytest
 
 from devserver import snapshots
-from devserver.embedded_dynamodb import EmbeddedDynamoDB
 from devserver.snapshots import SnapshotError, Snapshots
 from harness.stack import ROOT, free_port, stack_env
+
+from .conftest import client_of, make_table
 
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
-def db():
-    server = EmbeddedDynamoDB(port=0)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def ddb(db):
-    return boto3.client("dynamodb", endpoint_url=db.endpoint, region_name=REGION,
-                        aws_access_key_id="t", aws_secret_access_key="t")
-
-
-def make_table(ddb, name):
-    ddb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                   {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+def ddb(server):
+    return client_of(server)
 
 
 EVERY_KIND = {
@@ -70,7 +51,7 @@ def normalized(items):
                   key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
 
 
-def test_a_snapshot_restores_every_item_and_attribute_kind(db, ddb, tmp_path):
+def test_a_snapshot_restores_every_item_and_attribute_kind(server, ddb, tmp_path):
     make_table(ddb, "snap-source")
     make_table(ddb, "snap-copy")
     ddb.put_item(TableName="snap-source", Item=EVERY_KIND)
@@ -78,13 +59,13 @@ def test_a_snapshot_restores_every_item_and_attribute_kind(db, ddb, tmp_path):
         ddb.put_item(TableName="snap-source", Item={"pk": {"S": f"M#{n % 7}"}, "sk": {"S": f"T#{n}"},
                                                     "n": {"N": str(n)}})
     path = tmp_path / "snapshot.json"
-    source = Snapshots(path, db, "snap-source", REGION)
+    source = Snapshots(path, server, "snap-source", REGION)
     assert source.load() is None  # no file yet
     assert source.restore() == 0
     ddb.put_item(TableName="snap-source", Item={"pk": {"S": "M#late"}, "sk": {"S": "META"}})
     assert source.save() is True
 
-    copy = Snapshots(path, db, "snap-copy", REGION)
+    copy = Snapshots(path, server, "snap-copy", REGION)
     assert copy.load() == 62
     assert copy.restore() == 62
     original = snapshots.scan(ddb, "snap-source")
@@ -95,10 +76,10 @@ def test_a_snapshot_restores_every_item_and_attribute_kind(db, ddb, tmp_path):
     assert restored["nested"]["M"]["list"]["L"][3]["M"]["deep"] == {"B": b"\x01\x02"}
 
 
-def test_the_file_is_the_owners_only_and_written_only_after_a_change(db, ddb, tmp_path):
+def test_the_file_is_the_owners_only_and_written_only_after_a_change(server, ddb, tmp_path):
     make_table(ddb, "snap-changes")
     path = tmp_path / "snapshot.json"
-    kept = Snapshots(path, db, "snap-changes", REGION)
+    kept = Snapshots(path, server, "snap-changes", REGION)
     assert kept.save() is False  # nothing restored yet: never overwrite a snapshot
     kept.load()
     kept.restore()
