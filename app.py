@@ -1,6 +1,7 @@
 """Parley's Chalice entry point: every route and event handler, each delegating to chalicelib.
 
-Every route handler in chalicelib takes the path parameters, then the request.
+Every route handler in chalicelib takes the path parameters, then the request, then any
+collaborator it needs (the Sender that pushes to WebSocket clients).
 """
 
 from chalice import Chalice, Cron, Rate
@@ -29,6 +30,10 @@ CORS = settings().cors_config()
 
 def _request():
     return app.current_request
+
+
+def _sender():
+    return push.Sender(app.websocket_api, settings())
 
 
 # --- meetings ---------------------------------------------------------------------------
@@ -89,7 +94,7 @@ def remove_participant(mid, pid):
 
 @app.route("/meetings/{mid}/tickets", methods=["POST"], cors=CORS)
 def post_ticket(mid):
-    return signaling.post(mid, _request())
+    return signaling.post(mid, _request(), _sender())
 
 
 @app.route("/meetings/{mid}/tickets", methods=["GET"], cors=CORS)
@@ -131,7 +136,7 @@ def ws_disconnect(event):
 @app.on_dynamodb_record(stream_arn=settings().stream_arn, batch_size=100,
                         starting_position="LATEST")
 def on_table_change(event):
-    push.handle_stream(event, push.Sender(app.websocket_api, settings()))
+    push.handle_stream(event, _sender())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

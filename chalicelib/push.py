@@ -2,6 +2,8 @@
 
 `events_for` reads like a table (item type and change → audience and event); `Sender`
 resolves an audience to connections and sends, forgetting connections that are gone.
+Two triggers use it: the table's stream for every change, and `hand_over`, the fast path
+a ticket takes straight from the handler that stored it.
 """
 
 import json
@@ -46,8 +48,7 @@ def events_for(name: str, new: Item | None, old: Item | None) -> list[tuple[Audi
         return []  # TTL expiry and purges push nothing
     inserted = name == "INSERT"
     if isinstance(new, Ticket):
-        return [(Audience(new.mid, only=new.to), {"event": "ticket",
-                                                  "ticket": new.public()})] if inserted else []
+        return [(Audience(new.mid, only=new.to), ticket_event(new))] if inserted else []
     if isinstance(new, Message):
         return [(Audience(new.mid), {"event": "message",
                                      "message": new.public()})] if inserted else []
@@ -112,18 +113,42 @@ class Sender:
 
     def send(self, audience: Audience, event: dict) -> int:
         """Send to every connection of the audience; returns how many frames went out."""
+        return self.send_to(self.recipients(audience), event)
+
+    def send_to(self, participants: list[Participant], event: dict) -> int:
+        """Send to every open connection of `participants` (as read just now), forgetting
+        the ones API Gateway says are gone; returns how many frames went out."""
         self._configure()
         frame = json.dumps(event, separators=(",", ":"))
         sent = 0
-        for participant in self.recipients(audience):
+        for participant in participants:
             for cid in sorted(participant.connections or ()):
                 try:
                     self._api.send(cid, frame)
                     sent += 1
                 except WebsocketDisconnectedError:
                     log.info("connection %s is gone; forgetting it", cid)
-                    connections.forget(cid, audience.mid, participant.pid)
+                    connections.forget(cid, participant.mid, participant.pid)
         return sent
+
+
+def ticket_event(ticket: Ticket) -> dict:
+    return {"event": "ticket", "ticket": ticket.public()}
+
+
+def hand_over(sender: Sender, ticket: Ticket, recipient: Participant) -> int:
+    """The fast path: a ticket just stored goes straight to its recipient's open sockets.
+
+    The stream pushes the same ticket again a moment later (clients drop it by id), so a
+    direct send that fails for any reason is only logged: the stream and replay still
+    deliver it.
+    """
+    try:
+        return sender.send_to([recipient], ticket_event(ticket))
+    except Exception:
+        log.warning("direct send of ticket %s to %s failed; the stream delivers it",
+                    ticket.tid, ticket.to, exc_info=True)
+        return 0
 
 
 def handle_stream(event, sender: Sender) -> dict:

@@ -1,11 +1,12 @@
-"""WebRTC tickets: store one per message, numbered per recipient, and replay them."""
+"""WebRTC tickets: store one per message, numbered per recipient, hand it straight to the
+recipient's sockets, and replay them."""
 
 import json
 
 from chalice import Response
 from pynamodb.exceptions import UpdateError
 
-from . import auth, ratelimit
+from . import auth, push, ratelimit
 from .errors import InvalidRequest, ParticipantNotFound, PayloadTooLarge
 from .ids import ticket_id
 from .models import (
@@ -24,8 +25,9 @@ from .schemas import AFTER_QUERY, MAX_TICKET_DATA, POST_TICKET, body_of, query_o
 REPLAY_LIMIT = 200
 
 
-def _next_seq(mid: str, to: str) -> int:
-    """Take the recipient's next ticket number; this also proves the recipient is present."""
+def _next_seq(mid: str, to: str) -> Participant:
+    """Take the recipient's next ticket number; this also proves the recipient is present.
+    Returns the recipient as the update left it: its number and its open connections."""
     recipient = Participant(meeting_pk(mid), participant_sk(to))
     try:
         recipient.update(actions=[Participant.ticket_seq.add(1)],
@@ -34,24 +36,26 @@ def _next_seq(mid: str, to: str) -> int:
         if condition_failed(err):
             raise ParticipantNotFound() from err
         raise
-    return int(recipient.ticket_seq)
+    return recipient
 
 
-def post(mid: str, request) -> Response:
-    _, sender = auth.member(mid, request)
+def post(mid: str, request, sender: push.Sender) -> Response:
+    _, me = auth.member(mid, request)
     body = body_of(request, POST_TICKET)
     data = body.get("data")
     if len(json.dumps(data, separators=(",", ":"))) > MAX_TICKET_DATA:
         raise PayloadTooLarge("Ticket data is over 16 KB.")
-    ratelimit.buckets().take("ticket", sender.pid)
-    if body["to"] == sender.pid:
+    ratelimit.buckets().take("ticket", me.pid)
+    if body["to"] == me.pid:
         raise InvalidRequest("A ticket cannot be sent to yourself.")
-    tid = ticket_id(_next_seq(mid, body["to"]))
+    recipient = _next_seq(mid, body["to"])
+    tid = ticket_id(int(recipient.ticket_seq))
     sent = now()
-    ticket = Ticket(meeting_pk(mid), ticket_sk(body["to"], tid), tid=tid, sender=sender.pid,
+    ticket = Ticket(meeting_pk(mid), ticket_sk(body["to"], tid), tid=tid, sender=me.pid,
                     to=body["to"], kind=body["kind"], data=data, sent_at=sent,
                     expires=sent + TICKET_TTL)
     ticket.save()
+    push.hand_over(sender, ticket, recipient)
     return Response(status_code=202, body={"ticket": ticket.public()})
 
 

@@ -84,9 +84,10 @@ def test_purge_is_daily_at_two_and_the_sweep_every_minute(app):
 def test_purge_racing_joins_and_tickets_never_shows_a_half_deleted_meeting_as_open(client):
     import threading
 
-    from chalicelib import meetings, signaling
+    from chalicelib import meetings, push, signaling
     from chalicelib.errors import ApiError
     from tests.fixtures.dynamo import direct_request
+    from tests.unit.test_push import RecordingGateway
 
     mid = client.create(maxParticipants=8)["meeting"]["id"]
     first = client.join(mid, "first")
@@ -105,7 +106,7 @@ def test_purge_racing_joins_and_tickets_never_shows_a_half_deleted_meeting_as_op
             pass
         try:
             signaling.post(mid, direct_request({"to": second["participant"]["id"], "kind": "bye"},
-                                               first["token"]))
+                                               first["token"]), push.Sender(RecordingGateway(), load()))
         except ApiError:
             pass
 

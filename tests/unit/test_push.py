@@ -1,6 +1,7 @@
 """The stream handler, fed real records read from moto's DynamoDB Streams API."""
 
 import json
+import logging
 
 import pytest
 from chalice import WebsocketDisconnectedError
@@ -176,3 +177,57 @@ def test_bad_record_is_logged_and_skipped_without_losing_the_rest(client, room, 
     assert counts["failed"] == 2
     assert [f["event"] for f in gateway.to(f"ws-bob-{mid}")] == ["ticket"]
     assert "bad-1" in caplog.text and "bad-2" in caplog.text
+
+
+class FailingGateway(RecordingGateway):
+    """A management API that is down (throttled, a network fault): every send raises."""
+
+    def send(self, connection_id, message):
+        raise RuntimeError("the management API is unreachable")
+
+
+@pytest.fixture
+def direct(app, monkeypatch):
+    """The gateway the REST handler's fast path sends through (app.websocket_api)."""
+    def use(gateway):
+        monkeypatch.setattr(app, "websocket_api", gateway)
+        return gateway
+    return use
+
+
+def test_a_stored_ticket_goes_straight_to_its_recipient_and_the_stream_repeats_it(
+        client, room, stream, direct):
+    mid, people = room
+    fast = direct(RecordingGateway())
+    resp = client.call("POST", f"/meetings/{mid}/tickets", {"to": _pid(people, "bob"), "kind": "bye"},
+                       token=people["alice"]["token"])
+    assert resp.status == 202
+    tid = resp.json["ticket"]["id"]
+    assert [(f["event"], f["ticket"]["id"]) for f in fast.to(f"ws-bob-{mid}")] == [("ticket", tid)]
+    assert fast.to(f"ws-carol-{mid}") == [] and fast.to(f"ws-alice-{mid}") == []
+    streamed = RecordingGateway()
+    _deliver(stream, streamed)
+    assert [f["ticket"]["id"] for f in streamed.to(f"ws-bob-{mid}")] == [tid]  # a duplicate
+
+
+def test_a_failed_direct_send_still_stores_the_ticket_and_the_stream_delivers_it(
+        client, room, stream, direct, caplog):
+    mid, people = room
+    caplog.set_level(logging.WARNING, "parley")
+    direct(FailingGateway())
+    resp = client.call("POST", f"/meetings/{mid}/tickets", {"to": _pid(people, "bob"), "kind": "bye"},
+                       token=people["alice"]["token"])
+    assert resp.status == 202
+    assert "direct send of ticket" in caplog.text
+    streamed = RecordingGateway()
+    _deliver(stream, streamed)
+    assert [f["ticket"]["id"] for f in streamed.to(f"ws-bob-{mid}")] == [resp.json["ticket"]["id"]]
+
+
+def test_a_gone_socket_found_by_the_direct_send_is_forgotten(client, room, direct):
+    mid, people = room
+    bob = _pid(people, "bob")
+    direct(RecordingGateway(gone={f"ws-bob-{mid}"}))
+    client.call("POST", f"/meetings/{mid}/tickets", {"to": bob, "kind": "bye"},
+                token=people["alice"]["token"])
+    assert not Participant.get(meeting_pk(mid), participant_sk(bob), consistent_read=True).connections
