@@ -23,6 +23,7 @@ from .models import (
 from .schemas import AFTER_QUERY, MAX_TICKET_DATA, POST_TICKET, body_of, query_of
 
 REPLAY_LIMIT = 200
+LOST_NUMBERS = 1000  # more ticket numbers than a stack hands out in a snapshot interval
 
 
 def _next_seq(mid: str, to: str) -> Participant:
@@ -67,3 +68,17 @@ def replay(mid: str, request) -> dict:
                                                 consistent_read=True, limit=REPLAY_LIMIT + 1)
                if t.tid != after]
     return {"tickets": tickets[:REPLAY_LIMIT]}
+
+
+def skip_ticket_numbers(by: int = LOST_NUMBERS) -> int:
+    """Move every present participant's ticket numbering `by` ahead; returns how many.
+
+    For the local stack after it was killed: the writes of its last seconds are lost,
+    ticket counters included, so numbers a page has already seen would be handed out
+    again and dropped as duplicates. Ahead of them, the page sees a gap and replays.
+    """
+    moved = 0
+    for p in Participant.scan(Participant.state == "active", consistent_read=True):
+        p.update(actions=[Participant.ticket_seq.add(by)])
+        moved += 1
+    return moved

@@ -94,7 +94,7 @@ async def serve(sock, listen, store, data_dir=None, kept=None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     parley = importlib.import_module("app")
-    from chalicelib import models, roster
+    from chalicelib import models, roster, signaling
 
     stream_arn = _prepare_table(store, models)
     app = parley.app
@@ -113,6 +113,11 @@ async def serve(sock, listen, store, data_dir=None, kept=None) -> int:
         except snapshots.SnapshotError as err:
             environment.fail(str(err))
         await _release_stale_sockets(models, websockets, f"{listen.public_host}:{listen.port}")
+        if kept.lost_last_writes:
+            skipped = signaling.skip_ticket_numbers()
+            log.warning("the previous run was killed: its last writes are lost; %d participants' "
+                        "ticket numbers move %d ahead, so pages see a gap and replay",
+                        skipped, signaling.LOST_NUMBERS)
         excused = roster.excuse_absences(time.time())
         if excused:
             log.info("%d participant(s) without a socket get a fresh %d s to reconnect",
@@ -214,7 +219,7 @@ def main() -> int:
 
 def _last_snapshot(kept) -> None:
     try:
-        if kept.save():
+        if kept.save(final=True):
             log.info("snapshot written to %s", kept.path)
     except Exception:
         log.exception("cannot write the last snapshot %s; the one before it is kept", kept.path)

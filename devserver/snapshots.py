@@ -100,8 +100,9 @@ def _item_from_wire(item) -> dict:
 
 # --- the file -------------------------------------------------------------------------------
 
-def read(path: Path) -> list[dict] | None:
-    """The items of the snapshot at `path` (the client's form), or None when there is none."""
+def read(path: Path) -> tuple[list[dict], bool] | None:
+    """The items of the snapshot at `path` (the client's form) and whether it was taken when
+    the stack stopped cleanly; None when there is none."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -116,15 +117,17 @@ def read(path: Path) -> list[dict] | None:
             raise ValueError(f"version {doc.get('version')!r}, this stack reads version {VERSION}")
         if not isinstance(doc.get("items"), list):
             raise ValueError("no list of items")
-        return [_item_from_wire(item) for item in doc["items"]]
+        return [_item_from_wire(item) for item in doc["items"]], doc.get("cleanStop") is True
     except (ValueError, binascii.Error) as err:  # json.JSONDecodeError is a ValueError
         raise SnapshotError(f"the snapshot {path} is damaged ({err}). {_start_fresh(path)}") from err
 
 
-def write(path: Path, table: str, items: list[dict]) -> None:
-    """Replace the snapshot at `path` atomically (temporary file, fsync, rename), mode 0600."""
+def write(path: Path, table: str, items: list[dict], clean_stop: bool = False) -> None:
+    """Replace the snapshot at `path` atomically (temporary file, fsync, rename), mode 0600.
+    `clean_stop`: the last snapshot of a stack that stopped cleanly (nothing after it)."""
     head = {"format": FORMAT, "version": VERSION, "table": table,
-            "savedAt": datetime.now(UTC).isoformat(timespec="milliseconds")}
+            "savedAt": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "cleanStop": clean_stop}
     lines = [json.dumps(_to_wire_item(item), separators=(",", ":"), ensure_ascii=False)
              for item in items]
     text = (json.dumps(head)[:-1] + ', "items": [\n' + ",\n".join(lines) + "\n]}\n")
@@ -217,7 +220,10 @@ class Snapshots:
 
     def load(self) -> int | None:
         """Read the snapshot now; how many items it holds, None when there is none yet."""
-        self._loaded = read(self.path)
+        found = read(self.path)
+        self._loaded, clean = found or (None, True)
+        # a stack that was killed lost the writes after its last snapshot
+        self.lost_last_writes = not clean
         return None if self._loaded is None else len(self._loaded)
 
     def restore(self) -> int:
@@ -241,18 +247,19 @@ class Snapshots:
         """Writes applied since the last snapshot (the next check will take one)."""
         return self._saved_writes is not None and self._db.writes != self._saved_writes
 
-    def save(self) -> bool:
-        """Take a snapshot if the table may have changed since the last; True if one was."""
+    def save(self, final: bool = False) -> bool:
+        """Take a snapshot if the table may have changed since the last; True if one was.
+        `final`: the stack is stopping cleanly; the snapshot says so, changed or not."""
         with self._lock:
             if self._saved_writes is None:
                 return False
             started = time.monotonic()
             with self._db.exclusive():  # one point in time, however many pages
                 writes = self._db.writes
-                if writes == self._saved_writes:
+                if writes == self._saved_writes and not final:
                     return False
                 items = scan(self.client, self._table)
-            write(self.path, self._table, items)
+            write(self.path, self._table, items, clean_stop=final)
             self._saved_writes, self._saved_at, self._saved_items = writes, time.time(), len(items)
             log.debug("snapshot: %d items to %s in %.1f ms", len(items), self.path,
                       (time.monotonic() - started) * 1000)
