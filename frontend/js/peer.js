@@ -2,9 +2,9 @@
 
 export class Peer {
   // send(kind, data) -> Promise; onTrack(stream); onState(connectionState); onSendError(err);
-  // onStuck(): still not connecting after 8 s, so fetch any ticket the socket missed
+  // onStuck(): still not connecting after 8 s, or an offer unanswered, so fetch any ticket the socket missed
   constructor({selfId, remoteId, iceServers, send, onTrack, onState, onSendError, onStuck}) {
-    Object.assign(this, {id: remoteId, polite: selfId > remoteId, send, onSendError});
+    Object.assign(this, {id: remoteId, polite: selfId > remoteId, send, onSendError, onStuck});
     this.makingOffer = this.ignoreOffer = this.closed = false;
     this.inbox = this.outbox = Promise.resolve(); // tickets in and out, strictly in order
     this.candidates = [];
@@ -16,17 +16,7 @@ export class Peer {
       this.stream.addTrack(track);
       onTrack(this.stream);
     };
-    pc.onnegotiationneeded = async () => {
-      try {
-        this.makingOffer = true;
-        await pc.setLocalDescription();
-        this.post('description', pc.localDescription.toJSON());
-      } catch (e) {
-        console.warn('negotiation', e);
-      } finally {
-        this.makingOffer = false;
-      }
-    };
+    pc.onnegotiationneeded = () => this.offer();
     // Trickle ICE, batched: candidates found within 20 ms travel in one ticket.
     pc.onicecandidate = ({candidate}) => {
       if (!candidate?.candidate) return;
@@ -35,14 +25,43 @@ export class Peer {
     };
     pc.oniceconnectionstatechange = () => pc.iceConnectionState === 'failed' && pc.restartIce();
     pc.onconnectionstatechange = () => onState(pc.connectionState);
-    // Nothing started after 8 s (a lost ticket?): replay, then offer again.
+    pc.onsignalingstatechange = () => {
+      clearTimeout(this.answerTimer);
+      if (pc.signalingState === 'have-local-offer') this.awaitAnswer(3);
+    };
+    // Nothing started after 8 s (a lost ticket?): replay, then restart ICE if negotiated.
     this.watchdog = setInterval(() => {
       if (this.closed || pc.connectionState !== 'new') return;
       onStuck?.();
-      if (this.makingOffer) return;
-      if (pc.signalingState === 'have-local-offer') {
-        pc.setLocalDescription({type: 'rollback'}).then(() => pc.onnegotiationneeded(), () => {});
-      } else if (pc.signalingState === 'stable') pc.restartIce(); // new candidates too
+      if (!this.makingOffer && pc.signalingState === 'stable' && pc.remoteDescription) pc.restartIce(); // new candidates
+    }, 8000);
+  }
+
+  // MDN's negotiationneeded handler, one offer at a time.
+  async offer() {
+    const pc = this.pc;
+    if (this.closed || this.makingOffer || pc.signalingState !== 'stable') return;
+    try {
+      this.makingOffer = true;
+      await pc.setLocalDescription();
+      this.post('description', pc.localDescription.toJSON());
+    } catch (e) {
+      console.warn('negotiation', e);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  // An offer must not wait for its answer for ever (a ticket lost?), connected or not: after 8 s,
+  // fetch missed tickets and send it again, as it is now, with the candidates gathered since; up
+  // to n times. Rolling it back to make a new one would be worse: Chrome then fires
+  // negotiationneeded as well, and a second offer follows.
+  awaitAnswer(n) {
+    this.answerTimer = setTimeout(() => {
+      if (this.closed || this.pc.signalingState !== 'have-local-offer' || this.makingOffer) return;
+      this.onStuck?.();
+      this.post('description', this.pc.localDescription.toJSON());
+      if (n > 1) this.awaitAnswer(n - 1);
     }, 8000);
   }
 
@@ -113,6 +132,7 @@ export class Peer {
     const done = bye ? this.post('bye', null) : this.outbox;
     this.closed = true;
     clearInterval(this.watchdog);
+    clearTimeout(this.answerTimer);
     this.pc.close();
     return done;
   }
