@@ -28,7 +28,7 @@ const en = {
   muted: 'Microphone off', cam_muted: 'Camera off',
   ws_reconnecting: 'Connection lost. Reconnecting…', joined: '{name} joined', left: '{name} left',
   muted_by_host: 'The host muted your microphone.', guest: 'Guest', loading: 'Loading…',
-  sound_blocked: 'Click anywhere to turn on sound',
+  sound_blocked: 'Click anywhere or press any key to turn on sound',
   // server error codes (docs/API.md)
   invalid_request: 'Something in the form is not valid.', token_expired: 'Your session ended. Join again.',
   passcode_required: 'This meeting needs a passcode.', passcode_mismatch: 'That passcode is not right.',
@@ -58,7 +58,7 @@ const zh = {
   you: '你', connected: '已连接', reconnecting: '重新连接中', unreachable: '无法连接', cant_connect: '无法连接到 {name}',
   muted: '麦克风已关闭',
   cam_muted: '摄像头已关闭', ws_reconnecting: '连接已断开，正在重新连接…', joined: '{name} 加入了会议',
-  left: '{name} 离开了会议', muted_by_host: '主持人将你静音了。', guest: '访客', loading: '加载中…', sound_blocked: '点击任意位置开启声音',
+  left: '{name} 离开了会议', muted_by_host: '主持人将你静音了。', guest: '访客', loading: '加载中…', sound_blocked: '点击任意位置或按任意键开启声音',
   invalid_request: '表单中有无效内容。', token_expired: '会话已结束，请重新加入。', passcode_required: '此会议需要密码。',
   passcode_mismatch: '密码不正确。', rate_limited: '请求过多，请稍后再试。',
   meeting_not_found: '没有与此链接对应的会议。', meeting_full: '会议人数已满。',

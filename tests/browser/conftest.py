@@ -57,16 +57,32 @@ def browser():
             _shared["playwright"].stop()
 
 
+@pytest.fixture(scope="session")
+def launch_browser(browser):
+    """launch_browser(*extra_args) -> one more Chromium on the shared Playwright, with the usual
+    flags and then extra_args (say, another autoplay policy); closed at the end of the session."""
+    launched = []
+
+    def launch(*extra_args):
+        launched.append(chromium.launch(_shared["playwright"], extra_args))
+        return launched[-1]
+
+    yield launch
+    for other in launched:
+        other.close()
+
+
 @pytest.fixture
 def people(browser, stack):
-    """people(n, init_script=None) -> n Person tabs, each in its own context; closed after the test."""
+    """people(n, init_script=None, in_browser=None) -> n Person tabs, each in its own context
+    (of the shared browser, or of in_browser); closed after the test."""
     contexts = []
 
-    def make(n=1, init_script=None):
+    def make(n=1, init_script=None, in_browser=None):
         out = []
         for _ in range(n):
-            context = browser.new_context(viewport={"width": 1280, "height": 720},
-                                          base_url=stack.url)
+            context = (in_browser or browser).new_context(viewport={"width": 1280, "height": 720},
+                                                          base_url=stack.url)
             if init_script:
                 context.add_init_script(init_script)
             context.add_init_script(path=str(RTC_TRACE))

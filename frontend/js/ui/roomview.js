@@ -8,11 +8,26 @@ import {toast} from './toasts.js';
 
 // on: {mic(), cam(), leave(), copy(), retry(pid)}
 export function roomView({meeting, me, on}) {
-  const blocked = []; // autoplay with sound refused: one click unmutes every tile
+  // Autoplay with sound refused: tiles play muted until one click or key press anywhere, which
+  // unmutes and plays them all. Notice and listeners go then, or when the room does.
+  const blocked = [];
+  let note = null;
+  const stopAsking = () => {
+    blocked.length = 0;
+    note?.remove();
+    note = null;
+    removeEventListener('click', unmuteAll, true);
+    removeEventListener('keydown', unmuteAll, true);
+  };
+  const unmuteAll = () => {
+    blocked.forEach((unmute) => unmute());
+    stopAsking();
+  };
   const grid = new Grid({retry: on.retry, soundBlocked(unmute) {
     if (blocked.push(unmute) > 1) return;
-    const note = toast(t('sound_blocked'), 'info', 600e3);
-    addEventListener('pointerdown', () => { blocked.splice(0).forEach((f) => f()); note.remove(); }, {once: true});
+    note = toast(t('sound_blocked'), 'info', 600e3);
+    addEventListener('click', unmuteAll, true);
+    addEventListener('keydown', unmuteAll, true);
   }});
   const roster = new Roster(me);
   const banner = h('div', {class: 'banner', role: 'status', id: 'reconnect-banner', hidden: true, i18n: 'ws_reconnecting'});
@@ -47,6 +62,6 @@ export function roomView({meeting, me, on}) {
     setTrouble(pid, on) { grid.tiles.get(pid)?.setTrouble(on); roster.setTrouble(pid, on); },
     setLocal({audio, video}) { setToggle(micBtn, 'mic', audio); setToggle(camBtn, 'cam', video); },
     setBanner(shown) { banner.hidden = !shown; },
-    destroy() { grid.resize.disconnect(); },
+    destroy() { grid.resize.disconnect(); stopAsking(); },
   };
 }

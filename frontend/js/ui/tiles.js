@@ -73,9 +73,12 @@ class Tile {
     this.video.srcObject = stream;
     this.video.play().catch((e) => {
       if (e.name !== 'NotAllowedError' || this.video.muted) return;
-      this.video.muted = true; // autoplay with sound refused: play muted until a click
+      this.video.muted = true; // autoplay with sound refused: play muted until a click or key
       this.video.play().catch(() => {});
-      this.onSoundBlocked(() => { this.video.muted = false; });
+      this.onSoundBlocked(() => {
+        this.video.muted = false;
+        this.video.play().catch(() => {});
+      });
     });
   }
 
