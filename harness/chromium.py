@@ -12,6 +12,7 @@ ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", 
         "--disable-sync", "--no-first-run"]
 
 
-def launch(playwright):
-    """A headless Chromium (`playwright` is a started sync_playwright())."""
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+def launch(playwright, extra_args=()):
+    """A headless Chromium (`playwright` is a started sync_playwright()), with `extra_args`
+    after the usual flags (e.g. a stricter autoplay policy)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*ARGS, *extra_args])

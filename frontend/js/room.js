@@ -29,6 +29,7 @@ export class Room {
       cam: () => this.setVideo(!this.video),
       leave: () => this.leave(),
       copy: () => this.copyLink(),
+      retry: (pid) => this.peers.get(pid)?.retry(),
     }});
     this.mount(this.view.el);
     this.view.setLocal(this);
@@ -65,6 +66,7 @@ export class Room {
       onSendError: (e) => (e.code === 'participant_not_found' ? this.drop(pid)
         : this.closed || console.warn('ticket to', pid, e.code)),
       onStuck: () => this.sig?.catchUp(),
+      onTrouble: (on) => this.view.setTrouble(pid, on),
     });
     this.peers.set(pid, peer);
     peer.setTracks(this.stream);

@@ -89,12 +89,19 @@ export class Signaling {
     return (this.catching = (async () => {
       do {
         this.again = false;
+        // page on from the highest id seen: past a gap, `after=<last>` returns the same page
+        let after = this.last;
         let page;
+        let from;
         do {
-          page = (await this.replay(this.last ? pad(this.last) : '')).tickets;
-          for (const t of page) if (+t.id > this.last) this.pending.set(+t.id, t);
+          from = after;
+          page = (await this.replay(after ? pad(after) : '')).tickets;
+          for (const t of page) {
+            if (+t.id > this.last) this.pending.set(+t.id, t);
+            after = Math.max(after, +t.id);
+          }
           this.drain();
-        } while (page.length >= 200);
+        } while (page.length >= 200 && after > from);
         if (this.pending.size) {
           // ids are taken before the write, so a gap may still fill itself; after 5 s, skip it
           this.gapSince ||= Date.now();

@@ -57,16 +57,32 @@ def browser():
             _shared["playwright"].stop()
 
 
+@pytest.fixture(scope="session")
+def launch_browser(browser):
+    """launch_browser(*extra_args) -> one more Chromium on the shared Playwright, with the usual
+    flags and then extra_args (say, another autoplay policy); closed at the end of the session."""
+    launched = []
+
+    def launch(*extra_args):
+        launched.append(chromium.launch(_shared["playwright"], extra_args))
+        return launched[-1]
+
+    yield launch
+    for other in launched:
+        other.close()
+
+
 @pytest.fixture
 def people(browser, stack):
-    """people(n, init_script=None) -> n Person tabs, each in its own context; closed after the test."""
+    """people(n, init_script=None, in_browser=None) -> n Person tabs, each in its own context
+    (of the shared browser, or of in_browser); closed after the test."""
     contexts = []
 
-    def make(n=1, init_script=None):
+    def make(n=1, init_script=None, in_browser=None):
         out = []
         for _ in range(n):
-            context = browser.new_context(viewport={"width": 1280, "height": 720},
-                                          base_url=stack.url)
+            context = (in_browser or browser).new_context(viewport={"width": 1280, "height": 720},
+                                                          base_url=stack.url)
             if init_script:
                 context.add_init_script(init_script)
             context.add_init_script(path=str(RTC_TRACE))
@@ -116,6 +132,17 @@ TILES = """() => [...document.querySelectorAll('.tile')].map(t => ({pid: t.datas
   self: t.classList.contains('self'), media: t.dataset.media, width: t.querySelector('video').videoWidth}))"""
 
 
+def wait_until(person, fn, arg=None, timeout=WAIT_MS):
+    """Poll `fn` (may be async) in the page until it returns something truthy, and return that.
+    Playwright's wait_for_function does not await a promise: any async predicate passes at once."""
+    deadline = time.monotonic() + timeout / 1000
+    while not (result := person.evaluate(fn, arg)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still falsy after {timeout} ms: {fn}")
+        person.wait_for_timeout(250)
+    return result
+
+
 def wait_remote_videos_playing(person, count):
     """`count` remote tiles whose video has a size, and each peer's decoded frames growing."""
     try:
@@ -127,11 +154,10 @@ def wait_remote_videos_playing(person, count):
             }""", arg=count, timeout=WAIT_MS)
         before = person.evaluate("async () => await window.__parley.stats()")
         assert len(before) == count
-        person.wait_for_function(
-            """async before => {
-              const now = await window.__parley.stats();
-              return Object.entries(before).every(([pid, s]) => now[pid]?.framesDecoded > s.framesDecoded);
-            }""", arg=before, timeout=WAIT_MS)
+        wait_until(person, """async before => {
+          const now = await window.__parley.stats();
+          return Object.entries(before).every(([pid, s]) => now[pid]?.framesDecoded > s.framesDecoded);
+        }""", arg=before)
     except Exception as err:  # say what the page looked like, not only that it timed out
         tiles = person.evaluate(TILES)
         stats = person.evaluate("async () => window.__parley && await window.__parley.stats()")

@@ -38,3 +38,76 @@ def test_two_peers_offering_at_the_same_moment_both_connect(people):
     page.goto("/")
     assert page.evaluate(GLARE_ROUNDS, ROUNDS) == [["connected", "connected"]] * ROUNDS
     assert page.errors == []
+
+
+
+# One of Ada's offers is lost, as when a gap in the ticket sequence is skipped: her first one
+# (both still "new"; Bob has no camera or mic, so he has nothing to offer), or, once they are
+# connected with audio, the one for her camera. Ada sits in have-local-offer; after a watchdog
+# period exactly one offer must follow, and Bob must end up receiving what she sends.
+LOST_OFFER = """async (first) => {
+  const {Peer} = await import('/js/peer.js');
+  const media = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+  const audioOnly = new MediaStream(media.getAudioTracks());
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const until = async (ok, ms) => {
+    const end = performance.now() + ms;
+    while (!ok() && performance.now() < end) await sleep(50);
+    return ok();
+  };
+  const peers = {};
+  const offers = [];
+  let dropNextOffer = first;
+  for (const [self, other] of [['ada', 'bob'], ['bob', 'ada']]) {
+    peers[self] = new Peer({selfId: self, remoteId: other, iceServers: [],
+      send: async (kind, data) => {
+        if (kind === 'description' && data.type === 'offer') {
+          offers.push(self);
+          if (dropNextOffer && self === 'ada') return void (dropNextOffer = false);
+        }
+        peers[other].handle({kind, data});
+      },
+      onTrack() {}, onState() {}, onSendError: (e) => console.error('send', e)});
+  }
+  const settled = () => Object.values(peers).every((p) => p.pc.connectionState === 'connected'
+    && p.pc.signalingState === 'stable');
+  if (first) {
+    peers.ada.setTracks(media);
+  } else {
+    peers.ada.setTracks(audioOnly);
+    peers.bob.setTracks(audioOnly);
+    if (!(await until(settled, 15000))) return 'never connected';
+    offers.length = 0;
+    dropNextOffer = true;
+    peers.ada.setTracks(media);
+  }
+  await until(() => offers.length === 1 && peers.ada.pc.signalingState === 'have-local-offer', 5000);
+  const lostAt = performance.now();
+  const bobSees = () => peers.bob.pc.getTransceivers().some((t) => t.receiver.track.kind === 'video'
+    && /recv/.test(t.currentDirection || ''));
+  const ok = await until(() => settled() && bobSees(), 25000);
+  const seconds = (performance.now() - lostAt) / 1000;
+  await sleep(3000); // and no second offer follows
+  const states = Object.values(peers).map((p) => [p.pc.connectionState, p.pc.signalingState]);
+  Object.values(peers).forEach((p) => p.close());
+  return {ok, seconds, offers, states};
+}"""
+
+
+def lost_offer(people, first):
+    (page,) = people(1)
+    page.goto("/")
+    result = page.evaluate(LOST_OFFER, first)
+    assert result != "never connected"
+    assert result["ok"], result
+    assert result["offers"] == ["ada", "ada"], result  # the lost one and exactly one more
+    assert result["seconds"] < 20, result
+    assert page.errors == []
+
+
+def test_a_lost_first_offer_is_made_again_exactly_once(people):
+    lost_offer(people, first=True)
+
+
+def test_an_offer_lost_while_connected_is_made_again_exactly_once(people):
+    lost_offer(people, first=False)

@@ -6,14 +6,29 @@ import {Grid} from './tiles.js';
 import {Roster} from './roster.js';
 import {toast} from './toasts.js';
 
-// on: {mic(), cam(), leave(), copy()}
+// on: {mic(), cam(), leave(), copy(), retry(pid)}
 export function roomView({meeting, me, on}) {
-  const blocked = []; // autoplay with sound refused: one click unmutes every tile
-  const grid = new Grid((unmute) => {
+  // Autoplay with sound refused: tiles play muted until one click or key press anywhere, which
+  // unmutes and plays them all. Notice and listeners go then, or when the room does.
+  const blocked = [];
+  let note = null;
+  const stopAsking = () => {
+    blocked.length = 0;
+    note?.remove();
+    note = null;
+    removeEventListener('click', unmuteAll, true);
+    removeEventListener('keydown', unmuteAll, true);
+  };
+  const unmuteAll = () => {
+    blocked.forEach((unmute) => unmute());
+    stopAsking();
+  };
+  const grid = new Grid({retry: on.retry, soundBlocked(unmute) {
     if (blocked.push(unmute) > 1) return;
-    const note = toast(t('sound_blocked'), 'info', 600e3);
-    addEventListener('pointerdown', () => { blocked.splice(0).forEach((f) => f()); note.remove(); }, {once: true});
-  });
+    note = toast(t('sound_blocked'), 'info', 600e3);
+    addEventListener('click', unmuteAll, true);
+    addEventListener('keydown', unmuteAll, true);
+  }});
   const roster = new Roster(me);
   const banner = h('div', {class: 'banner', role: 'status', id: 'reconnect-banner', hidden: true, i18n: 'ws_reconnecting'});
   const count = h('span', {class: 'count'});
@@ -44,8 +59,9 @@ export function roomView({meeting, me, on}) {
     remove(pid) { grid.remove(pid); roster.remove(pid); recount(); },
     setStream(pid, stream) { grid.tiles.get(pid)?.setStream(stream); },
     setState(pid, state) { grid.tiles.get(pid)?.setState(state); },
+    setTrouble(pid, on) { grid.tiles.get(pid)?.setTrouble(on); roster.setTrouble(pid, on); },
     setLocal({audio, video}) { setToggle(micBtn, 'mic', audio); setToggle(camBtn, 'cam', video); },
     setBanner(shown) { banner.hidden = !shown; },
-    destroy() { grid.resize.disconnect(); },
+    destroy() { grid.resize.disconnect(); stopAsking(); },
   };
 }

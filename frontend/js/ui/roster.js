@@ -1,4 +1,4 @@
-// The people list: name, live connection status (connected / reconnecting), mic and camera.
+// The people list: name, live connection status (connected / reconnecting / can't connect), mic and camera.
 import {h, icon} from './dom.js';
 import {tr} from '../i18n.js';
 
@@ -20,10 +20,19 @@ export class Roster {
     }
     r.avatar.textContent = p.name.trim().charAt(0).toUpperCase();
     r.name.replaceChildren(p.name, p.id === this.me ? h('span', {class: 'tag', i18n: 'you'}) : '');
-    const status = p.connected === false ? 'reconnecting' : 'connected';
+    r.p = p;
+    const status = p.connected === false ? 'reconnecting' : r.trouble ? 'unreachable' : 'connected';
     r.el.dataset.status = status;
     tr(r.status, status);
     r.icons.replaceChildren(icon(p.audio ? 'mic' : 'micOff'), icon(p.video ? 'cam' : 'camOff'));
+  }
+
+  // The media connection to pid cannot be made (its socket may still be there).
+  setTrouble(pid, on) {
+    const r = this.rows.get(pid);
+    if (!r) return;
+    r.trouble = on;
+    this.set(r.p);
   }
 
   remove(pid) {

@@ -1,11 +1,13 @@
 // The video grid: one tile per participant, as large as the screen allows.
 import {h, icon} from './dom.js';
+import {tr} from '../i18n.js';
 
 export class Grid {
-  constructor(onSoundBlocked) {
+  // on: {soundBlocked(unmute), retry(pid)}
+  constructor(on) {
     this.el = h('div', {class: 'grid', id: 'grid'});
     this.tiles = new Map();
-    this.onSoundBlocked = onSoundBlocked;
+    this.on = on;
     this.resize = new ResizeObserver(() => this.layout());
     this.resize.observe(this.el);
   }
@@ -25,7 +27,7 @@ export class Grid {
   }
 
   add(p, self) {
-    const tile = new Tile(p, self, this.onSoundBlocked);
+    const tile = new Tile(p, self, this.on);
     this.tiles.set(p.id, tile);
     this.el[self ? 'prepend' : 'append'](tile.el);
     this.layout();
@@ -38,18 +40,22 @@ export class Grid {
   }
 }
 
-// data-audio / data-video: on|off (badges); data-media: waiting (spinner) | flowing.
+// data-audio / data-video: on|off (badges); data-media: waiting (spinner) | flowing;
+// data-trouble: the connection cannot be made (a notice with Try again instead of the spinner).
 class Tile {
-  constructor(p, self, onSoundBlocked) {
-    Object.assign(this, {self, onSoundBlocked, p: {}, state: self ? 'connected' : 'new'});
+  constructor(p, self, on) {
+    Object.assign(this, {self, onSoundBlocked: on.soundBlocked, p: {}, state: self ? 'connected' : 'new'});
     this.video = h('video', {autoplay: true, playsInline: true, muted: self});
     this.name = h('span', {class: 'name'});
     this.initial = h('span');
     this.mic = h('span', {class: 'badge mic-off', role: 'img', i18nLabel: 'muted'}, icon('micOff'));
     this.cam = h('span', {class: 'badge cam-off', role: 'img', i18nLabel: 'cam_muted'}, icon('camOff'));
     this.spinner = h('div', {class: 'spinner'});
+    this.troubleText = h('p');
+    this.trouble = h('div', {class: 'trouble', role: 'alert', hidden: true}, this.troubleText,
+      h('button', {type: 'button', class: 'retry', i18n: 'retry', onclick: () => on.retry(p.id)}));
     this.el = h('div', {class: self ? 'tile self' : 'tile', 'data-pid': p.id}, this.video,
-      h('div', {class: 'avatar'}, this.initial), this.spinner,
+      h('div', {class: 'avatar'}, this.initial), this.spinner, this.trouble,
       h('div', {class: 'nameplate'}, this.mic, this.cam, this.name));
     this.video.onresize = this.video.onplaying = () => this.render();
     this.update(p);
@@ -58,6 +64,7 @@ class Tile {
   update(p) {
     Object.assign(this.p, p);
     this.name.textContent = this.p.name;
+    tr(this.troubleText, 'cant_connect', {name: this.p.name});
     this.initial.textContent = this.p.name.trim().charAt(0).toUpperCase();
     this.render();
   }
@@ -66,13 +73,18 @@ class Tile {
     this.video.srcObject = stream;
     this.video.play().catch((e) => {
       if (e.name !== 'NotAllowedError' || this.video.muted) return;
-      this.video.muted = true; // autoplay with sound refused: play muted until a click
+      this.video.muted = true; // autoplay with sound refused: play muted until a click or key
       this.video.play().catch(() => {});
-      this.onSoundBlocked(() => { this.video.muted = false; });
+      this.onSoundBlocked(() => {
+        this.video.muted = false;
+        this.video.play().catch(() => {});
+      });
     });
   }
 
   setState(state) { this.state = state; this.render(); }
+
+  setTrouble(on) { this.trouble.hidden = !on; this.render(); }
 
   render() {
     const {audio, video} = this.p;
@@ -83,7 +95,8 @@ class Tile {
     d.media = this.self || (this.state === 'connected' && (showVideo || !video)) ? 'flowing' : 'waiting';
     this.mic.hidden = !!audio;
     this.cam.hidden = !!video;
-    this.spinner.hidden = d.media === 'flowing';
+    d.trouble = !this.trouble.hidden;
+    this.spinner.hidden = d.media === 'flowing' || !this.trouble.hidden;
     this.el.classList.toggle('show-video', showVideo);
   }
 }
