@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from .conftest import WAIT_MS, join, wait_remote_videos_playing
+from .conftest import WAIT_MS, join, wait_remote_videos_playing, wait_until
 
 # Every notice a page shows (they vanish after a few seconds), kept for the test to read.
 TOAST_LOG = """
@@ -31,11 +31,10 @@ def tile(pid):
 
 def frames_keep_growing(person):
     before = person.evaluate("async () => await window.__parley.stats()")
-    person.wait_for_function(
-        """async before => {
+    wait_until(person, """async before => {
           const now = await window.__parley.stats();
           return Object.entries(before).every(([pid, s]) => now[pid]?.framesDecoded > s.framesDecoded);
-        }""", arg=before, timeout=WAIT_MS)
+        }""", before)
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
