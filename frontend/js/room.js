@@ -15,7 +15,7 @@ export class Room {
     this.peers = new Map();
     this.gone = new Set();
     this.pagehide = () => {
-      onLocal({left: true}); // a reload need not leave again
+      onLocal({left: true}); // this page is gone: the next one may delete its participant again
       api.leave(mid, undefined, true).catch(() => {});
     };
   }
