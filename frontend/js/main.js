@@ -99,9 +99,10 @@ function forget(saved) {
 async function rejoin(saved, meeting) {
   const mine = seq;
   await api.leave(saved.mid, saved.token).catch(() => {});
-  const {stream} = await openMedia({audio: saved.audio, video: saved.video});
+  const {stream, error} = await openMedia({audio: saved.audio, video: saved.video});
   const has = (kind) => stream.getTracks().some((x) => x.kind === kind);
-  const opts = {...saved, stream, audio: saved.audio && has('audio'), video: saved.video && has('video')};
+  const opts = {...saved, stream, audio: saved.audio && has('audio'), video: saved.video && has('video'),
+    problem: error && {kinds: ['audio', 'video'].filter((kind) => saved[kind]), code: error}};
   if (mine !== seq) { // gone elsewhere meanwhile: that is leaving
     stopStream(stream);
     return session.del('session');
@@ -115,9 +116,9 @@ async function rejoin(saved, meeting) {
   }
 }
 
-function enter(mid, res, {stream, audio, video}) {
+function enter(mid, res, {stream, audio, video, problem}) {
   api.setToken(res.token);
-  room = new Room({api, wsUrl: config.wsUrl, mid, join: res, local: {stream, audio, video}, mount,
+  room = new Room({api, wsUrl: config.wsUrl, mid, join: res, local: {stream, audio, video, problem}, mount,
     onLocal: (state) => { // while this is the tab's meeting, not once it has left
       const saved = session.get('session');
       if (saved?.pid === res.participant.id) session.set('session', {...saved, ...state});

@@ -6,7 +6,7 @@ import {Grid} from './tiles.js';
 import {Roster} from './roster.js';
 import {toast} from './toasts.js';
 
-// on: {mic(), cam(), leave(), copy()}
+// on: {mic(), cam(), devices(), leave(), copy()}
 export function roomView({meeting, me, on}) {
   const blocked = []; // autoplay with sound refused: one click unmutes every tile
   const grid = new Grid((unmute) => {
@@ -31,7 +31,8 @@ export function roomView({meeting, me, on}) {
   const camBtn = toggleButton('cam', true, on.cam);
   const el = h('div', {class: 'room'}, banner, h('div', {class: 'stage'}, grid.el, panel),
     h('footer', {class: 'bar'}, h('div', {}, h('b', {id: 'meeting-title'}, meeting.name)),
-      h('div', {}, micBtn, camBtn, button('copy-link', 'link', 'copy_link', on.copy),
+      h('div', {}, micBtn, camBtn, button('devices', 'tune', 'devices', on.devices),
+        button('copy-link', 'link', 'copy_link', on.copy),
         h('button', {type: 'button', class: 'round leave', id: 'leave-button', i18nLabel: 'leave', onclick: on.leave},
           icon('leave'))),
       h('div', {}, people)));
