@@ -15,6 +15,10 @@ const api = createApi(config.apiUrl);
 let prejoin = null;
 let room = null;
 let seq = 0; // the newest route: older async work drops its result
+// Only a reload of the room page itself rejoins at once. Arriving any other way (Back, the link
+// again, a restored tab, a page back from the back/forward cache) shows the pre-join screen.
+let reloaded = performance.getEntriesByType('navigation')[0]?.type === 'reload' && !session.get('restored');
+session.del('restored');
 
 function mount(el) {
   document.body.classList.toggle('in-room', el.className === 'room');
@@ -25,9 +29,10 @@ async function route() {
   const mine = ++seq;
   const mid = (/^#\/([\w-]{1,32})\/?$/.exec(location.hash) || [])[1];
   if (room && room.mid === mid) return;
-  if (room) { // navigated away (Back, edited link): leave properly
+  if (room) { // navigated away (Back, edited link): leave properly, and for good
     const r = room;
     room = null;
+    session.del('session');
     r.onExit = () => {};
     await r.leave();
   }
@@ -42,7 +47,11 @@ async function route() {
     if (mine !== seq) return;
     document.title = meeting.name + ' · ' + t('app');
     const saved = session.get('session');
-    if (saved?.mid === mid) rejoin(saved, meeting); else showPrejoin(meeting);
+    const isReload = reloaded && saved?.mid === mid;
+    reloaded = false; // later arrivals in this page are not the reload
+    if (isReload) return rejoin(saved, meeting);
+    if (saved) forget(saved);
+    showPrejoin(meeting);
   } catch (e) {
     if (mine !== seq) return;
     const page = {meeting_not_found: {id: 'not-found', title: 'not_found_title', text: 'not_found_text'},
@@ -77,14 +86,27 @@ async function join(mid, {name, passcode, audio, video}) {
   return res;
 }
 
-// A reloaded page: the old participant leaves (on pagehide, or now), then the same person joins again.
+// This tab's meeting, found by a page that is not its reload: forgotten. If the page that was in
+// it is gone (`left`: its pagehide ran), its participant is deleted once more, in case that leave
+// request failed; without `left` it may be a duplicated tab whose original is still in the meeting.
+function forget(saved) {
+  session.del('session');
+  if (saved.left) api.leave(saved.mid, saved.token).catch(() => {}); // already gone: harmless
+}
+
+// A reloaded page: the old participant leaves (on pagehide, and again now: that request may
+// have failed), then the same person joins again.
 async function rejoin(saved, meeting) {
   const mine = seq;
-  if (!saved.left) await api.leave(saved.mid, saved.token).catch(() => {});
-  const {stream} = await openMedia({audio: saved.audio, video: saved.video});
+  await api.leave(saved.mid, saved.token).catch(() => {});
+  const {stream, error} = await openMedia({audio: saved.audio, video: saved.video});
   const has = (kind) => stream.getTracks().some((x) => x.kind === kind);
-  const opts = {...saved, stream, audio: saved.audio && has('audio'), video: saved.video && has('video')};
-  if (mine !== seq) return stopStream(stream);
+  const opts = {...saved, stream, audio: saved.audio && has('audio'), video: saved.video && has('video'),
+    problem: error && {kinds: ['audio', 'video'].filter((kind) => saved[kind]), code: error}};
+  if (mine !== seq) { // gone elsewhere meanwhile: that is leaving
+    stopStream(stream);
+    return session.del('session');
+  }
   try {
     enter(meeting.id, await join(meeting.id, opts), opts);
   } catch (e) {
@@ -94,10 +116,13 @@ async function rejoin(saved, meeting) {
   }
 }
 
-function enter(mid, res, {stream, audio, video}) {
+function enter(mid, res, {stream, audio, video, problem}) {
   api.setToken(res.token);
-  room = new Room({api, wsUrl: config.wsUrl, mid, join: res, local: {stream, audio, video}, mount,
-    onLocal: (state) => session.set('session', {...session.get('session'), ...state}),
+  room = new Room({api, wsUrl: config.wsUrl, mid, join: res, local: {stream, audio, video, problem}, mount,
+    onLocal: (state) => { // while this is the tab's meeting, not once it has left
+      const saved = session.get('session');
+      if (saved?.pid === res.participant.id) session.set('session', {...saved, ...state});
+    },
     onExit: (reason, code) => {
       room = null;
       session.del('session');
@@ -114,5 +139,9 @@ function enter(mid, res, {stream, audio, video}) {
 
 document.querySelector('.top').append(langSelect('lang'));
 addEventListener('hashchange', route);
-addEventListener('pageshow', (e) => e.persisted && location.reload()); // from bfcache: stale state
+addEventListener('pageshow', (e) => { // from the back/forward cache: stale state, and not a reload
+  if (!e.persisted) return;
+  session.set('restored', true);
+  location.reload();
+});
 route();

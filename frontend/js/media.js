@@ -10,14 +10,49 @@ const want = (kind, id = prefs.get(kind)) => ({[kind]: {deviceId: id ? {ideal: i
 
 const gum = (c) => navigator.mediaDevices.getUserMedia(c);
 
-// A new `kind` track (device `id` or the remembered one) replaces the old one in `stream`.
+// A new `kind` track (device `id`, else the remembered one) replaces the old one in `stream`.
+// The old one stops first: many phones cannot open a second camera while one is open. If the
+// new one will not start, the old device is opened again and the error is still thrown, with
+// `kept` set; an error without `kept` leaves `stream` without a `kind` track.
 export async function swapTrack(stream, kind, id) {
-  const [next] = (await gum(want(kind, id))).getTracks();
-  if (id) prefs.set(kind, id);
-  for (const old of stream.getTracks()) {
-    if (old.kind === kind) { next.enabled = old.enabled; stream.removeTrack(old); old.stop(); }
+  const old = stream.getTracks().find((t) => t.kind === kind);
+  const open = async (device) => (await gum(want(kind, device))).getTracks()[0];
+  let next, error;
+  if (old) { stream.removeTrack(old); old.stop(); }
+  try {
+    next = await open(id);
+    if (id) prefs.set(kind, id);
+  } catch (e) {
+    next = old && (await open(old.getSettings().deviceId).catch(() => null));
+    if (!next) throw e;
+    error = Object.assign(e, {kept: true});
   }
+  next.enabled = old ? old.enabled : true;
   stream.addTrack(next);
+  if (error) throw error;
+}
+
+// onLost() when `track` ends by itself (unplugged, permission revoked) or stays muted for 3 s
+// while the page is in view (the system took the device; a hidden page may be paused on purpose).
+export function watchTrack(track, onLost) {
+  let timer;
+  const check = () => {
+    if (track.muted && track.readyState === 'live') timer = document.hidden ? setTimeout(check, 3e3) : onLost();
+  };
+  track.addEventListener('ended', onLost);
+  track.addEventListener('mute', () => { clearTimeout(timer); timer = setTimeout(check, 3e3); });
+  track.addEventListener('unmute', () => clearTimeout(timer));
+  if (track.readyState === 'ended') setTimeout(onLost);
+}
+
+// onChange(kind, state) when the camera or microphone permission changes, where browsers
+// tell (Permissions API). → stop()
+export function watchPermissions(onChange) {
+  let on = true;
+  for (const [kind, name] of [['video', 'camera'], ['audio', 'microphone']]) {
+    navigator.permissions?.query({name}).then((s) => { s.onchange = () => on && onChange(kind, s.state); }, () => {});
+  }
+  return () => { on = false; };
 }
 
 // Both at once; failing that, each alone (a laptop without a camera still has a mic).

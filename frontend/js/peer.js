@@ -144,16 +144,17 @@ export class Peer {
     return this.outbox;
   }
 
-  // replaceTrack where this kind is sent already (no renegotiation), else addTrack (renegotiates).
+  // replaceTrack on our own sender of this kind (no renegotiation), else addTrack (renegotiates).
+  // Our senders are remembered: the first transceiver of a kind may be one the other side added.
   setTracks(stream) {
     if (this.closed) return;
+    const senders = (this.senders ||= {});
     for (const kind of ['audio', 'video']) {
       const track = stream.getTracks().find((t) => t.kind === kind) || null;
-      const tr = this.pc.getTransceivers().find((x) => x.receiver.track.kind === kind);
-      if (tr && /send/.test(tr.direction)) {
-        if (tr.sender.track !== track) tr.sender.replaceTrack(track).catch((e) => console.warn(e));
+      if (senders[kind]) {
+        if (senders[kind].track !== track) senders[kind].replaceTrack(track).catch((e) => console.warn(e));
       } else if (track) {
-        this.pc.addTrack(track, stream);
+        senders[kind] = this.pc.addTrack(track, stream);
       }
     }
   }

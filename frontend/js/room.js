@@ -1,21 +1,26 @@
 // A meeting in progress: owns the participant map and wires signaling ↔ peers ↔ UI.
 import {Signaling} from './signaling.js';
 import {Peer} from './peer.js';
-import {swapTrack, stopStream} from './media.js';
+import {swapTrack, stopStream, mediaError, watchTrack, watchPermissions} from './media.js';
 import {roomView} from './ui/roomview.js';
+import {h} from './ui/dom.js';
 import {toast} from './ui/toasts.js';
 import {t, errorText} from './i18n.js';
+import {prefs} from './store.js';
 
 export class Room {
-  // join: the join response; local: {stream, audio, video}; onLocal(state) remembers it for a reload.
+  // join: the join response; local: {stream, audio, video, problem?: {kinds, code} that did not
+  // start, code an i18n key}; onLocal(state) remembers it for a reload.
   constructor({api, wsUrl, mid, join, local, mount, onExit, onLocal}) {
     Object.assign(this, {api, wsUrl, mid, join, mount, onExit, onLocal, ...local});
     this.me = join.participant.id;
     this.people = new Map();
     this.peers = new Map();
     this.gone = new Set();
+    this.watched = new WeakSet();
+    this.notes = {}; // kind → the notice saying why it did not start
     this.pagehide = () => {
-      onLocal({left: true}); // a reload need not leave again
+      onLocal({left: true}); // this page is gone: the next one may delete its participant again
       api.leave(mid, undefined, true).catch(() => {});
     };
   }
@@ -29,6 +34,7 @@ export class Room {
       cam: () => this.setVideo(!this.video),
       leave: () => this.leave(),
       copy: () => this.copyLink(),
+      devices: () => this.devices(),
       retry: (pid) => this.peers.get(pid)?.retry(),
     }});
     this.mount(this.view.el);
@@ -39,6 +45,10 @@ export class Room {
     if (!this.audio || !this.video) this.patch({audio: this.audio, video: this.video});
     addEventListener('pagehide', this.pagehide);
     this.expose();
+    this.watch();
+    // blocked, then allowed in the address bar: what the person tried to turn on comes on
+    this.unwatch = watchPermissions((kind, state) => state === 'granted' && this.notes[kind] && this.retry([kind]));
+    if (this.problem) this.failed(this.problem.kinds, this.problem.code);
 
     // Startup order: WebSocket open → replay → a peer for everyone already here.
     this.sig = new Signaling(join.wsUrl || this.wsUrl, join.token, (after) => api.tickets(mid, after), this);
@@ -133,19 +143,40 @@ export class Room {
 
   showSelf() { this.view.setStream(this.me, new MediaStream(this.stream.getTracks())); }
 
-  async swap(kind, id) {
-    try {
-      await swapTrack(this.stream, kind, id);
-    } catch {
-      return toast(t('media_error'), 'error');
+  // A new `kind` track (device `id`, else the remembered one) for every peer, `tries` times a
+  // second apart. → null, or the error (`kept`: the device we had is back). A kind that was on
+  // and is left without a track is off for everyone.
+  async swap(kind, id, tries = 1) {
+    let error;
+    for (let i = 0; i < tries && !this.closed; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 1e3));
+      error = await swapTrack(this.stream, kind, id).then(() => null, (e) => e);
+      if (!error || error.kept) break;
     }
+    if (this.closed) { // left meanwhile: nothing may stay open
+      stopStream(this.stream);
+      return {closed: true};
+    }
+    if (this.track('audio')) this.track('audio').enabled = this.audio;
+    this.watch();
     this.peers.forEach((p) => p.setTracks(this.stream));
     this.showSelf();
-    return true;
+    if (this.track(kind)) this.unnote(kind);
+    else if (this[kind]) {
+      this[kind] = false;
+      this.patch({[kind]: false});
+    }
+    return error;
+  }
+
+  async turnOn(kind) { // → whether `kind` has a track now
+    const error = !this.track(kind) && (await this.swap(kind));
+    if (error) this.failed([kind], mediaError(error));
+    return !error;
   }
 
   async setAudio(on) {
-    if (on && !this.track('audio') && !(await this.swap('audio'))) return;
+    if (on && !(await this.turnOn('audio'))) return;
     this.audio = on;
     this.track('audio') && (this.track('audio').enabled = on);
     this.patch({audio: on});
@@ -154,7 +185,7 @@ export class Room {
   // Camera off stops the camera (its light goes out); on starts it again.
   async setVideo(on) {
     const cam = this.track('video');
-    if (on && !cam && !(await this.swap('video'))) return;
+    if (on && !(await this.turnOn('video'))) return;
     if (!on && cam) {
       this.stream.removeTrack(cam);
       cam.stop();
@@ -163,6 +194,65 @@ export class Room {
     }
     this.video = on;
     this.patch({video: on});
+  }
+
+  // Our own tracks are watched: one that ends by itself (unplugged, permission revoked) or that
+  // the system keeps muted is opened again (three tries); failing that, that kind is off.
+  watch() {
+    for (const track of this.stream.getTracks()) {
+      if (this.watched.has(track)) continue;
+      this.watched.add(track);
+      watchTrack(track, () => this.lost(track));
+    }
+  }
+
+  async lost(track) {
+    const {kind} = track;
+    if (this.closed || this.track(kind) !== track) return;
+    const error = await this.swap(kind, undefined, 3);
+    if (!error || error.kept) toast(t('back_' + kind));
+    else this.failed([kind], mediaError(error), t('lost_' + kind));
+  }
+
+  // Why camera or mic (`kinds`) did not start, and Try again; once the browser's permission
+  // allows them, they are tried again by themselves.
+  failed(kinds, code, before = '') {
+    if (this.closed) return;
+    const again = h('button', {type: 'button', i18n: 'retry', onclick: () => this.retry(kinds)});
+    const text = t({media_denied: 'room_denied', media_none: 'room_none'}[code] || code);
+    const note = toast(h('span', {}, before, ' ', text, ' ', again), 'error', 30e3);
+    for (const kind of kinds) {
+      this.unnote(kind);
+      this.notes[kind] = note;
+    }
+  }
+
+  unnote(kind) {
+    this.notes[kind]?.remove();
+    delete this.notes[kind];
+  }
+
+  async retry(kinds) {
+    for (const kind of kinds) {
+      this.unnote(kind);
+      await (kind === 'video' ? this.setVideo(true) : this.setAudio(true));
+    }
+  }
+
+  async devices() { // the device switch loads on first use
+    if (this.menu) return this.menu.close?.();
+    this.menu = {};
+    const {devicesMenu} = await import('./ui/devices.js');
+    this.menu = await devicesMenu({current: (kind) => this.track(kind)?.getSettings().deviceId || prefs.get(kind),
+      pick: (kind, id) => this.pick(kind, id), onClose: () => { this.menu = null; }});
+    if (this.closed) this.menu.close(); else this.view.el.append(this.menu.el);
+  }
+
+  async pick(kind, id) { // a device picked while its kind is off is the one it starts with
+    if (!this.track(kind)) return prefs.set(kind, id);
+    const error = await this.swap(kind, id);
+    if (error?.kept) toast(t('switch_kept'), 'error');
+    else if (error) this.failed([kind], mediaError(error));
   }
 
   async copyLink() {
@@ -188,6 +278,8 @@ export class Room {
     this.closed = true;
     clearTimeout(this.bannerTimer);
     removeEventListener('pagehide', this.pagehide);
+    this.unwatch?.();
+    this.menu?.close?.();
     this.sig?.close();
     this.peers.forEach((p) => p.close());
     stopStream(this.stream);

@@ -1,7 +1,7 @@
 // Pre-join: camera preview, mic level, device choice, start muted / camera off, name, passcode.
 import {h, toggleButton, setToggle} from './dom.js';
 import {tr, errorText} from '../i18n.js';
-import {openMedia, swapTrack, levelMeter, stopStream, mediaError, listDevices} from '../media.js';
+import {openMedia, swapTrack, levelMeter, stopStream, mediaError, listDevices, watchPermissions} from '../media.js';
 import {prefs} from '../store.js';
 
 // onJoin({name, passcode, stream, audio, video}) may reject with an ApiError; destroy(keep).
@@ -27,6 +27,7 @@ export function prejoinView({meeting, onJoin, onBack}) {
   const camSel = h('select', {id: 'camera-select', onchange: () => swap('video', camSel.value)});
   const micSel = h('select', {id: 'mic-select', onchange: () => swap('audio', micSel.value)});
   const mediaMsg = h('p', {class: 'warn-text', role: 'alert', id: 'media-message'});
+  const retry = h('button', {type: 'button', id: 'media-retry', i18n: 'retry', onclick: () => again()});
   const without = h('button', {type: 'button', id: 'join-without', i18n: 'join_without', onclick: () => submit(true)});
   const error = h('p', {class: 'error', role: 'alert', id: 'join-error'});
   const joinBtn = h('button', {type: 'submit', class: 'primary', id: 'join-button', i18n: 'join_now'});
@@ -38,10 +39,11 @@ export function prejoinView({meeting, onJoin, onBack}) {
       h('label', {for: 'display-name', i18n: 'your_name'}), name, passLabel, pass,
       h('label', {for: 'camera-select', i18n: 'camera'}), camSel,
       h('label', {for: 'mic-select', i18n: 'microphone'}), micSel,
-      mediaMsg, without, error, joinBtn, h('button', {type: 'button', class: 'link', i18n: 'back', onclick: onBack})));
+      mediaMsg, retry, without, error, joinBtn, h('button', {type: 'button', class: 'link', i18n: 'back', onclick: onBack})));
 
   function showMediaError(code) {
-    mediaMsg.hidden = without.hidden = !code;
+    mediaMsg.hidden = !code;
+    retry.hidden = without.hidden = !code || code === 'switch_kept';
     if (code) tr(mediaMsg, code);
   }
 
@@ -64,17 +66,22 @@ export function prejoinView({meeting, onJoin, onBack}) {
     }
   }
 
-  async function start() {
+  async function start() { // again: what is open stops first (a phone opens one camera at a time)
+    stopStream(stream);
     const res = await openMedia({video});
     if (!stream) return stopStream(res.stream); // the view is gone
-    stopStream(stream);
     stream = res.stream;
     showMediaError(res.error);
     refresh();
   }
 
   async function swap(kind, id) {
-    try { await swapTrack(stream, kind, id); } catch (e) { showMediaError(mediaError(e)); }
+    try {
+      await swapTrack(stream, kind, id);
+      showMediaError(null);
+    } catch (e) {
+      showMediaError(e.kept ? 'switch_kept' : mediaError(e));
+    }
     refresh();
   }
 
@@ -104,13 +111,21 @@ export function prejoinView({meeting, onJoin, onBack}) {
   }
 
   showMediaError(null);
-  const starting = start();
+  let starting = start();
+  const again = () => { // not while joining: the room gets this stream
+    if (!joinBtn.disabled) starting = starting.then(start);
+  };
+  // allowed in the address bar after all: no reload needed
+  const unwatch = watchPermissions((kind, state) => {
+    if (state === 'granted' && !track(kind) && (kind === 'audio' || video)) again();
+  });
   navigator.mediaDevices?.addEventListener('devicechange', refresh);
   return {
     el,
     focus: () => (name.value ? joinBtn : name).focus(),
     destroy(keep) {
       meter.stop();
+      unwatch();
       navigator.mediaDevices?.removeEventListener('devicechange', refresh);
       if (!keep) stopStream(stream);
       stream = null;

@@ -6,7 +6,7 @@ import {Grid} from './tiles.js';
 import {Roster} from './roster.js';
 import {toast} from './toasts.js';
 
-// on: {mic(), cam(), leave(), copy(), retry(pid)}
+// on: {mic(), cam(), devices(), leave(), copy(), retry(pid)}
 export function roomView({meeting, me, on}) {
   // Autoplay with sound refused: tiles play muted until one click or key press anywhere, which
   // unmutes and plays them all. Notice and listeners go then, or when the room does.
@@ -46,7 +46,8 @@ export function roomView({meeting, me, on}) {
   const camBtn = toggleButton('cam', true, on.cam);
   const el = h('div', {class: 'room'}, banner, h('div', {class: 'stage'}, grid.el, panel),
     h('footer', {class: 'bar'}, h('div', {}, h('b', {id: 'meeting-title'}, meeting.name)),
-      h('div', {}, micBtn, camBtn, button('copy-link', 'link', 'copy_link', on.copy),
+      h('div', {}, micBtn, camBtn, button('devices', 'tune', 'devices', on.devices),
+        button('copy-link', 'link', 'copy_link', on.copy),
         h('button', {type: 'button', class: 'round leave', id: 'leave-button', i18nLabel: 'leave', onclick: on.leave},
           icon('leave'))),
       h('div', {}, people)));
