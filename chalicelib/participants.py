@@ -33,7 +33,12 @@ def update_me(mid: str, request) -> dict:
 
 
 def leave(mid: str, request) -> Response:
-    meeting, me = auth.member(mid, request)
+    """Leave. DELETE is idempotent: a token whose participant has already gone (a reload
+    leaving once more in case its keepalive request was lost) gets 204 and changes nothing."""
+    try:
+        meeting, me = auth.member(mid, request)
+    except ParticipantGone:
+        return Response(status_code=204, body="")
     roster.depart(meeting, me, "left")
     return Response(status_code=204, body="")
 

@@ -138,6 +138,15 @@ def ticket(tid: str):
     return lambda e: e.get("event") == "ticket" and e["ticket"]["id"] == tid
 
 
+def both_copies(socket: "Socket", tid: str) -> None:
+    """Wait until ticket `tid` has arrived twice: straight from the request that stored it,
+    then from the table's stream, whose copy comes after everything the stream had before."""
+    def twice(_=None):
+        return sum(1 for e in socket.of("ticket") if e["ticket"]["id"] == tid) >= 2
+    if not twice():
+        socket.wait_for(twice)
+
+
 def event(name: str):
     return lambda e: e.get("event") == name
 

@@ -42,6 +42,7 @@ def test_each_ticket_arrives_twice_and_is_used_once(people, meeting):
         tickets = person.evaluate("window.__tickets")
         live = [t["id"] for t in tickets if t["via"] == "socket"]
         assert any(live.count(tid) == 2 for tid in live), live  # the fast path and the stream
+        # a description is applied at most once (the impolite side ignores a colliding offer)
         descriptions = {t["id"] for t in tickets if t["kind"] == "description"}
-        assert person.evaluate(APPLIED) == len(descriptions), (tickets, person.evaluate(APPLIED))
+        assert 1 <= person.evaluate(APPLIED) <= len(descriptions), (tickets, person.evaluate(APPLIED))
         assert person.errors == []

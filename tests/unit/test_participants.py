@@ -33,12 +33,22 @@ def test_leaving_frees_the_seat(client):
     assert client.join(mid, "C")["meeting"]["participantCount"] == 2
 
 
-def test_leaving_twice_is_refused_the_second_time(client, meeting):
+def test_leaving_twice_changes_nothing_the_second_time_and_the_token_is_dead(client, meeting):
     mid = meeting["meeting"]["id"]
     me = client.join(mid)
+    client.join(mid, "Bob")
     assert client.call("DELETE", f"/meetings/{mid}/participants/me", token=me["token"]).status == 204
-    assert client.call("DELETE", f"/meetings/{mid}/participants/me", token=me["token"]).status == 403
-    assert client.call("GET", f"/meetings/{mid}").json["meeting"]["participantCount"] == 0
+    assert client.call("DELETE", f"/meetings/{mid}/participants/me", token=me["token"]).status == 204
+    assert client.call("GET", f"/meetings/{mid}").json["meeting"]["participantCount"] == 1
+    resp = client.call("PATCH", f"/meetings/{mid}/participants/me", {"audio": False},
+                       token=me["token"])
+    assert (resp.status, resp.json["error"]["code"]) == (403, "participant_gone")
+
+
+def test_leaving_with_a_bad_token_is_still_refused(client, meeting):
+    mid = meeting["meeting"]["id"]
+    assert client.call("DELETE", f"/meetings/{mid}/participants/me").status == 401
+    assert client.call("DELETE", f"/meetings/{mid}/participants/me", token="x.y.z").status == 401
 
 
 def test_participant_without_connection_for_too_long_loses_the_seat_on_next_join(client):
