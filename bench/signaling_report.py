@@ -111,7 +111,8 @@ def markdown(ours, peer, steps, split) -> str:
         f"Ratios Parley / PeerJS: p50 **{ours['p50'] / peer['p50']:.1f}×**, "
         f"p99 **{ours['p99'] / peer['p99']:.1f}×** (targets: p50 within 5×, p99 under 60 ms). "
         "Every Parley ticket is also stored, numbered and replayable; PeerJS relays in memory "
-        "and loses what a disconnected peer misses.",
+        "and loses what a disconnected peer misses. Parley's duplicates are the stream's "
+        "copy of each ticket the fast path already delivered; a client drops it by id.",
         "",
         "Rate steps (Parley; the highest step with every ticket delivered and p99 ≤ 1 s is "
         "the rate held):",
@@ -132,7 +133,8 @@ def markdown(ours, peer, steps, split) -> str:
         f"DynamoDB (3 calls: meeting and sender in one BatchGetItem, the recipient's "
         f"counter, the ticket put): "
         f"{split['dynamodb_ms']:.1f} ms",
-        f"- stream poll wait + push to the socket (latency p50 − POST p50): "
+        f"- after the POST's answer until the ticket is on the socket (latency p50 − POST p50; "
+        f"the fast path pushes before answering): "
         f"{max(0.0, ours['p50'] - post):.1f} ms",
     ]
     return "\n".join(lines)
