@@ -27,6 +27,7 @@ export class Peer {
     pc.onnegotiationneeded = () => this.offer();
     // Trickle ICE, batched: candidates found within 20 ms travel in one ticket.
     pc.onicecandidate = ({candidate}) => {
+      this.gathered = true; // a candidate, or the end of them: see apply()
       if (!candidate?.candidate) return;
       if (this.candidates.push(candidate.toJSON()) > 1) return;
       setTimeout(() => this.post('candidates', this.candidates.splice(0)), 20);
@@ -58,6 +59,7 @@ export class Peer {
     if (this.closed || this.makingOffer || pc.signalingState !== 'stable') return;
     try {
       this.makingOffer = true;
+      this.gathered = false;
       await pc.setLocalDescription();
       this.post('description', pc.localDescription.toJSON());
     } catch (e) {
@@ -170,8 +172,10 @@ export class Peer {
       const collision = data.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
       this.ignoreOffer = !this.polite && collision;
       if (this.ignoreOffer) return;
-      // Chrome breaks a connection for good when an offer is rolled back before it gathers
-      for (let i = 0; collision && i < 99 && (this.makingOffer || pc.iceGatheringState === 'new'); i++) {
+      // Chrome breaks a connection for good when an offer is rolled back before it has
+      // gathered: wait (up to ~2 s) for our offer's first candidate, not only for gathering
+      // to start (rolled back 22 ms after "gathering", with no candidate yet, it broke too)
+      for (let i = 0; collision && i < 99 && (this.makingOffer || !this.gathered); i++) {
         await new Promise((r) => setTimeout(r, 20));
       }
       await pc.setRemoteDescription(data);
