@@ -2,22 +2,25 @@
 
 const TICK = 8e3; // the watchdog's period
 const GIVE_UP = 15e3; // not connected for this long: onTrouble(true)
+const HALF_TRICKLE = 150; // a description waits this long at most for its candidates
+const WAIT_FOR_OFFER = 2e3; // the side that does not start waits this long for the offer
 
 export class Peer {
   // send(kind, data) -> Promise; onTrack(stream); onState(connectionState); onSendError(err);
   // onStuck(): something is overdue, so fetch any ticket the socket missed;
-  // onTrouble(on): true after 15 s without a connection or at once on failed, false once connected
-  constructor({selfId, remoteId, iceServers, send, onTrack, onState, onSendError, onStuck, onTrouble}) {
-    Object.assign(this, {id: remoteId, polite: selfId > remoteId, send, onSendError, onStuck, onTrouble});
+  // onTrouble(on): true after 15 s without a connection or at once on failed, false once connected.
+  // starts: this side makes the first offer (the newcomer, to everyone already there); the other
+  // side waits for it, so a join is one offer and one answer, not two offers colliding.
+  constructor({selfId, remoteId, iceServers, starts, send, onTrack, onState, onSendError, onStuck, onTrouble}) {
+    Object.assign(this, {id: remoteId, polite: selfId > remoteId, starts: !!starts, send, onSendError, onStuck,
+      onTrouble});
     this.makingOffer = this.ignoreOffer = this.closed = this.trouble = this.wasUp = false;
     this.inbox = this.outbox = Promise.resolve(); // tickets in and out, strictly in order
     this.candidates = [];
     this.restartedAt = -Infinity;
     this.stream = new MediaStream();
+    this.transceivers = {}; // kind -> the transceiver that carries our own track of that kind
     const pc = this.pc = new RTCPeerConnection({iceServers});
-    // The impolite side (the one that offers) opens a data channel, so a connection always has
-    // something to negotiate, even between two people with neither camera nor microphone.
-    if (!this.polite) this.channel = pc.createDataChannel('parley');
 
     pc.ontrack = ({track}) => {
       this.stream.getTracks().forEach((t) => t.kind === track.kind && this.stream.removeTrack(t));
@@ -25,10 +28,11 @@ export class Peer {
       onTrack(this.stream);
     };
     pc.onnegotiationneeded = () => this.offer();
-    // Trickle ICE, batched: candidates found within 20 ms travel in one ticket.
+    // Half trickle: candidates found before a description goes out travel inside it (see
+    // describe()); the later ones are trickled, batched: those found within 20 ms in one ticket.
     pc.onicecandidate = ({candidate}) => {
       this.gathered = true; // a candidate, or the end of them: see apply()
-      if (!candidate?.candidate) return;
+      if (!candidate?.candidate || !this.described) return;
       if (this.candidates.push(candidate.toJSON()) > 1) return;
       setTimeout(() => this.post('candidates', this.candidates.splice(0)), 20);
     };
@@ -53,27 +57,57 @@ export class Peer {
     this.watch();
   }
 
-  // MDN's negotiationneeded handler, one offer at a time.
+  // MDN's negotiationneeded handler, one offer at a time. The side that does not start holds
+  // its first offer back: the other's offer is on its way, and answering it carries our tracks
+  // too (addTrack's transceivers take the offer's m-lines). If none comes, it offers anyway.
   async offer() {
     const pc = this.pc;
     if (this.closed || this.makingOffer || pc.signalingState !== 'stable') return;
+    if (!this.starts && !pc.remoteDescription) {
+      this.held = true;
+      this.holdTimer ??= setTimeout(() => {
+        this.starts = true;
+        if (!this.held) return;
+        this.receiveAll();
+        this.offer();
+      }, WAIT_FOR_OFFER);
+      return;
+    }
     try {
       this.makingOffer = true;
-      this.gathered = false;
+      this.gathered = this.described = false;
       await pc.setLocalDescription();
-      this.post('description', pc.localDescription.toJSON());
     } catch (e) {
-      console.warn('negotiation', e);
+      return console.warn('negotiation', e);
     } finally {
       this.makingOffer = false;
     }
+    await this.describe('offer');
+  }
+
+  // Send our new description once its candidates are in (gathering complete, or HALF_TRICKLE
+  // ms: over the local network they take a few ms, a relay may take longer), unless it has been
+  // replaced meanwhile (our offer rolled back for theirs). One message instead of two or more.
+  async describe(type) {
+    const pc = this.pc;
+    if (pc.iceGatheringState !== 'complete') {
+      await new Promise((resolve) => {
+        const done = () => { clearTimeout(timer); pc.removeEventListener('icegatheringstatechange', check); resolve(); };
+        const check = () => pc.iceGatheringState === 'complete' && done();
+        const timer = setTimeout(done, HALF_TRICKLE);
+        pc.addEventListener('icegatheringstatechange', check);
+      });
+    }
+    if (this.closed || pc.localDescription?.type !== type || (type === 'offer' && pc.signalingState !== 'have-local-offer')) return;
+    this.described = true; // in the same task as reading the SDP: no candidate falls between
+    this.post('description', pc.localDescription.toJSON());
   }
 
   // An offer must not wait for its answer for ever (a ticket lost?), connected or not: after a
   // watchdog period, fetch missed tickets and send it again, as it is now, with the candidates
   // gathered since; up to n times. Rolling it back to make a new one would be worse: Chrome then
   // fires negotiationneeded as well, and after a rollback of the offer that brought the data
-  // channel it asks to negotiate again after every answer, for ever.
+  // channel it asked to negotiate again after every answer, for ever.
   awaitAnswer(n) {
     this.answerTimer = setTimeout(() => {
       if (this.closed || this.pc.signalingState !== 'have-local-offer' || this.makingOffer) return;
@@ -107,8 +141,12 @@ export class Peer {
     this.watchdog = null;
   }
 
-  restart() { // ICE restart (it makes a new offer), at most once per watchdog period
-    if (performance.now() - this.restartedAt < TICK - 500) return;
+  // ICE restart (it makes a new offer), at most once per watchdog period, and by the impolite
+  // side only: both restarting at once is glare, and the polite side's rolled-back restart offer
+  // left Chrome's video element for that peer without a frame for good (readyState 0 while
+  // frames were being decoded). A person's Try again restarts from either side (retry()).
+  restart() {
+    if (this.polite || performance.now() - this.restartedAt < TICK - 500) return;
     this.restartedAt = performance.now();
     this.pc.restartIce();
   }
@@ -126,6 +164,8 @@ export class Peer {
   retry() {
     const pc = this.pc;
     if (this.closed) return;
+    this.starts = true;
+    this.receiveAll();
     this.setTrouble(false);
     this.onStuck?.();
     this.restartedAt = performance.now();
@@ -146,18 +186,33 @@ export class Peer {
     return this.outbox;
   }
 
-  // replaceTrack on our own sender of this kind (no renegotiation), else addTrack (renegotiates).
-  // Our senders are remembered: the first transceiver of a kind may be one the other side added.
+  // replaceTrack on our own transceiver of this kind (no renegotiation; one that only received
+  // starts sending, which renegotiates), else addTrack (renegotiates). Ours are remembered: the
+  // first transceiver of a kind may be one the other side added.
   setTracks(stream) {
     if (this.closed) return;
-    const senders = (this.senders ||= {});
+    const mine = this.transceivers;
     for (const kind of ['audio', 'video']) {
       const track = stream.getTracks().find((t) => t.kind === kind) || null;
-      if (senders[kind]) {
-        if (senders[kind].track !== track) senders[kind].replaceTrack(track).catch((e) => console.warn(e));
+      if (mine[kind]) {
+        if (mine[kind].sender.track !== track) mine[kind].sender.replaceTrack(track).catch((e) => console.warn(e));
+        if (track && mine[kind].direction === 'recvonly') mine[kind].direction = 'sendrecv';
       } else if (track) {
-        senders[kind] = this.pc.addTrack(track, stream);
+        const sender = this.pc.addTrack(track, stream);
+        mine[kind] = this.pc.getTransceivers().find((x) => x.sender === sender);
       }
+    }
+    if (this.starts) this.receiveAll();
+  }
+
+  // The side that offers first asks to receive a kind it has no track for, so its first offer
+  // has audio and video for the other's tracks (one answer carries them), and a pair with no
+  // camera or mic at all still has something to connect. No data channel for that: after Chrome
+  // rolls back an offer that brought one (glare), it asks to negotiate again after every answer.
+  receiveAll() {
+    if (this.closed || this.pc.remoteDescription) return;
+    for (const kind of ['audio', 'video']) {
+      this.transceivers[kind] ||= this.pc.addTransceiver(kind, {direction: 'recvonly'});
     }
   }
 
@@ -180,8 +235,10 @@ export class Peer {
       }
       await pc.setRemoteDescription(data);
       if (data.type === 'offer') {
+        this.held = false; // answering it negotiates what we held back; Chrome asks again if not all
+        this.gathered = this.described = false;
         await pc.setLocalDescription();
-        this.post('description', pc.localDescription.toJSON());
+        await this.describe('answer');
       }
     } else if (kind === 'candidates') {
       for (const c of data) {
@@ -208,6 +265,7 @@ export class Peer {
     this.unwatch();
     clearTimeout(this.troubleTimer);
     clearTimeout(this.answerTimer);
+    clearTimeout(this.holdTimer);
     this.pc.close();
     return done;
   }

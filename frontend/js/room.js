@@ -29,6 +29,9 @@ export class Room {
 
   async start() {
     const {api, mid, join} = this;
+    // The socket first: opening it is the slowest step of a join, and nothing below waits for it.
+    this.sig = new Signaling(join.wsUrl || this.wsUrl, join.token, (after) => api.tickets(mid, after), this);
+    const opened = this.sig.start();
     this.view = roomView({meeting: join.meeting, me: this.me, on: {
       mic: () => this.setAudio(!this.audio),
       cam: () => this.setVideo(!this.video),
@@ -50,12 +53,11 @@ export class Room {
     this.unwatch = watchPermissions((kind, state) => state === 'granted' && this.notes[kind] && this.retry([kind]));
     if (this.problem) this.failed(this.problem.kinds, this.problem.code);
 
-    // Startup order: WebSocket open → replay → a peer for everyone already here.
-    this.sig = new Signaling(join.wsUrl || this.wsUrl, join.token, (after) => api.tickets(mid, after), this);
-    await this.sig.start();
-    if (this.closed) return;
+    // The newcomer offers to everyone already here, at once: their answers come over the socket
+    // (or, if it is not open yet, with the replay that follows its opening). They wait for it.
     this.started = true;
-    for (const pid of this.people.keys()) if (pid !== this.me) this.peer(pid);
+    for (const pid of this.people.keys()) if (pid !== this.me) this.peer(pid, true);
+    await opened;
   }
 
   set(p, self) {
@@ -65,11 +67,12 @@ export class Room {
     if (known) this.view.update(merged); else this.view.add(merged, self);
   }
 
-  peer(pid) {
+  // starts: we make the first offer (we are the newcomer); otherwise we wait for theirs.
+  peer(pid, starts = false) {
     if (this.peers.has(pid) || this.closed) return this.peers.get(pid);
     if (!this.people.has(pid)) this.set({id: pid, name: t('guest'), audio: true, video: true});
     const peer = new Peer({
-      selfId: this.me, remoteId: pid, iceServers: this.join.iceServers,
+      selfId: this.me, remoteId: pid, iceServers: this.join.iceServers, starts,
       send: (kind, data) => this.api.postTicket(this.mid, pid, kind, data),
       onTrack: (stream) => this.view.setStream(pid, stream),
       onState: (state) => this.view.setState(pid, state),
@@ -122,7 +125,8 @@ export class Room {
     clearTimeout(this.bannerTimer);
     if (status === 'open') {
       this.view.setBanner(false);
-      if (this.started) this.resync();
+      if (this.opened) this.resync(); // not the first opening: the join response is fresh
+      this.opened = true;
     } else this.bannerTimer = setTimeout(() => this.view.setBanner(true), 1000);
   }
 

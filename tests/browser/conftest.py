@@ -128,8 +128,12 @@ def join(person, mid, name, passcode=None):
     return person.evaluate("window.__parley.me")
 
 
-TILES = """() => [...document.querySelectorAll('.tile')].map(t => ({pid: t.dataset.pid,
-  self: t.classList.contains('self'), media: t.dataset.media, width: t.querySelector('video').videoWidth}))"""
+TILES = """() => [...document.querySelectorAll('.tile')].map(t => {
+  const v = t.querySelector('video');
+  return {pid: t.dataset.pid, self: t.classList.contains('self'), media: t.dataset.media, width: v.videoWidth,
+    paused: v.paused, readyState: v.readyState, muted: v.muted, error: v.error?.message || null,
+    tracks: (v.srcObject?.getTracks() || []).map(k => `${k.kind} ${k.readyState}${k.muted ? ' muted' : ''}`)};
+})"""
 
 
 def wait_until(person, fn, arg=None, timeout=WAIT_MS):

@@ -3,10 +3,11 @@ tickets handed straight to each other, so negotiation races can be forced and re
 
 ROUNDS = 6
 
-# Glare: Ada and Bob offer at the same moment, so Bob (the polite one) gets Ada's offer
-# while his own is still being set. Rolling his back before its ICE gathering had started
-# left Chrome's connection without local candidates for good: stuck in "new", and no ICE
-# restart revived it. Each round gives up after 15 s.
+# Glare: Ada and Bob offer at the same moment (both think they start, as in two joins at
+# the same moment), so Bob (the polite one) gets Ada's offer while his own is still being
+# set. Rolling his back before its ICE gathering had started left Chrome's connection
+# without local candidates for good: stuck in "new", and no ICE restart revived it.
+# Each round gives up after 15 s.
 GLARE_ROUNDS = """async (rounds) => {
   const {Peer} = await import('/js/peer.js');
   const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
@@ -15,7 +16,7 @@ GLARE_ROUNDS = """async (rounds) => {
   for (let i = 0; i < rounds; i++) {
     const peers = {};
     for (const [self, other] of [['ada', 'bob'], ['bob', 'ada']]) {
-      peers[self] = new Peer({selfId: self, remoteId: other, iceServers: [],
+      peers[self] = new Peer({selfId: self, remoteId: other, iceServers: [], starts: true,
         send: async (kind, data) => peers[other].handle({kind, data}),
         onTrack() {}, onState() {}, onSendError: (e) => console.error('send', e)});
     }
@@ -59,7 +60,7 @@ LOST_OFFER = """async (first) => {
   const offers = [];
   let dropNextOffer = first;
   for (const [self, other] of [['ada', 'bob'], ['bob', 'ada']]) {
-    peers[self] = new Peer({selfId: self, remoteId: other, iceServers: [],
+    peers[self] = new Peer({selfId: self, remoteId: other, iceServers: [], starts: self === 'ada',
       send: async (kind, data) => {
         if (kind === 'description' && data.type === 'offer') {
           offers.push(self);
@@ -111,3 +112,56 @@ def test_a_lost_first_offer_is_made_again_exactly_once(people):
 
 def test_an_offer_lost_while_connected_is_made_again_exactly_once(people):
     lost_offer(people, first=False)
+
+
+# Half trickle with a slow network: every candidate is taken out of the descriptions and
+# delivered 700 ms after them in a ticket of its own, as candidates that turn up after the
+# description went out are. The connection must come up on those late candidates.
+LATE_CANDIDATES = """async () => {
+  const {Peer} = await import('/js/peer.js');
+  const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const peers = {};
+  let withheld = 0;
+  for (const [self, other] of [['ada', 'bob'], ['bob', 'ada']]) {
+    peers[self] = new Peer({selfId: self, remoteId: other, iceServers: [], starts: self === 'ada',
+      send: async (kind, data) => {
+        if (kind === 'description') {
+          const lines = data.sdp.split('\\r\\n');
+          const late = [];
+          let mid = null;
+          let index = -1;
+          const kept = lines.filter((line) => {
+            if (line.startsWith('m=')) index++;
+            if (line.startsWith('a=mid:')) mid = line.slice(6);
+            if (!line.startsWith('a=candidate:')) return true;
+            late.push({candidate: line.slice(2), sdpMid: mid, sdpMLineIndex: index});
+            return false;
+          });
+          withheld += late.length;
+          peers[other].handle({kind, data: {type: data.type, sdp: kept.join('\\r\\n')}});
+          setTimeout(() => peers[other].handle({kind: 'candidates', data: late}), 700);
+        } else {
+          peers[other].handle({kind, data});
+        }
+      },
+      onTrack() {}, onState() {}, onSendError: (e) => console.error('send', e)});
+  }
+  peers.ada.setTracks(stream);
+  peers.bob.setTracks(stream);
+  const until = performance.now() + 20000;
+  const up = () => Object.values(peers).every((p) => p.pc.connectionState === 'connected');
+  while (!up() && performance.now() < until) await sleep(50);
+  const states = Object.values(peers).map((p) => p.pc.connectionState);
+  Object.values(peers).forEach((p) => p.close());
+  return {states, withheld};
+}"""
+
+
+def test_candidates_that_arrive_after_the_description_are_used(people):
+    (page,) = people(1)
+    page.goto("/")
+    result = page.evaluate(LATE_CANDIDATES)
+    assert result["withheld"] > 0, result  # the descriptions did carry candidates (half trickle)
+    assert result["states"] == ["connected", "connected"], result
+    assert page.errors == []

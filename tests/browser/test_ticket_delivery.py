@@ -16,8 +16,10 @@ window.WebSocket = class extends NativeSocket {
     });
   }
 };
+window.__sent = [];
 const nativeFetch = window.fetch;
 window.fetch = async (url, init) => {
+  if (/\\/tickets$/.test(url) && init?.method === 'POST') window.__sent.push(JSON.parse(init.body));
   const res = await nativeFetch(url, init);
   if (/\\/tickets(\\?|$)/.test(url) && (!init || !init.method || init.method === 'GET')) {
     res.clone().json().then((b) => (b.tickets || []).forEach(
@@ -46,3 +48,19 @@ def test_each_ticket_arrives_twice_and_is_used_once(people, meeting):
         descriptions = {t["id"] for t in tickets if t["kind"] == "description"}
         assert 1 <= person.evaluate(APPLIED) <= len(descriptions), (tickets, person.evaluate(APPLIED))
         assert person.errors == []
+
+
+def test_a_join_is_one_offer_and_one_answer_with_candidates_inside(people, meeting):
+    ada, bob = people(2, init_script=TICKET_LOG)
+    mid = meeting()
+    join(ada, mid, "Ada")
+    join(bob, mid, "Bob")  # the newcomer offers; Ada, already there, waits for it and answers
+    for person in (ada, bob):
+        wait_remote_videos_playing(person, 1)
+    sent = {name: [t for t in person.evaluate("window.__sent") if t["kind"] == "description"]
+            for name, person in (("ada", ada), ("bob", bob))}
+    assert [d["data"]["type"] for d in sent["bob"]] == ["offer"], sent
+    assert [d["data"]["type"] for d in sent["ada"]] == ["answer"], sent
+    for descriptions in sent.values():  # half trickle: the candidates travel in the SDP
+        assert "a=candidate:" in descriptions[0]["data"]["sdp"], descriptions
+    assert ada.errors == [] and bob.errors == []
