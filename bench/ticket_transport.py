@@ -84,15 +84,19 @@ class Run:
                 "data": [{"candidate": "candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host",
                           "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": key}]}
         self.sent[key] = time.perf_counter()
-        if way == "ws":
-            await sender.ws.send(json.dumps({"action": "ticket", **body}))
-        else:
-            async with self.session.post(f"{self.api}/meetings/{sender.mid}/tickets", json=body,
-                                         headers={"Authorization": f"Bearer {sender.token}"}) as r:
-                await r.read()
-                self.confirmed[key] = time.perf_counter()
-                if r.status != 202:
-                    self.errors.append((r.status, key))
+        try:
+            if way == "ws":
+                await sender.ws.send(json.dumps({"action": "ticket", **body}))
+            else:
+                async with self.session.post(
+                        f"{self.api}/meetings/{sender.mid}/tickets", json=body,
+                        headers={"Authorization": f"Bearer {sender.token}"}) as r:
+                    await r.read()
+                    self.confirmed[key] = time.perf_counter()
+                    if r.status != 202:
+                        self.errors.append((r.status, key))
+        except (aiohttp.ClientError, websockets.WebSocketException) as err:
+            self.errors.append((type(err).__name__, key))
         return key
 
     def latencies(self, keys: list[str]) -> tuple[list, list, int]:
