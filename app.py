@@ -15,6 +15,7 @@ from chalicelib import (
     push,
     roster,
     signaling,
+    ws_actions,
 )
 from chalicelib.aws import LazySession
 from chalicelib.config import settings
@@ -123,7 +124,7 @@ def ws_connect(event):
 
 @app.on_ws_message()
 def ws_message(event):
-    return connections.message(event, app.websocket_api)
+    return ws_actions.message(event, app.websocket_api, _sender())
 
 
 @app.on_ws_disconnect()

@@ -191,6 +191,7 @@ def main(argv=None) -> int:
         f"Machine: {machine()}.",
         "All servers ran on this machine (localhost); each figure is compared with a "
         "baseline measured in the same run.",
+        "What the same paths cost in AWS, on paper with sources: [LATENCY.md](LATENCY.md).",
     ]
     failed = 0
     facts = {}

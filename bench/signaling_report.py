@@ -130,8 +130,8 @@ def markdown(ours, peer, steps, split) -> str:
         "",
         f"- REST round trip of a ticket POST under load (client-measured): {post:.1f} ms",
         f"- the ticket route alone, in-process, no load: {split['handler_ms']:.1f} ms, of which "
-        f"DynamoDB (3 calls: meeting and sender in one BatchGetItem, the recipient's "
-        f"counter, the ticket put): "
+        f"DynamoDB (2 calls: meeting, sender, recipient and its ticket counter in one "
+        f"BatchGetItem; the counter and the ticket in one transaction): "
         f"{split['dynamodb_ms']:.1f} ms",
         f"- after the POST's answer until the ticket is on the socket (latency p50 − POST p50; "
         f"the fast path pushes before answering): "

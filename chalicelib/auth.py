@@ -66,27 +66,39 @@ def open_meeting(mid: str) -> Meeting:
 def member_for(claims: dict, mid: str) -> tuple[Meeting, Participant]:
     """The open meeting and the live participant behind verified claims, read together in
     one BatchGetItem; the meeting's errors (404/410) come before the participant's (403)."""
-    pk, sk = meeting_pk(mid), participant_sk(claims["sub"])
-    found = {item.sk: item for item in Item.batch_get([(pk, META_SK), (pk, sk)],
+    meeting, participant, _ = member_with(claims["sub"], mid)
+    return meeting, participant
+
+
+def member_with(pid: str, mid: str, also: tuple = ()) -> tuple[Meeting, Participant, dict]:
+    """`member_for` participant `pid`, plus the items at the (pk, sk) keys `also`, read in
+    the same BatchGetItem (a ticket's recipient, counter and key): found ones by sort key."""
+    pk, sk = meeting_pk(mid), participant_sk(pid)
+    found = {item.sk: item for item in Item.batch_get([(pk, META_SK), (pk, sk), *also],
                                                       consistent_read=True)}
     meeting = check_open(found.get(META_SK))
     participant = found.get(sk)
     if not isinstance(participant, Participant) or not participant.active:
         raise ParticipantGone()
-    return meeting, participant
+    return meeting, participant, found
 
 
-def member(mid: str, request) -> tuple[Meeting, Participant]:
-    """`member_for` the bearer token of an HTTP request, for meeting `mid`.
+def claims(mid: str, request) -> dict:
+    """The verified claims of an HTTP request's bearer token, for meeting `mid`.
 
     A missing or ended meeting (404/410) outranks a bad token (401/403).
     """
     check_mid(mid)
     try:
-        claims = decode(bearer_token(request), settings())
-        if claims.get("mid") != mid:
+        verified = decode(bearer_token(request), settings())
+        if verified.get("mid") != mid:
             raise WrongMeeting()
     except ApiError:
         open_meeting(mid)
         raise
-    return member_for(claims, mid)
+    return verified
+
+
+def member(mid: str, request) -> tuple[Meeting, Participant]:
+    """`member_for` the bearer token of an HTTP request, for meeting `mid`."""
+    return member_for(claims(mid, request), mid)

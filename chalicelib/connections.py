@@ -1,6 +1,5 @@
 """WebSocket lifecycle: `$connect` checks the token, `$disconnect` releases the connection."""
 
-import json
 import logging
 import time
 from datetime import timedelta
@@ -23,7 +22,8 @@ from .models import (
 )
 
 log = logging.getLogger("parley")
-MAX_FRAME = 32 * 1024
+MAX_OWNERS = 10_000
+_OWNERS: dict[str, tuple[str, str]] = {}
 CONN_TTL = timedelta(hours=3)  # API Gateway closes every connection after 2 h
 
 
@@ -55,18 +55,21 @@ def connect(event) -> Response | None:
     return None
 
 
-def message(event, websocket_api) -> None:
-    """The only client action is a keep-alive ping; anything else gets an error frame."""
-    try:
-        body = json.loads(event.body) if len(event.body) <= MAX_FRAME else None
-    except (ValueError, RecursionError):  # RecursionError: `[[[[...` nested past the parser
-        body = None
-    if isinstance(body, dict) and body.get("action") == "ping":
-        reply = {"event": "pong"}
-    else:
-        reply = {"event": "error", "error": {"code": "invalid_request",
-                                             "message": 'Send {"action": "ping"}.'}}
-    websocket_api.send(event.connection_id, json.dumps(reply))
+def owner(connection_id: str) -> tuple[str, str]:
+    """(mid, pid) of an open WebSocket, or 403 participant_gone. Remembered per process:
+    connection ids are never reused and a connection never changes owner, and whether the
+    owner is still in the meeting is checked by the caller on every use."""
+    known = _OWNERS.get(connection_id)
+    if known is None:
+        try:
+            conn = Connection.get(connection_pk(connection_id), CONNECTION_SK,
+                                  consistent_read=True)
+        except DoesNotExist as err:
+            raise ParticipantGone() from err
+        known = _OWNERS[connection_id] = (conn.mid, conn.pid)
+        if len(_OWNERS) > MAX_OWNERS:
+            _OWNERS.pop(next(iter(_OWNERS)))
+    return known
 
 
 def forget(connection_id: str, mid: str, pid: str) -> None:

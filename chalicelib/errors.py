@@ -28,6 +28,14 @@ class ApiError(ChaliceUnhandledError):
     def to_response(self) -> Response:
         return error_response(self.status, self.code, self.message, self.headers)
 
+    def to_event(self, **extra) -> dict:
+        """The same error as a WebSocket frame; Retry-After becomes `retryAfter` seconds."""
+        event = {"event": "error", **extra,
+                 "error": {"code": self.code, "message": self.message}}
+        if "Retry-After" in self.headers:
+            event["retryAfter"] = int(self.headers["Retry-After"])
+        return event
+
 
 class _RetryLater(ApiError):
     """An error with Retry-After; `message` has a `{seconds}` slot."""

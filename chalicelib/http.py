@@ -18,6 +18,11 @@ def json_body(request) -> dict:
         raise PayloadTooLarge()
     if not raw.strip():
         return {}
+    return json_object(raw)
+
+
+def json_object(raw: bytes | str) -> dict:
+    """A JSON object from a body or a WebSocket frame, or ApiError 400."""
     try:  # UTF-8 only (RFC 8259 8.1; a BOM is tolerated): json.loads(bytes) also takes UTF-16/32
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
         body = json.loads(text, parse_constant=_reject_constant)

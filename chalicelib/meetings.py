@@ -1,7 +1,5 @@
 """Create, look up and join meetings; the host's lock and end."""
 
-from datetime import timedelta
-
 from chalice import Response
 from pynamodb.exceptions import PutError, TransactWriteError
 
@@ -10,22 +8,18 @@ from .config import settings
 from .errors import HostKeyMismatch, MeetingLocked, PasscodeMismatch, PasscodeRequired, TryAgain
 from .ids import host_key, meeting_id, participant_id
 from .models import (
-    ITEM_TTL_MARGIN,
     META_SK,
     SECRET_SK,
     Meeting,
     Participant,
     Secret,
+    kept_until,
     meeting_pk,
     now,
     participant_sk,
     transaction,
 )
 from .schemas import CREATE_MEETING, JOIN_MEETING, MESH_DEFAULT, UPDATE_MEETING, body_of
-
-
-def _expires():
-    return now() + timedelta(hours=settings().retention_hours) + ITEM_TTL_MARGIN
 
 
 def create(request) -> Response:
@@ -37,10 +31,10 @@ def create(request) -> Response:
     meeting = Meeting(meeting_pk(mid), META_SK, mid=mid, name=body["name"].strip(),
                       created_at=now(), max_participants=body.get("maxParticipants",
                                                                   MESH_DEFAULT),
-                      has_passcode=passcode is not None, expires=_expires())
+                      has_passcode=passcode is not None, expires=kept_until())
     secret = Secret(meeting_pk(mid), SECRET_SK, host_key_hash=passcodes.hash_host_key(key),
                     passcode_hash=passcodes.hash_passcode(passcode) if passcode else None,
-                    expires=_expires())
+                    expires=kept_until())
     try:
         with transaction() as tx:
             tx.save(meeting, condition=Meeting.pk.does_not_exist())
@@ -85,7 +79,7 @@ def join(mid: str, request) -> dict:
     pid = participant_id()
     participant = Participant(meeting_pk(mid), participant_sk(pid), pid=pid, mid=mid,
                               name=body["name"].strip(), role=role, joined_at=now(),
-                              expires=_expires())
+                              expires=kept_until())
     roster.take_seat(meeting, participant)
     return {
         "token": auth.issue(pid, mid, role, s),

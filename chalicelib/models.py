@@ -35,6 +35,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def kept_until() -> datetime:
+    """TTL backstop of a meeting's lasting items: retention, then a day's margin."""
+    return now() + timedelta(hours=settings().retention_hours) + ITEM_TTL_MARGIN
+
+
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
@@ -45,11 +50,14 @@ def iso(value: datetime | None) -> str | None:
 # A meeting's partition `M#<mid>` holds everything of the meeting. Its sort keys, in the
 # order DynamoDB keeps them (byte order):
 #
-#     META  <  MSG#<id>  <  P#<pid>  <  SECRET  <  T#<to>#<tid>
+#     K#<from>#<to>#<key>  <  META  <  MSG#<id>  <  N#<to>  <  P#<pid>  <  SECRET
+#                                                                     <  T#<to>#<tid>
 #
 # Facts the code relies on: participants and the secret are one contiguous range
-# (`roster_range`: P#… up to SECRET), read by one Query on every join; chat messages
-# sort by id, which begins with the send time; a recipient's tickets sort by ticket id.
+# (`roster_range`: P#… up to SECRET), read by one Query on every join, so nothing else
+# may sort between them (the ticket counters `N#` and keys `K#` sort outside it); chat
+# messages sort by id, which begins with the send time; a recipient's tickets sort by
+# ticket id, and `T#<to>#` holds nothing but tickets.
 # Outside meetings: `C#<connection id>` / `CONN` maps a WebSocket to its participant, and
 # partition `ABSENT` lists participants who have no open connection, oldest first.
 
@@ -57,6 +65,8 @@ _MEETING = "M#"
 _PARTICIPANT = "P#"
 _MESSAGE = "MSG#"
 _TICKET = "T#"
+_TICKET_COUNTER = "N#"
+_TICKET_KEY = "K#"
 _CONNECTION = "C#"
 META_SK = "META"
 SECRET_SK = "SECRET"  # noqa: S105 (a sort key, not a password)
@@ -84,6 +94,16 @@ def message_sk(message_id: str) -> str:
 
 def ticket_sk(to: str, tid: str) -> str:
     return f"{_TICKET}{to}#{tid}"
+
+
+def ticket_counter_sk(to: str) -> str:
+    """The last ticket number a recipient was given (`N#` sorts outside every range)."""
+    return f"{_TICKET_COUNTER}{to}"
+
+
+def ticket_key_sk(sender: str, to: str, key: str) -> str:
+    """A sender's idempotency key for a ticket to `to`; pids and keys hold no `#`."""
+    return f"{_TICKET_KEY}{sender}#{to}#{key}"
 
 
 def connection_pk(connection_id: str) -> str:
@@ -231,7 +251,7 @@ class Participant(Item, discriminator="Participant"):
     # epoch seconds since which the participant has had no open connection (join time
     # until the first socket opens); meaningless while `connections` is not empty
     disconnected_at = NumberAttribute(null=True)
-    ticket_seq = NumberAttribute(default=0)
+    ticket_seq = NumberAttribute(default=0)  # before TicketCounter: its floor, never written
     mute_requests = NumberAttribute(default=0)
     mute_requested_by = UnicodeAttribute(null=True)
 
@@ -286,6 +306,28 @@ class Ticket(Item, discriminator="Ticket"):
     def public(self) -> dict:
         return {"id": self.tid, "from": self.sender, "to": self.to, "kind": self.kind,
                 "data": self.data, "sentAt": iso(self.sent_at)}
+
+
+class TicketCounter(Item, discriminator="TicketCounter"):
+    """The last ticket number given to one recipient.
+
+    Its own item, not an attribute of the participant: the transaction that takes a
+    number (signaling's store) would otherwise make the recipient's own writes (a socket
+    opening, a mute toggle) fail with TransactionConflict while a ticket to them is stored.
+    """
+
+    seq = NumberAttribute()
+
+
+class TicketKey(Item, discriminator="TicketKey"):
+    """The ticket a sender stored under an idempotency key: a repeat finds it here.
+    Expires with its ticket; an expired one counts as absent."""
+
+    tid = UnicodeAttribute()
+    to = UnicodeAttribute()
+
+    def live(self, at: datetime) -> bool:
+        return self.expires is None or self.expires > at
 
 
 class Message(Item, discriminator="Message"):

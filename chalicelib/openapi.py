@@ -39,7 +39,8 @@ _AUTH = [{"bearer": []}]
 _WHY = {400: "Invalid request", 401: "Missing, invalid or expired token, or passcode required",
         403: "Forbidden", 404: "Not found", 409: "Meeting full", 410: "Meeting ended",
         413: "Payload too large", 415: "Unsupported media type", 423: "Meeting locked",
-        429: "Too many attempts or requests (Retry-After says when to try again)"}
+        429: "Too many attempts or requests (Retry-After says when to try again)",
+        503: "A write lost a race it could not settle; retry (a ticket with the same key)"}
 
 
 def _obj(**props) -> dict:
@@ -96,8 +97,9 @@ def document() -> dict:
                 wsUrl={"type": "string"}),
                 body=schemas.JOIN_MEETING, errors=(401, 403, 404, 409, 410, 423, 429))},
             "/meetings/{mid}/tickets": {
-                "post": _op("Send a WebRTC ticket", 202, _obj(ticket=_REF["Ticket"]),
-                            body=schemas.POST_TICKET, auth=True, errors=(*gone, 429)),
+                "post": _op("Send a WebRTC ticket (again with the same key: the same ticket)",
+                            202, _obj(ticket=_REF["Ticket"]), body=schemas.POST_TICKET,
+                            auth=True, errors=(*gone, 429, 503)),
                 "get": _op("Replay my tickets after a cursor", 200,
                            _obj(tickets={"type": "array", "items": _REF["Ticket"]}),
                            auth=True, errors=gone, params=(_MID, _AFTER)),

@@ -73,6 +73,10 @@ ICE_CANDIDATE = {
     },
 }
 
+# A sender's idempotency key for one ticket: a retry with the same key gets the ticket
+# the first try stored. Length first, so an over-long key is told so, not "not allowed".
+TICKET_KEY = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9_-]+$"}
+
 POST_TICKET = {
     "type": "object",
     "additionalProperties": False,
@@ -81,6 +85,7 @@ POST_TICKET = {
         "to": {"type": "string", "pattern": ID_PATTERN},
         "kind": {"enum": ["description", "candidates", "bye"]},
         "data": {},
+        "key": TICKET_KEY,
     },
     "allOf": [
         {"if": {"properties": {"kind": {"const": "description"}}},
@@ -91,6 +96,13 @@ POST_TICKET = {
         {"if": {"properties": {"kind": {"const": "bye"}}},
          "then": {"properties": {"data": {"type": "null"}}}},
     ],
+}
+
+# The same ticket sent over the open WebSocket: `{"action": "ticket", to, kind, data, key}`.
+SOCKET_TICKET = {
+    **POST_TICKET,
+    "required": ["action", *POST_TICKET["required"]],
+    "properties": {"action": {"const": "ticket"}, **POST_TICKET["properties"]},
 }
 
 UPDATE_ME = {

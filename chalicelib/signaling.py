@@ -1,63 +1,82 @@
-"""WebRTC tickets: store one per message, numbered per recipient, hand it straight to the
-recipient's sockets, and replay them."""
+"""WebRTC tickets: one core that checks, stores (ticket_store) and hands a ticket straight
+to the recipient's sockets, reached two ways — a REST POST and a `ticket` action on the
+sender's open WebSocket — and the replay after a reconnect."""
 
 import json
+import logging
 
 from chalice import Response
-from pynamodb.exceptions import UpdateError
 
-from . import auth, push, ratelimit
-from .errors import InvalidRequest, ParticipantNotFound, PayloadTooLarge
-from .ids import ticket_id
-from .models import (
-    TICKET_TTL,
-    Participant,
-    Ticket,
-    condition_failed,
-    meeting_pk,
-    now,
-    participant_sk,
-    ticket_sk,
-    tickets_range,
+from . import auth, connections, push, ratelimit, ticket_store
+from .errors import ApiError, InvalidRequest, PayloadTooLarge
+from .models import Participant, Ticket, meeting_pk, tickets_range
+from .schemas import (
+    AFTER_QUERY,
+    MAX_TICKET_DATA,
+    POST_TICKET,
+    SOCKET_TICKET,
+    body_of,
+    query_of,
+    validate,
 )
-from .schemas import AFTER_QUERY, MAX_TICKET_DATA, POST_TICKET, body_of, query_of
 
+log = logging.getLogger("parley")
 REPLAY_LIMIT = 200
 LOST_NUMBERS = 1000  # more ticket numbers than a stack hands out in a snapshot interval
 
 
-def _next_seq(mid: str, to: str) -> Participant:
-    """Take the recipient's next ticket number; this also proves the recipient is present.
-    Returns the recipient as the update left it: its number and its open connections."""
-    recipient = Participant(meeting_pk(mid), participant_sk(to))
-    try:
-        recipient.update(actions=[Participant.ticket_seq.add(1)],
-                         condition=Participant.state == "active")
-    except UpdateError as err:
-        if condition_failed(err):
-            raise ParticipantNotFound() from err
-        raise
-    return recipient
-
-
-def post(mid: str, request, sender: push.Sender) -> Response:
-    _, me = auth.member(mid, request)
-    body = body_of(request, POST_TICKET)
-    data = body.get("data")
-    if len(json.dumps(data, separators=(",", ":"))) > MAX_TICKET_DATA:
+def checked(body: dict, sender: str) -> dict:
+    """The limits a valid ticket body must also meet: data size, not to oneself."""
+    if len(json.dumps(body.get("data"), separators=(",", ":"))) > MAX_TICKET_DATA:
         raise PayloadTooLarge("Ticket data is over 16 KB.")
-    ratelimit.buckets().take("ticket", me.pid)
-    if body["to"] == me.pid:
+    if body["to"] == sender:
         raise InvalidRequest("A ticket cannot be sent to yourself.")
-    recipient = _next_seq(mid, body["to"])
-    tid = ticket_id(int(recipient.ticket_seq))
-    sent = now()
-    ticket = Ticket(meeting_pk(mid), ticket_sk(body["to"], tid), tid=tid, sender=me.pid,
-                    to=body["to"], kind=body["kind"], data=data, sent_at=sent,
-                    expires=sent + TICKET_TTL)
-    ticket.save()
-    push.hand_over(sender, ticket, recipient)
+    return body
+
+
+def deliver(mid: str, sender: str, body: dict, push_sender: push.Sender) -> tuple[Ticket, bool]:
+    """The core both routes share: sender still in the open meeting (read together with
+    the recipient, its counter and the key), rate limit, store once, push at once.
+
+    A repeat of a key is pushed again too: the recipient drops the copy by id, and if the
+    first try died before its push, the recipient need not wait for the stream.
+    """
+    also = ticket_store.lookups(mid, sender, body["to"], body.get("key"))
+    _, me, found = auth.member_with(sender, mid, also)
+    ratelimit.buckets().take("ticket", me.pid)
+    ticket, recipient, stored = ticket_store.store(mid, me.pid, body, found)
+    if recipient is not None:
+        push.hand_over(push_sender, ticket, recipient)
+    return ticket, stored
+
+
+def post(mid: str, request, push_sender: push.Sender) -> Response:
+    """POST .../tickets: 202 with the ticket, the stored one again for a repeated key."""
+    claims = auth.claims(mid, request)
+    try:
+        body = checked(body_of(request, POST_TICKET), claims["sub"])
+    except ApiError:
+        auth.member_for(claims, mid)  # a gone meeting or participant outranks a bad body
+        raise
+    ticket, _ = deliver(mid, claims["sub"], body, push_sender)
     return Response(status_code=202, body={"ticket": ticket.public()})
+
+
+def from_socket(connection_id: str, frame: dict, push_sender: push.Sender) -> dict:
+    """`{"action": "ticket", ...}` on an open WebSocket, authenticated by the connection
+    (its `$connect` checked the token). Returns the reply frame: `ticket-stored` with the
+    ticket, or the REST route's error as an `error` frame; both echo the key."""
+    key = frame.get("key") if isinstance(frame.get("key"), str) else None
+    try:
+        mid, sender = connections.owner(connection_id)
+        body = checked(validate(SOCKET_TICKET, frame), sender)
+        ticket, _ = deliver(mid, sender, body, push_sender)
+    except ApiError as err:
+        return err.to_event(action="ticket", key=key)
+    except Exception:
+        log.exception("ticket from connection %s failed", connection_id)
+        return ApiError().to_event(action="ticket", key=key)
+    return {"event": "ticket-stored", "key": key, "ticket": ticket.public()}
 
 
 def replay(mid: str, request) -> dict:
@@ -79,6 +98,6 @@ def skip_ticket_numbers(by: int = LOST_NUMBERS) -> int:
     """
     moved = 0
     for p in Participant.scan(Participant.state == "active", consistent_read=True):
-        p.update(actions=[Participant.ticket_seq.add(by)])
+        ticket_store.skip_numbers(p, by)
         moved += 1
     return moved

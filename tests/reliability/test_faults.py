@@ -116,7 +116,11 @@ def test_a_socket_cut_mid_burst_loses_no_ticket_and_replay_fills_the_gap(stack):
     unique = list(dict.fromkeys(processed))
     assert unique == sent  # every ticket exactly once after dedupe, in the order sent
     assert sent == sorted(sent) and len(sent) == BURST + WHILE_AWAY + AFTER_RETURN
-    assert live_before == sorted(live_before) and live_after == sorted(live_after)
+    # Each ticket arrives first in order; its second copy (the stream's, after the direct
+    # push) may come after the next ticket's direct push, and is dropped by id.
+    for live in (live_before, live_after):
+        firsts = list(dict.fromkeys(live))
+        assert firsts == sorted(firsts)
     assert [t["id"] for t in _replay_all(bob, None)] == sent  # and the server kept them all
     _record("socket cut mid-burst", {
         "tickets_sent": len(sent), "sent_before_the_cut": sent_at_cut,

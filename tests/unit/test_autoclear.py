@@ -11,6 +11,7 @@ from chalicelib.models import (
     Item,
     Meeting,
     Ticket,
+    TicketCounter,
     connection_pk,
     meeting_pk,
     now,
@@ -31,13 +32,15 @@ def test_purge_deletes_every_item_of_old_meetings_only(client):
     for mid in (old, fresh):
         a, b = client.join(mid, "A"), client.join(mid, "B")
         client.call("POST", f"/meetings/{mid}/tickets", {"to": b["participant"]["id"],
-                                                        "kind": "bye"}, token=a["token"])
+                                                        "kind": "bye", "key": "k1"},
+                    token=a["token"])
         client.call("POST", f"/meetings/{mid}/messages", {"text": "hi"}, token=a["token"])
     _age(old, 49)
     counts = autoclear.purge(load())
-    assert counts["meetings"] >= 1 and counts["items"] >= 6
+    assert counts["meetings"] >= 1 and counts["items"] >= 8
     assert _items(old) == []
-    assert len(_items(fresh)) == 6  # META, SECRET, 2 participants, ticket, message
+    # META, SECRET, 2 participants, ticket, its key, the recipient's ticket counter, message
+    assert len(_items(fresh)) == 8
     assert client.call("GET", f"/meetings/{old}").status == 404
 
 
@@ -124,4 +127,5 @@ def test_purge_racing_joins_and_tickets_never_shows_a_half_deleted_meeting_as_op
     assert all(status != 200 for status in seen[closed[0]:]) if closed else True
     assert client.call("GET", f"/meetings/{mid}").status == 404
     leftovers = _items(mid)
-    assert all(isinstance(item, Ticket) for item in leftovers)  # at most a late ticket (1 h TTL)
+    # at most a late ticket (1 h TTL) and the counter its transaction wrote (TTL too)
+    assert all(isinstance(item, Ticket | TicketCounter) and item.expires for item in leftovers)

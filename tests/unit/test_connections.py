@@ -3,9 +3,7 @@
 import json
 
 import pytest
-from chalice.app import WebsocketEvent
 
-from chalicelib import connections
 from chalicelib.models import (
     CONNECTION_SK,
     Connection,
@@ -82,24 +80,3 @@ def test_disconnect_marks_participant_disconnected(client, meeting, parley):
 
 def test_disconnect_of_unknown_connection_is_harmless(parley, dynamo):
     assert parley.ws_disconnect(_event("$disconnect", "never-seen"), None)["statusCode"] == 200
-
-
-class Replies:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, cid, message):
-        self.sent.append((cid, json.loads(message)))
-
-
-@pytest.mark.parametrize("body,event", [
-    ('{"action": "ping"}', "pong"),
-    ('{"action": "dance"}', "error"),
-    ("not json", "error"),
-    ("x" * 40000, "error"),
-])
-def test_ping_gets_pong_and_anything_else_an_error_frame(body, event):
-    replies = Replies()
-    connections.message(WebsocketEvent(_event("$default", "c1", body=body), None), replies)
-    assert replies.sent == [("c1", replies.sent[0][1])]
-    assert replies.sent[0][1]["event"] == event
