@@ -33,7 +33,7 @@ export function createApi(base) {
     createMeeting: (body) => call('POST', '/meetings', body),
     getMeeting: (mid) => call('GET', m(mid)),
     join: (mid, body) => call('POST', m(mid) + '/join', body),
-    postTicket: (mid, to, kind, data) => call('POST', m(mid) + '/tickets', {to, kind, data}),
+    postTicket: (mid, ticket) => call('POST', m(mid) + '/tickets', ticket), // {to, kind, data, key}
     tickets: (mid, after) => call('GET', m(mid) + '/tickets' + (after ? '?after=' + after : '')),
     participants: (mid) => call('GET', m(mid) + '/participants'),
     updateMe: (mid, state) => call('PATCH', m(mid) + '/participants/me', state),

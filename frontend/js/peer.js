@@ -6,7 +6,7 @@ const HALF_TRICKLE = 150; // a description waits this long at most for its candi
 const WAIT_FOR_OFFER = 2e3; // the side that does not start waits this long for the offer
 
 export class Peer {
-  // send(kind, data) -> Promise; onTrack(stream); onState(connectionState); onSendError(err);
+  // send(kind, data, key) -> Promise; onTrack(stream); onState(connectionState); onSendError(err);
   // onStuck(): something is overdue, so fetch any ticket the socket missed;
   // onTrouble(on): true after 15 s without a connection or at once on failed, false once connected.
   // starts: this side makes the first offer (the newcomer, to everyone already there); the other
@@ -176,9 +176,12 @@ export class Peer {
     this.watch();
   }
 
-  post(kind, data) { // a busy or flaky server gets the same ticket again, a few times
-    const send = (n) => this.send(kind, data).catch(async (e) => {
-      if (n > 3 || this.closed || !/rate_lim|network|internal/.test(e.code)) throw e;
+  // A busy or flaky server gets the same ticket again, a few times, with the same key: the
+  // server stores a ticket once per key, however often it was sent.
+  post(kind, data) {
+    const key = crypto.randomUUID();
+    const send = (n) => this.send(kind, data, key).catch(async (e) => {
+      if (n > 3 || this.closed || !/rate_lim|network|internal|try_again|^http_5/.test(e.code)) throw e;
       await new Promise((r) => setTimeout(r, (e.retryAfter || 1) * 1e3));
       return send(n + 1);
     });

@@ -2,13 +2,17 @@
 // in order. Ticket ids are a per-recipient sequence, so a gap means a missed ticket: replay
 // with GET .../tickets?after=<last id>, as after every (re)connect.
 
+import {ApiError} from './api.js';
+
 const FATAL = /^(participant_gone|token_|wrong_meeting|meeting_)/; // we are not in the meeting
 const pad = (n) => String(n).padStart(12, '0');
+const STORE_WAIT = 5e3; // a ticket sent on the socket with no reply by then is sent again
 
 export class Signaling {
   // replay(after) -> {tickets}; to: {onTicket(t), onEvent(msg), onStatus('open'|'reconnecting'), onFatal(code)}
   constructor(url, token, replay, to) {
     Object.assign(this, {url, token, replay, to, last: 0, pending: new Map(), attempt: 0});
+    this.sent = new Map(); // key -> {resolve, reject, timer}: tickets sent on the socket, unanswered
     this.online = () => this.isOpen() || this.reconnect();
     addEventListener('online', this.online);
   }
@@ -33,10 +37,15 @@ export class Signaling {
       try { msg = JSON.parse(e.data); } catch { return; }
       if (msg.event === 'pong') clearTimeout(this.pongTimer);
       else if (msg.event === 'ticket') this.receive(msg.ticket);
-      else if (msg.event !== 'error') this.to.onEvent(msg);
+      else if (msg.event === 'ticket-stored') this.settle(msg.key, null, msg.ticket);
+      else if (msg.event === 'error') {
+        const {code, message} = msg.error || {};
+        this.settle(msg.key, new ApiError(0, code || 'internal_error', message, msg.retryAfter || 0));
+      } else this.to.onEvent(msg);
     };
     ws.onclose = () => {
       this.stopTimers();
+      this.dropSent();
       this.to.onStatus('reconnecting');
       this.retryTimer = setTimeout(async () => {
         // after repeated failures, ask the REST API whether we are still in the meeting
@@ -63,9 +72,35 @@ export class Signaling {
     clearTimeout(this.retryTimer);
     this.ws.onclose = null;
     this.ws.close();
+    this.dropSent();
     this.attempt = 0;
     this.to.onStatus('reconnecting');
     this.connect();
+  }
+
+  // A ticket on the open socket ({to, kind, data, key}): resolves with the stored ticket when
+  // the server says `ticket-stored`, rejects with its error, or with network_error when the
+  // socket closes or no reply comes; the caller sends it again with the same key (stored once).
+  sendTicket(ticket) {
+    return new Promise((resolve, reject) => {
+      if (!this.isOpen()) return reject(new ApiError(0, 'network_error', 'socket not open'));
+      const timer = setTimeout(() => this.settle(ticket.key, new ApiError(0, 'network_error', 'no reply')),
+        STORE_WAIT);
+      this.sent.set(ticket.key, {resolve, reject, timer});
+      this.ws.send(JSON.stringify({action: 'ticket', ...ticket}));
+    });
+  }
+
+  settle(key, error, ticket) {
+    const waiting = this.sent.get(key);
+    if (!waiting) return;
+    this.sent.delete(key);
+    clearTimeout(waiting.timer);
+    if (error) waiting.reject(error); else waiting.resolve({ticket});
+  }
+
+  dropSent() {
+    for (const key of [...this.sent.keys()]) this.settle(key, new ApiError(0, 'network_error', 'socket closed'));
   }
 
   receive(t) {
@@ -129,5 +164,6 @@ export class Signaling {
     removeEventListener('online', this.online);
     this.ws.onclose = null;
     this.ws.close();
+    this.dropSent();
   }
 }

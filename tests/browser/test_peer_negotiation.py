@@ -165,3 +165,36 @@ def test_candidates_that_arrive_after_the_description_are_used(people):
     assert result["withheld"] > 0, result  # the descriptions did carry candidates (half trickle)
     assert result["states"] == ["connected", "connected"], result
     assert page.errors == []
+
+
+# A send that fails as at a gateway (network error, 5xx, try_again) is sent again with the
+# same key, so the server (which stores a ticket once per key) keeps one; a refusal is not.
+RETRIED_SENDS = """async () => {
+  const {Peer} = await import('/js/peer.js');
+  const {ApiError} = await import('/js/api.js');
+  const calls = [];
+  const failures = ['network_error', 'http_502', 'try_again', 'participant_not_found'];
+  const peer = new Peer({selfId: 'ada', remoteId: 'bob', iceServers: [], starts: true,
+    send: async (kind, data, key) => {
+      calls.push({kind, key});
+      const code = failures.shift();
+      if (code) throw new ApiError(0, code, code);
+      return {};
+    },
+    onTrack() {}, onState() {}, onSendError: (e) => calls.push({gaveUp: e.code})});
+  const first = peer.post('bye', null);
+  await first;
+  await peer.post('bye', null);
+  peer.close();
+  return calls;
+}"""
+
+
+def test_a_failed_send_goes_again_with_the_same_key(people):
+    (page,) = people(1)
+    page.goto("/")
+    calls = page.evaluate(RETRIED_SENDS)
+    # the first ticket: three failures worth retrying, then a refusal that is not retried
+    assert [c.get("gaveUp") for c in calls] == [None, None, None, None, "participant_not_found", None], calls
+    first, second = calls[0]["key"], calls[5]["key"]
+    assert {c["key"] for c in calls[:4]} == {first} and second != first, calls

@@ -6,6 +6,7 @@ from .conftest import join, wait_remote_videos_playing
 # Test-only: every ticket a page receives, over its WebSocket or in a replay response.
 TICKET_LOG = """
 window.__tickets = [];
+window.__sent = []; // every ticket this page sends, on its socket or by REST
 const NativeSocket = window.WebSocket;
 window.WebSocket = class extends NativeSocket {
   constructor(...args) {
@@ -15,11 +16,17 @@ window.WebSocket = class extends NativeSocket {
       if (msg.event === 'ticket') window.__tickets.push({via: 'socket', ...msg.ticket});
     });
   }
+  send(text) {
+    const msg = JSON.parse(text);
+    if (msg.action === 'ticket') window.__sent.push({via: 'socket', ...msg});
+    return super.send(text);
+  }
 };
-window.__sent = [];
 const nativeFetch = window.fetch;
 window.fetch = async (url, init) => {
-  if (/\\/tickets$/.test(url) && init?.method === 'POST') window.__sent.push(JSON.parse(init.body));
+  if (/\\/tickets$/.test(url) && init?.method === 'POST') {
+    window.__sent.push({via: 'rest', ...JSON.parse(init.body)});
+  }
   const res = await nativeFetch(url, init);
   if (/\\/tickets(\\?|$)/.test(url) && (!init || !init.method || init.method === 'GET')) {
     res.clone().json().then((b) => (b.tickets || []).forEach(
@@ -64,3 +71,17 @@ def test_a_join_is_one_offer_and_one_answer_with_candidates_inside(people, meeti
     for descriptions in sent.values():  # half trickle: the candidates travel in the SDP
         assert "a=candidate:" in descriptions[0]["data"]["sdp"], descriptions
     assert ada.errors == [] and bob.errors == []
+
+
+def test_tickets_go_on_the_open_socket_each_with_its_own_key(people, meeting):
+    ada, bob = people(2, init_script=TICKET_LOG)
+    mid = meeting()
+    join(ada, mid, "Ada")
+    join(bob, mid, "Bob")
+    for person in (ada, bob):
+        wait_remote_videos_playing(person, 1)
+    # Ada's socket is open long before Bob arrives: all her tickets go on it
+    sent = ada.evaluate("window.__sent")
+    assert sent and {t["via"] for t in sent} == {"socket"}, sent
+    keys = [t["key"] for t in sent + bob.evaluate("window.__sent")]
+    assert all(keys) and len(set(keys)) == len(keys), keys
