@@ -4,7 +4,7 @@ import {createApi} from './api.js';
 import {Room} from './room.js';
 import {openMedia, stopStream} from './media.js';
 import {session} from './store.js';
-import {t, errorText} from './i18n.js';
+import {t, errorText, ready} from './i18n.js';
 import {langSelect} from './ui/dom.js';
 import {landingView} from './ui/landing.js';
 import {prejoinView} from './ui/prejoin.js';
@@ -137,6 +137,7 @@ function enter(mid, res, {stream, audio, video, problem}) {
   room.start().catch((e) => console.warn('room', e));
 }
 
+await ready; // the page's language, before anything is drawn
 document.querySelector('.top').append(langSelect('lang'));
 addEventListener('hashchange', route);
 addEventListener('pageshow', (e) => { // from the back/forward cache: stale state, and not a reload

@@ -2,7 +2,8 @@
 
 const TICK = 8e3; // the watchdog's period
 const GIVE_UP = 15e3; // not connected for this long: onTrouble(true)
-const HALF_TRICKLE = 150; // a description waits this long at most for its candidates
+const HALF_TRICKLE = 150; // a description waits this long at most for its candidates,
+const QUIET = 20; // or until none has come for this long after the first
 const WAIT_FOR_OFFER = 2e3; // the side that does not start waits this long for the offer
 
 export class Peer {
@@ -57,7 +58,8 @@ export class Peer {
     this.watch();
   }
 
-  // MDN's negotiationneeded handler, one offer at a time. The side that does not start holds
+  // MDN's negotiationneeded handler, one offer at a time (a newcomer also calls it at once,
+  // without waiting for the event: the event's later call then finds the offer made). The side that does not start holds
   // its first offer back: the other's offer is on its way, and answering it carries our tracks
   // too (addTrack's transceivers take the offer's m-lines). If none comes, it offers anyway.
   async offer() {
@@ -85,17 +87,29 @@ export class Peer {
     await this.describe('offer');
   }
 
-  // Send our new description once its candidates are in (gathering complete, or HALF_TRICKLE
-  // ms: over the local network they take a few ms, a relay may take longer), unless it has been
-  // replaced meanwhile (our offer rolled back for theirs). One message instead of two or more.
+  // Send our new description once its first candidates are in, unless it has been replaced
+  // meanwhile (our offer rolled back for theirs): one message instead of two or more. Done
+  // waiting: gathering complete, or QUIET ms without a new candidate after the first (the host
+  // candidates come in one burst within a few ms; TCP ones ~100 ms later, and a relay's later
+  // still: those are trickled), or HALF_TRICKLE ms in all.
   async describe(type) {
     const pc = this.pc;
     if (pc.iceGatheringState !== 'complete') {
       await new Promise((resolve) => {
-        const done = () => { clearTimeout(timer); pc.removeEventListener('icegatheringstatechange', check); resolve(); };
+        let quiet;
+        const done = () => {
+          clearTimeout(timer);
+          clearTimeout(quiet);
+          pc.removeEventListener('icegatheringstatechange', check);
+          pc.removeEventListener('icecandidate', heard);
+          resolve();
+        };
         const check = () => pc.iceGatheringState === 'complete' && done();
+        const heard = () => { clearTimeout(quiet); quiet = setTimeout(done, QUIET); };
         const timer = setTimeout(done, HALF_TRICKLE);
         pc.addEventListener('icegatheringstatechange', check);
+        pc.addEventListener('icecandidate', heard);
+        if (this.gathered) heard();
       });
     }
     if (this.closed || pc.localDescription?.type !== type || (type === 'offer' && pc.signalingState !== 'have-local-offer')) return;

@@ -29,7 +29,10 @@ export class Room {
 
   async start() {
     const {api, mid, join} = this;
-    // The socket first: opening it is the slowest step of a join, and nothing below waits for it.
+    // The socket and the offers first: they are what a join waits for, and nothing else below
+    // waits for them. The newcomer offers to everyone already here, at once: their answers come
+    // over the socket (or, if it is not open yet, with the replay that follows its opening).
+    // They wait for our offer.
     this.sig = new Signaling(join.wsUrl || this.wsUrl, join.token, (after) => api.tickets(mid, after), this);
     const opened = this.sig.start();
     this.view = roomView({meeting: join.meeting, me: this.me, on: {
@@ -40,11 +43,14 @@ export class Room {
       devices: () => this.devices(),
       retry: (pid) => this.peers.get(pid)?.retry(),
     }});
+    this.set({...join.participant, audio: this.audio, video: this.video, connected: true}, true);
+    for (const p of join.participants) if (p.id !== this.me) this.set(p);
+    this.started = true;
+    for (const pid of this.people.keys()) if (pid !== this.me) this.peer(pid, true).offer();
+
     this.mount(this.view.el);
     this.view.setLocal(this);
-    this.set({...join.participant, audio: this.audio, video: this.video, connected: true}, true);
     this.showSelf();
-    for (const p of join.participants) if (p.id !== this.me) this.set(p);
     if (!this.audio || !this.video) this.patch({audio: this.audio, video: this.video});
     addEventListener('pagehide', this.pagehide);
     this.expose();
@@ -52,11 +58,6 @@ export class Room {
     // blocked, then allowed in the address bar: what the person tried to turn on comes on
     this.unwatch = watchPermissions((kind, state) => state === 'granted' && this.notes[kind] && this.retry([kind]));
     if (this.problem) this.failed(this.problem.kinds, this.problem.code);
-
-    // The newcomer offers to everyone already here, at once: their answers come over the socket
-    // (or, if it is not open yet, with the replay that follows its opening). They wait for it.
-    this.started = true;
-    for (const pid of this.people.keys()) if (pid !== this.me) this.peer(pid, true);
     await opened;
   }
 
