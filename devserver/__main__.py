@@ -133,9 +133,11 @@ async def serve(sock, listen, store, data_dir=None, kept=None) -> int:
         poller.start()
 
     rest = RestGateway(app, waker)
+    management = ManagementApi(websockets.connections)
+    session.answer_in_process(management, asyncio.get_running_loop())
     web_app = server.build(
         health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept),
-        rest=rest, websockets=websockets, management=ManagementApi(websockets.connections),
+        rest=rest, websockets=websockets, management=management,
         frontend=Frontend(ROOT / "frontend"))
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()

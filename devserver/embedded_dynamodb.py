@@ -24,33 +24,34 @@ format, so a map of attribute values of the plain kinds is passed through as it 
 (`_plain_attribute`; binary values still take moto's path, which base64-encodes them).
 
 Clients in this same process (the app, the stream poller) reach the server without a
-socket: a botocore `before-send` hook hands each request for the endpoint straight to
-the same WSGI app, in the calling thread. Over loopback HTTP every call paid a new TCP
+socket or an HTTP request: `direct_calls` answers each botocore call for the endpoint
+with moto's handler in the calling thread. Over loopback HTTP every call paid a new TCP
 connection (werkzeug's server closes each one), a thread per request and a GIL hand-off
-each way: ~8 ms for a GetItem against ~2 ms in-process. Other processes (tests, the AWS
-CLI) use the HTTP endpoint as before; both paths share one lock and one set of tables.
+each way: ~8 ms for a GetItem. Other processes (tests, the AWS CLI) use the HTTP
+endpoint as before; both paths share one lock and one set of tables.
 
 Every one of these overrides reaches into moto's internals, so the server refuses to start
 on any moto but the one they were written for (MOTO_VERSION, pinned in requirements-local.txt).
 """
 
 import copy
+import functools
 import importlib.metadata
 import logging
 import threading
 from urllib.parse import urlsplit
 
-from botocore.awsrequest import AWSResponse
-from botocore.handlers import BUILTIN_HANDLERS
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodbstreams.models import dynamodbstreams_backends
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
-from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from . import direct_calls
 
 MAX_SHARD_ITERATORS = 10_000
 # The moto whose internals the overrides below were written against.
@@ -198,6 +199,25 @@ def _pass_items_through() -> None:
     BaseJSONSerializer._serialize_type_map = _serialize_type_map
 
 
+UPDATE_EXPRESSIONS_CACHED = 512
+
+
+def _cache_update_expressions() -> None:
+    """Patch moto (once per process): an update expression is parsed once, not twice per
+    UpdateItem. The app sends a handful of distinct expressions; the parse tree is only
+    read (moto's validator works on a deep copy of it), so one tree serves every call."""
+    make = UpdateExpressionParser.__dict__["make"].__func__
+    if getattr(make, "cached", False):
+        return
+    cached = functools.lru_cache(maxsize=UPDATE_EXPRESSIONS_CACHED)(make)
+
+    def make_once(cls, expression_str):
+        return cached(cls, expression_str)
+
+    make_once.cached = True
+    UpdateExpressionParser.make = classmethod(make_once)
+
+
 class _DynamoDBOnly:
     """DynamoDB and DynamoDB Streams only, routed by the X-Amz-Target header.
 
@@ -231,56 +251,20 @@ class _Serialized:
     def __call__(self, environ, start_response):
         with self.lock:
             response = list(self._app(environ, start_response))
-            _trim_shard_iterators()
-            if environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2] in WRITE_OPERATIONS:
-                self.writes += 1
+            self._applied(environ.get("HTTP_X_AMZ_TARGET", ""))
             return response
 
+    def apply(self, service: str, target: str, body: str, region: str, access_key: str):
+        """One request from this process (direct_calls), under the same lock."""
+        with self.lock:
+            response = direct_calls.answer(service, target, body, region, access_key)
+            self._applied(target)
+            return response
 
-class _Body:
-    """The raw body botocore reads from a response (`stream()`)."""
-
-    def __init__(self, data: bytes):
-        self._data = data
-
-    def stream(self, **_):
-        yield self._data
-
-
-class _InProcess:
-    """botocore `before-send` hook: requests for a registered endpoint go to its WSGI app.
-
-    Registered once per process among botocore's built-in handlers, so every session
-    created afterwards (PynamoDB's, boto3's) has it; any other request returns None
-    and goes over the network as usual.
-    """
-
-    def __init__(self):
-        self.apps = {}  # "host:port" -> WSGI app
-        BUILTIN_HANDLERS.append(("before-send", self))
-
-    def __call__(self, request, **_):
-        url = urlsplit(request.url)
-        app = self.apps.get(url.netloc)
-        if app is None:
-            return None
-        environ = EnvironBuilder(method=request.method, base_url=f"{url.scheme}://{url.netloc}",
-                                 path=url.path or "/", query_string=url.query,
-                                 headers={k: v.decode() if isinstance(v, bytes) else v
-                                          for k, v in request.headers.items()},
-                                 data=request.body or b"").get_environ()
-        body, status, headers = run_wsgi_app(app, environ, buffered=True)
-        return AWSResponse(request.url, int(status.split(None, 1)[0]), dict(headers),
-                           _Body(b"".join(body)))
-
-
-_IN_PROCESS = []
-
-
-def _in_process() -> _InProcess:
-    if not _IN_PROCESS:
-        _IN_PROCESS.append(_InProcess())
-    return _IN_PROCESS[0]
+    def _applied(self, target: str) -> None:
+        _trim_shard_iterators()
+        if target.rpartition(".")[2] in WRITE_OPERATIONS:
+            self.writes += 1
 
 
 class EmbeddedDynamoDB(ThreadedMotoServer):
@@ -295,6 +279,7 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _cheap_transaction_rollbacks()
         _pass_items_through()
+        _cache_update_expressions()
         self._app = _Serialized(_DynamoDBOnly())
 
     def _server_entry(self) -> None:
@@ -305,10 +290,10 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
 
     def start(self) -> None:
         super().start()
-        _in_process().apps[urlsplit(self.endpoint).netloc] = self._app
+        direct_calls.direct_calls().endpoints[urlsplit(self.endpoint).netloc] = self._app.apply
 
     def stop(self) -> None:
-        _in_process().apps.pop(urlsplit(self.endpoint).netloc, None)
+        direct_calls.direct_calls().endpoints.pop(urlsplit(self.endpoint).netloc, None)
         super().stop()
 
     @property
