@@ -41,10 +41,11 @@ import logging
 import threading
 from urllib.parse import urlsplit
 
+from moto.core.exceptions import JsonRESTError
 from moto.core.serialize import BaseJSONSerializer
-from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodbstreams.models import dynamodbstreams_backends
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -77,11 +78,38 @@ def check_moto_version() -> None:
 
 
 def _trim_shard_iterators(keep: int = MAX_SHARD_ITERATORS) -> None:
+    """Keep the newest `keep`, dropping the rest in one go once a tenth more piled up:
+    deleting from the front of a dict one at a time leaves holes that every later
+    `next(iter(...))` walks over again."""
     for account in dict.values(dynamodbstreams_backends):
         for backend in dict.values(account):
             iterators = backend.shard_iterators
-            while len(iterators) > keep:
-                del iterators[next(iter(iterators))]
+            if len(iterators) > keep + keep // 10:
+                backend.shard_iterators = dict(list(iterators.items())[-keep:])
+
+
+class TrimmedDataAccess(JsonRESTError):
+    def __init__(self):
+        super().__init__("TrimmedDataAccessException",
+                         "The operation attempted to read past the oldest stream record "
+                         "in a shard.")
+
+
+def _refuse_trimmed_positions() -> None:
+    """Patch moto (once per process): an iterator positioned before the oldest record
+    kept (housekeeping trims records) gets DynamoDB's TrimmedDataAccessException, where
+    moto would fail an assertion."""
+    original = StreamShard.get
+    if getattr(original, "refuses_trimmed", False):
+        return
+
+    def get(self, start, quantity):
+        if start < self.starting_sequence_number:
+            raise TrimmedDataAccess()
+        return original(self, start, quantity)
+
+    get.refuses_trimmed = True
+    StreamShard.get = get
 
 
 def _saved_items(backend, transact_items) -> list:
@@ -280,6 +308,7 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
         _cheap_transaction_rollbacks()
         _pass_items_through()
         _cache_update_expressions()
+        _refuse_trimmed_positions()
         self._app = _Serialized(_DynamoDBOnly())
 
     def _server_entry(self) -> None:
@@ -305,6 +334,15 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
     def writes(self) -> int:
         """How many write requests (WRITE_OPERATIONS) it has applied, successful or not."""
         return self._app.writes
+
+    def count_writes(self, count: int) -> None:
+        """Writes made on the tables directly (housekeeping), so a snapshot follows them."""
+        self._app.writes += count
+
+    def tables(self) -> list:
+        """moto's tables, every account and region (call within `exclusive()`)."""
+        return [table for account in dict.values(dynamodb_backends)
+                for backend in dict.values(account) for table in backend.tables.values()]
 
     def exclusive(self):
         """`with db.exclusive():` no request from another thread is applied meanwhile;
