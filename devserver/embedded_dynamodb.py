@@ -30,6 +30,13 @@ connection (werkzeug's server closes each one), a thread per request and a GIL h
 each way: ~8 ms for a GetItem. Other processes (tests, the AWS CLI) use the HTTP
 endpoint as before; both paths share one lock and one set of tables.
 
+moto keeps every model object it ever made (each item and stream record) in a class
+list for its dashboard; here those lists keep nothing (`_stop_tracking_instances`).
+
+moto answers a Query by listing and sorting the whole table; here it reads the one
+partition asked for (`_query_one_partition`), so a Query costs the same in a store that
+has held thousands of meetings as in an empty one.
+
 Every one of these overrides reaches into moto's internals, so the server refuses to start
 on any moto but the one they were written for (MOTO_VERSION, pinned in requirements-local.txt).
 """
@@ -42,6 +49,7 @@ import threading
 from urllib.parse import urlsplit
 
 from moto.core.exceptions import JsonRESTError
+from moto.core.model_instances import model_data
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -227,6 +235,64 @@ def _pass_items_through() -> None:
     BaseJSONSerializer._serialize_type_map = _serialize_type_map
 
 
+class _Untracked(list):
+    """A list that keeps nothing appended to it."""
+
+    def append(self, _item) -> None:
+        pass
+
+
+def _stop_tracking_instances() -> None:
+    """Patch moto (once per process): its DynamoDB models stop keeping every instance.
+
+    moto appends every object of a model class (each item, each copy of one, each stream
+    record, each shard iterator) to a class-level list, for its dashboard and its reset,
+    and never lets go: that alone was ~2 MB per meeting, most of what a long `make run`
+    gained. Neither is used here; the tables hold what is alive.
+    """
+    for service in ("dynamodb", "dynamodbstreams"):
+        for model in model_data.get(service, {}).values():
+            if not isinstance(model.instances_tracked, _Untracked):
+                model.instances_tracked = _Untracked()
+
+
+_ONE_PARTITION = threading.local()
+
+
+def _query_one_partition() -> None:
+    """Patch moto (once per process): a Query on the table reads its own partition.
+
+    moto lists and sorts every item of the table for each Query and then keeps those of
+    the partition asked for, so every roster read, replay and purge got slower with each
+    meeting the store had ever held (the soak's time per meeting doubled within a few
+    hundred meetings). While a Query on the table itself (not an index) runs, the table's
+    `all_items` answers with that partition only; what moto does with it is unchanged.
+    """
+    original_query, original_all = Table.query, Table.all_items
+    if getattr(original_query, "one_partition", False):
+        return
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or not self.has_range_key:
+            return original_query(self, hash_key, *args, **kwargs)
+        _ONE_PARTITION.key = hash_key
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _ONE_PARTITION.key = None
+
+    def all_items(self):
+        key = getattr(_ONE_PARTITION, "key", None)
+        if key is None:
+            return original_all(self)
+        partition = self.items.get(key) or {}
+        return sorted(partition.values(), key=lambda item: item.range_key)
+
+    query.one_partition = True
+    Table.query, Table.all_items = query, all_items
+
+
 UPDATE_EXPRESSIONS_CACHED = 512
 
 
@@ -309,6 +375,8 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
         _pass_items_through()
         _cache_update_expressions()
         _refuse_trimmed_positions()
+        _query_one_partition()
+        _stop_tracking_instances()
         self._app = _Serialized(_DynamoDBOnly())
 
     def _server_entry(self) -> None:

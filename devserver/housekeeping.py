@@ -2,8 +2,9 @@
 levels off instead of growing with every meeting it ever held.
 
 - Stream records are trimmed once every consumer in the process (the stream pollers) has
-  delivered them and they are a minute old (DynamoDB keeps them 24 hours; other processes
-  reading the stream get the minute). moto kept every record, with both images, forever.
+  delivered them and they are STREAM_RETENTION seconds old (DynamoDB keeps them 24 hours;
+  another process reading the stream gets those seconds). moto kept every record, with
+  both images, forever: at a few meetings a second that is megabytes a second.
 - Items whose TTL attribute (`expires`) is in the past are deleted the way DynamoDB's TTL
   deletes them: a REMOVE record whose `userIdentity` names the DynamoDB service.
 - A partition left without items (moto keeps an empty one for every meeting and every
@@ -19,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from moto.dynamodb.models.dynamo_type import DynamoType
 
 log = logging.getLogger("devserver")
-STREAM_RETENTION = 60.0   # seconds a delivered record stays readable by other processes
+STREAM_RETENTION = 15.0   # seconds a delivered record stays readable by other processes
 TTL_INTERVAL = 30.0       # seconds between TTL sweeps (DynamoDB takes minutes to days)
 TRIM_INTERVAL = 10.0
 TTL_IDENTITY = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}  # Streams API form

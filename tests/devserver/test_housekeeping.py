@@ -132,3 +132,13 @@ def test_empty_partitions_are_forgotten(server, ddb):
     assert Housekeeping(server, lambda: {}).run_once()["partitions"] >= 2
     with server.exclusive():
         assert not {"C#gone", "C#never"} & {k.value for k in table.items}
+
+
+def test_moto_keeps_no_list_of_every_item_and_record_it_made(ddb):
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import StreamRecord
+
+    for i in range(20):
+        ddb.put_item(TableName=TABLE, Item={**_key("M#untracked", f"T#{i}")})
+    assert len(Item.instances_tracked) == 0
+    assert len(StreamRecord.instances_tracked) == 0
