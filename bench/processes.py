@@ -1,6 +1,7 @@
 """Start the servers a benchmark measures, each as its own process on a free local port."""
 
 import contextlib
+import os
 import socket
 import subprocess
 import time
@@ -48,3 +49,9 @@ def peerjs_server():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

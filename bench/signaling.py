@@ -36,11 +36,19 @@ class Tally:
     order_violations: int = 0
     seen: dict = field(default_factory=dict)  # recipient -> set of (sender, seq)
     last: dict = field(default_factory=dict)  # (recipient, sender) -> last seq
+    # Copies of one ticket beyond the second: Parley delivers each ticket twice (the fast
+    # path and the stream, dropped by id), so only a third copy is a duplicate too many.
+    extra_copies: int = 0
+    copies: dict = field(default_factory=dict)  # (recipient, sender, seq) -> copies
 
     def received(self, recipient: str, sender: str, seq: int, sent_ns: int) -> None:
         seen = self.seen.setdefault(recipient, set())
         if (sender, seq) in seen:
             self.duplicates += 1
+            key = (recipient, sender, seq)
+            self.copies[key] = self.copies.get(key, 1) + 1
+            if self.copies[key] > 2:
+                self.extra_copies += 1
             return
         seen.add((sender, seq))
         if self.last.get((recipient, sender), -1) > seq:
@@ -59,6 +67,7 @@ class Tally:
             return lat[min(len(lat) - 1, int(p / 100 * len(lat)))]
 
         return {"sent": self.sent, "delivered": self.delivered, "duplicates": self.duplicates,
+                "extra_copies": self.extra_copies,
                 "order_violations": self.order_violations, "post_errors": self.post_errors,
                 "p50": pct(50), "p95": pct(95), "p99": pct(99),
                 "post_p50": statistics.median(self.post_ms) if self.post_ms else None}
@@ -177,9 +186,13 @@ class PeerJSClients:
 
 
 async def drive(clients, meetings: int, per_meeting: int, rate_per_client: float,
-                seconds: float, drain: float = 3.0) -> dict:
-    """Every client sends `rate_per_client` tickets/s to random peers in its meeting."""
+                seconds: float, drain: float = 3.0, cpu=None) -> dict:
+    """Every client sends `rate_per_client` tickets/s to random peers in its meeting.
+
+    `cpu()`: the server's CPU seconds so far; given, the result has its CPU per ticket
+    from the first ticket until the stream's copies have arrived too."""
     groups = await clients.setup(meetings, per_meeting)
+    cpu_start = cpu() if cpu else 0.0
     tally = Tally()
     listeners = [asyncio.create_task(clients.listen(pid, tally)) for g in groups for pid in g]
     rng = random.Random(7)
@@ -206,8 +219,14 @@ async def drive(clients, meetings: int, per_meeting: int, rate_per_client: float
     deadline = time.perf_counter() + drain
     while tally.delivered < tally.sent - tally.post_errors and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
+    extra = {}
+    if cpu:
+        deadline = time.perf_counter() + drain  # the stream's copies cost CPU too
+        while tally.duplicates < tally.delivered and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        extra["cpu_ms_per_ticket"] = (cpu() - cpu_start) * 1000 / max(1, tally.sent)
     for task in listeners:
         task.cancel()
     await clients.close()
-    return tally.summary() | {"clients": meetings * per_meeting,
-                              "offered_rate": meetings * per_meeting * rate_per_client}
+    return tally.summary() | extra | {"clients": meetings * per_meeting,
+                                      "offered_rate": meetings * per_meeting * rate_per_client}

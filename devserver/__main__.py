@@ -22,7 +22,7 @@ import boto3
 from aiohttp import web
 from botocore.config import Config
 
-from . import datadir, environment, lambdas, logs, schedule, server, snapshots
+from . import datadir, environment, housekeeping, lambdas, logs, schedule, server, snapshots
 from .gateway import RestGateway
 from .management_api import LocalManagementSession, ManagementApi
 from .static import Frontend
@@ -88,9 +88,30 @@ def _banner(listen, store, data_dir) -> str:
     return "\n".join(lines)
 
 
-async def serve(sock, listen, store, data_dir=None, kept=None) -> int:
+def _delivered(pollers) -> dict:
+    """Per shard, the last sequence number every poller has delivered."""
+    merged = None
+    for poller in pollers:
+        mine = poller.positions()
+        merged = mine if merged is None else {k: min(v, mine[k]) for k, v in merged.items()
+                                              if k in mine}
+    return merged or {}
+
+
+async def _keep_house(work, interval: float) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await loop.run_in_executor(None, work)
+        except Exception:
+            log.exception("housekeeping of the embedded DynamoDB failed; trying again")
+
+
+async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None) -> int:
     """`data_dir`: where this run keeps its state (None: nowhere); `kept`: the embedded
-    store's Snapshots (None when its items are not kept)."""
+    store's Snapshots (None when its items are not kept); `embedded`: the embedded
+    DynamoDB (None for another store), whose streams and TTL this process looks after."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     parley = importlib.import_module("app")
@@ -133,15 +154,21 @@ async def serve(sock, listen, store, data_dir=None, kept=None) -> int:
         poller.start()
 
     rest = RestGateway(app, waker)
+    management = ManagementApi(websockets.connections)
+    session.answer_in_process(management, asyncio.get_running_loop())
     web_app = server.build(
         health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept),
-        rest=rest, websockets=websockets, management=ManagementApi(websockets.connections),
+        rest=rest, websockets=websockets, management=management,
         frontend=Frontend(ROOT / "frontend"))
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock, shutdown_timeout=5).start()
     cron = asyncio.create_task(schedule.run(handlers.schedules, region, waker))
     saver = asyncio.create_task(kept.run()) if kept is not None else None
+    tidy = None
+    if embedded is not None:
+        chores = housekeeping.Housekeeping(embedded, lambda: _delivered(pollers))
+        tidy = asyncio.create_task(_keep_house(chores.run_once, housekeeping.TRIM_INTERVAL))
     print(_banner(listen, store, data_dir), flush=True)
 
     stop = asyncio.Event()
@@ -159,6 +186,8 @@ async def serve(sock, listen, store, data_dir=None, kept=None) -> int:
     await stop.wait()
 
     cron.cancel()
+    if tidy is not None:
+        tidy.cancel()
     if saver is not None:
         saver.cancel()  # the last snapshot is taken once every socket had its $disconnect
     for poller in pollers:
@@ -206,7 +235,7 @@ def main() -> int:
             store = dataclasses.replace(store, endpoint=embedded.endpoint,
                                         kept_in=data_dir and datadir.shown(data_dir))
         environment.apply(listen, store, data_dir and (lambda: datadir.token_secret(data_dir)))
-        return asyncio.run(serve(sock, listen, store, data_dir, kept))
+        return asyncio.run(serve(sock, listen, store, data_dir, kept, embedded))
     except KeyboardInterrupt:
         return 130
     finally:

@@ -24,33 +24,43 @@ format, so a map of attribute values of the plain kinds is passed through as it 
 (`_plain_attribute`; binary values still take moto's path, which base64-encodes them).
 
 Clients in this same process (the app, the stream poller) reach the server without a
-socket: a botocore `before-send` hook hands each request for the endpoint straight to
-the same WSGI app, in the calling thread. Over loopback HTTP every call paid a new TCP
+socket or an HTTP request: `direct_calls` answers each botocore call for the endpoint
+with moto's handler in the calling thread. Over loopback HTTP every call paid a new TCP
 connection (werkzeug's server closes each one), a thread per request and a GIL hand-off
-each way: ~8 ms for a GetItem against ~2 ms in-process. Other processes (tests, the AWS
-CLI) use the HTTP endpoint as before; both paths share one lock and one set of tables.
+each way: ~8 ms for a GetItem. Other processes (tests, the AWS CLI) use the HTTP
+endpoint as before; both paths share one lock and one set of tables.
+
+moto keeps every model object it ever made (each item and stream record) in a class
+list for its dashboard; here those lists keep nothing (`_stop_tracking_instances`).
+
+moto answers a Query by listing and sorting the whole table; here it reads the one
+partition asked for (`_query_one_partition`), so a Query costs the same in a store that
+has held thousands of meetings as in an empty one.
 
 Every one of these overrides reaches into moto's internals, so the server refuses to start
 on any moto but the one they were written for (MOTO_VERSION, pinned in requirements-local.txt).
 """
 
 import copy
+import functools
 import importlib.metadata
 import logging
 import threading
 from urllib.parse import urlsplit
 
-from botocore.awsrequest import AWSResponse
-from botocore.handlers import BUILTIN_HANDLERS
+from moto.core.exceptions import JsonRESTError
+from moto.core.model_instances import model_data
 from moto.core.serialize import BaseJSONSerializer
-from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodbstreams.models import dynamodbstreams_backends
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
-from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from . import direct_calls
 
 MAX_SHARD_ITERATORS = 10_000
 # The moto whose internals the overrides below were written against.
@@ -76,11 +86,38 @@ def check_moto_version() -> None:
 
 
 def _trim_shard_iterators(keep: int = MAX_SHARD_ITERATORS) -> None:
+    """Keep the newest `keep`, dropping the rest in one go once a tenth more piled up:
+    deleting from the front of a dict one at a time leaves holes that every later
+    `next(iter(...))` walks over again."""
     for account in dict.values(dynamodbstreams_backends):
         for backend in dict.values(account):
             iterators = backend.shard_iterators
-            while len(iterators) > keep:
-                del iterators[next(iter(iterators))]
+            if len(iterators) > keep + keep // 10:
+                backend.shard_iterators = dict(list(iterators.items())[-keep:])
+
+
+class TrimmedDataAccess(JsonRESTError):
+    def __init__(self):
+        super().__init__("TrimmedDataAccessException",
+                         "The operation attempted to read past the oldest stream record "
+                         "in a shard.")
+
+
+def _refuse_trimmed_positions() -> None:
+    """Patch moto (once per process): an iterator positioned before the oldest record
+    kept (housekeeping trims records) gets DynamoDB's TrimmedDataAccessException, where
+    moto would fail an assertion."""
+    original = StreamShard.get
+    if getattr(original, "refuses_trimmed", False):
+        return
+
+    def get(self, start, quantity):
+        if start < self.starting_sequence_number:
+            raise TrimmedDataAccess()
+        return original(self, start, quantity)
+
+    get.refuses_trimmed = True
+    StreamShard.get = get
 
 
 def _saved_items(backend, transact_items) -> list:
@@ -198,6 +235,83 @@ def _pass_items_through() -> None:
     BaseJSONSerializer._serialize_type_map = _serialize_type_map
 
 
+class _Untracked(list):
+    """A list that keeps nothing appended to it."""
+
+    def append(self, _item) -> None:
+        pass
+
+
+def _stop_tracking_instances() -> None:
+    """Patch moto (once per process): its DynamoDB models stop keeping every instance.
+
+    moto appends every object of a model class (each item, each copy of one, each stream
+    record, each shard iterator) to a class-level list, for its dashboard and its reset,
+    and never lets go: that alone was ~2 MB per meeting, most of what a long `make run`
+    gained. Neither is used here; the tables hold what is alive.
+    """
+    for service in ("dynamodb", "dynamodbstreams"):
+        for model in model_data.get(service, {}).values():
+            if not isinstance(model.instances_tracked, _Untracked):
+                model.instances_tracked = _Untracked()
+
+
+_ONE_PARTITION = threading.local()
+
+
+def _query_one_partition() -> None:
+    """Patch moto (once per process): a Query on the table reads its own partition.
+
+    moto lists and sorts every item of the table for each Query and then keeps those of
+    the partition asked for, so every roster read, replay and purge got slower with each
+    meeting the store had ever held (the soak's time per meeting doubled within a few
+    hundred meetings). While a Query on the table itself (not an index) runs, the table's
+    `all_items` answers with that partition only; what moto does with it is unchanged.
+    """
+    original_query, original_all = Table.query, Table.all_items
+    if getattr(original_query, "one_partition", False):
+        return
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or not self.has_range_key:
+            return original_query(self, hash_key, *args, **kwargs)
+        _ONE_PARTITION.key = hash_key
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _ONE_PARTITION.key = None
+
+    def all_items(self):
+        key = getattr(_ONE_PARTITION, "key", None)
+        if key is None:
+            return original_all(self)
+        partition = self.items.get(key) or {}
+        return sorted(partition.values(), key=lambda item: item.range_key)
+
+    query.one_partition = True
+    Table.query, Table.all_items = query, all_items
+
+
+UPDATE_EXPRESSIONS_CACHED = 512
+
+
+def _cache_update_expressions() -> None:
+    """Patch moto (once per process): an update expression is parsed once, not twice per
+    UpdateItem. The app sends a handful of distinct expressions; the parse tree is only
+    read (moto's validator works on a deep copy of it), so one tree serves every call."""
+    make = UpdateExpressionParser.__dict__["make"].__func__
+    if getattr(make, "cached", False):
+        return
+    cached = functools.lru_cache(maxsize=UPDATE_EXPRESSIONS_CACHED)(make)
+
+    def make_once(cls, expression_str):
+        return cached(cls, expression_str)
+
+    make_once.cached = True
+    UpdateExpressionParser.make = classmethod(make_once)
+
+
 class _DynamoDBOnly:
     """DynamoDB and DynamoDB Streams only, routed by the X-Amz-Target header.
 
@@ -231,56 +345,20 @@ class _Serialized:
     def __call__(self, environ, start_response):
         with self.lock:
             response = list(self._app(environ, start_response))
-            _trim_shard_iterators()
-            if environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2] in WRITE_OPERATIONS:
-                self.writes += 1
+            self._applied(environ.get("HTTP_X_AMZ_TARGET", ""))
             return response
 
+    def apply(self, service: str, target: str, body: str, region: str, access_key: str):
+        """One request from this process (direct_calls), under the same lock."""
+        with self.lock:
+            response = direct_calls.answer(service, target, body, region, access_key)
+            self._applied(target)
+            return response
 
-class _Body:
-    """The raw body botocore reads from a response (`stream()`)."""
-
-    def __init__(self, data: bytes):
-        self._data = data
-
-    def stream(self, **_):
-        yield self._data
-
-
-class _InProcess:
-    """botocore `before-send` hook: requests for a registered endpoint go to its WSGI app.
-
-    Registered once per process among botocore's built-in handlers, so every session
-    created afterwards (PynamoDB's, boto3's) has it; any other request returns None
-    and goes over the network as usual.
-    """
-
-    def __init__(self):
-        self.apps = {}  # "host:port" -> WSGI app
-        BUILTIN_HANDLERS.append(("before-send", self))
-
-    def __call__(self, request, **_):
-        url = urlsplit(request.url)
-        app = self.apps.get(url.netloc)
-        if app is None:
-            return None
-        environ = EnvironBuilder(method=request.method, base_url=f"{url.scheme}://{url.netloc}",
-                                 path=url.path or "/", query_string=url.query,
-                                 headers={k: v.decode() if isinstance(v, bytes) else v
-                                          for k, v in request.headers.items()},
-                                 data=request.body or b"").get_environ()
-        body, status, headers = run_wsgi_app(app, environ, buffered=True)
-        return AWSResponse(request.url, int(status.split(None, 1)[0]), dict(headers),
-                           _Body(b"".join(body)))
-
-
-_IN_PROCESS = []
-
-
-def _in_process() -> _InProcess:
-    if not _IN_PROCESS:
-        _IN_PROCESS.append(_InProcess())
-    return _IN_PROCESS[0]
+    def _applied(self, target: str) -> None:
+        _trim_shard_iterators()
+        if target.rpartition(".")[2] in WRITE_OPERATIONS:
+            self.writes += 1
 
 
 class EmbeddedDynamoDB(ThreadedMotoServer):
@@ -295,6 +373,10 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _cheap_transaction_rollbacks()
         _pass_items_through()
+        _cache_update_expressions()
+        _refuse_trimmed_positions()
+        _query_one_partition()
+        _stop_tracking_instances()
         self._app = _Serialized(_DynamoDBOnly())
 
     def _server_entry(self) -> None:
@@ -305,10 +387,10 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
 
     def start(self) -> None:
         super().start()
-        _in_process().apps[urlsplit(self.endpoint).netloc] = self._app
+        direct_calls.direct_calls().endpoints[urlsplit(self.endpoint).netloc] = self._app.apply
 
     def stop(self) -> None:
-        _in_process().apps.pop(urlsplit(self.endpoint).netloc, None)
+        direct_calls.direct_calls().endpoints.pop(urlsplit(self.endpoint).netloc, None)
         super().stop()
 
     @property
@@ -320,6 +402,15 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
     def writes(self) -> int:
         """How many write requests (WRITE_OPERATIONS) it has applied, successful or not."""
         return self._app.writes
+
+    def count_writes(self, count: int) -> None:
+        """Writes made on the tables directly (housekeeping), so a snapshot follows them."""
+        self._app.writes += count
+
+    def tables(self) -> list:
+        """moto's tables, every account and region (call within `exclusive()`)."""
+        return [table for account in dict.values(dynamodb_backends)
+                for backend in dict.values(account) for table in backend.tables.values()]
 
     def exclusive(self):
         """`with db.exclusive():` no request from another thread is applied meanwhile;

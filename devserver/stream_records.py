@@ -32,5 +32,6 @@ def lambda_record(record: dict, stream_arn: str, region: str) -> dict:
         "eventSourceARN": stream_arn,
     }
     if "userIdentity" in record:  # TTL deletions say who removed the item
-        shaped["userIdentity"] = record["userIdentity"]
+        who = record["userIdentity"]
+        shaped["userIdentity"] = {"type": who.get("Type"), "principalId": who.get("PrincipalId")}
     return shaped

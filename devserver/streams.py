@@ -91,6 +91,12 @@ class StreamPoller:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def positions(self) -> dict[tuple[str, str], int]:
+        """Per (stream ARN, shard id), the sequence number of the last record delivered
+        (or skipped)."""
+        return {(self._arn, s.id): int(s.last_sequence) for s in list(self._shards.values())
+                if s.last_sequence}
+
     @property
     def status(self) -> dict:
         return {"shards": sum(not s.done for s in self._shards.values()),

@@ -135,3 +135,21 @@ def test_items_read_back_as_written(ddb):
                         ExpressionAttributeValues={":p": {"S": "M#1"}, ":o": {"S": "odd-"}},
                         ConsistentRead=True)["Items"]
     assert queried == [{**_key("odd-binary"), **ODD_ITEM}, {**_key("odd-plain"), **plain}]
+
+
+def test_a_query_reads_its_partition_in_order_and_pages_through_it(ddb):
+    for pk in ("M#q1", "M#q2"):
+        for i in (3, 1, 2, 0):
+            ddb.put_item(TableName=TABLE, Item={"pk": {"S": pk}, "sk": {"S": f"T#{i}"}})
+    query = {"TableName": TABLE, "KeyConditionExpression": "pk = :p",
+             "ExpressionAttributeValues": {":p": {"S": "M#q2"}}, "ConsistentRead": True}
+    assert [i["sk"]["S"] for i in ddb.query(**query)["Items"]] == [f"T#{i}" for i in range(4)]
+    backwards = ddb.query(**query, ScanIndexForward=False)["Items"]
+    assert [i["sk"]["S"] for i in backwards] == [f"T#{i}" for i in (3, 2, 1, 0)]
+    first = ddb.query(**query, Limit=3)
+    rest = ddb.query(**query, ExclusiveStartKey=first["LastEvaluatedKey"])
+    assert [i["sk"]["S"] for i in first["Items"] + rest["Items"]] == [f"T#{i}" for i in range(4)]
+    assert ddb.query(**{**query, "ExpressionAttributeValues": {":p": {"S": "M#none"}}})[
+        "Items"] == []
+    everything = ddb.scan(TableName=TABLE, ConsistentRead=True)["Items"]
+    assert {"M#q1", "M#q2"} <= {i["pk"]["S"] for i in everything}  # a scan still sees all
