@@ -197,11 +197,14 @@ def markdown(results: dict) -> str:
                      f"**{r['parley_first'] / r['direct_first']:.2f}×** | {r['parley_all']:.0f} | "
                      f"{r['direct_all']:.0f} | {r['parley_all'] / r['direct_all']:.2f}× |")
     runs = next(iter(results.values()))["runs"] if results else 0
-    lines += ["", f"Medians of {runs} runs each (target: within 1.5× the direct baseline). "
+    lines += ["", f"Medians of {runs} runs each (target: within 1.3× the direct baseline). "
               "Parley's time runs from the Join click (camera already previewing) through "
-              "the REST join, the WebSocket, perfect negotiation with trickled, batched ICE "
-              "over tickets and the stream push, to the first decoded frame; the baseline "
-              "pages exchange complete SDP through this harness with nothing in between."]
+              "the REST join, the newcomer's offer and the answer (each a stored ticket "
+              "pushed straight to the recipient's socket, candidates inside the SDP: half "
+              "trickle, sent 20 ms after the first candidates), the WebSocket opening "
+              "beside them, to the first decoded frame; the baseline pages exchange SDP "
+              "with every candidate (gathering complete) through this harness with nothing "
+              "in between."]
     for n, r in results.items():
         for who in ("parley", "direct"):
             if r.get(f"{who}_dark"):
