@@ -40,13 +40,20 @@ APPLIED = """() => window.__rtcTrace().flatMap((pc) => pc.trace)
   .filter((step) => step[1] === 'setRemote').length"""
 
 
-def test_each_ticket_arrives_twice_and_is_used_once(people, meeting):
+def ada_then_bob(people, meeting):
+    """Ada joins, then Bob (the newcomer, who offers); both see the other's video, and every
+    ticket either page sends or receives is logged."""
     ada, bob = people(2, init_script=TICKET_LOG)
     mid = meeting()
     join(ada, mid, "Ada")
     join(bob, mid, "Bob")
     for person in (ada, bob):
         wait_remote_videos_playing(person, 1)
+    return ada, bob
+
+
+def test_each_ticket_arrives_twice_and_is_used_once(people, meeting):
+    ada, bob = ada_then_bob(people, meeting)
     for person in (ada, bob):
         tickets = person.evaluate("window.__tickets")
         live = [t["id"] for t in tickets if t["via"] == "socket"]
@@ -58,12 +65,7 @@ def test_each_ticket_arrives_twice_and_is_used_once(people, meeting):
 
 
 def test_a_join_is_one_offer_and_one_answer_with_candidates_inside(people, meeting):
-    ada, bob = people(2, init_script=TICKET_LOG)
-    mid = meeting()
-    join(ada, mid, "Ada")
-    join(bob, mid, "Bob")  # the newcomer offers; Ada, already there, waits for it and answers
-    for person in (ada, bob):
-        wait_remote_videos_playing(person, 1)
+    ada, bob = ada_then_bob(people, meeting)  # Bob offers; Ada, already there, answers
     sent = {name: [t for t in person.evaluate("window.__sent") if t["kind"] == "description"]
             for name, person in (("ada", ada), ("bob", bob))}
     assert [d["data"]["type"] for d in sent["bob"]] == ["offer"], sent
@@ -74,12 +76,7 @@ def test_a_join_is_one_offer_and_one_answer_with_candidates_inside(people, meeti
 
 
 def test_tickets_go_on_the_open_socket_each_with_its_own_key(people, meeting):
-    ada, bob = people(2, init_script=TICKET_LOG)
-    mid = meeting()
-    join(ada, mid, "Ada")
-    join(bob, mid, "Bob")
-    for person in (ada, bob):
-        wait_remote_videos_playing(person, 1)
+    ada, bob = ada_then_bob(people, meeting)
     # Ada's socket is open long before Bob arrives: all her tickets go on it
     sent = ada.evaluate("window.__sent")
     assert sent and {t["via"] for t in sent} == {"socket"}, sent
