@@ -59,9 +59,10 @@ export class Peer {
   }
 
   // MDN's negotiationneeded handler, one offer at a time (a newcomer also calls it at once,
-  // without waiting for the event: the event's later call then finds the offer made). The side that does not start holds
-  // its first offer back: the other's offer is on its way, and answering it carries our tracks
-  // too (addTrack's transceivers take the offer's m-lines). If none comes, it offers anyway.
+  // without waiting for the event: the event's later call then finds the offer made). The
+  // side that does not start holds its first offer back: the other's offer is on its way, and
+  // answering it carries our tracks too (addTrack's transceivers take the offer's m-lines).
+  // If none comes, it offers anyway.
   async offer() {
     const pc = this.pc;
     if (this.closed || this.makingOffer || pc.signalingState !== 'stable') return;

@@ -44,8 +44,7 @@ export class Signaling {
       } else this.to.onEvent(msg);
     };
     ws.onclose = () => {
-      this.stopTimers();
-      this.dropSent();
+      this.socketDone();
       this.to.onStatus('reconnecting');
       this.retryTimer = setTimeout(async () => {
         // after repeated failures, ask the REST API whether we are still in the meeting
@@ -68,11 +67,10 @@ export class Signaling {
   }
 
   reconnect() {
-    this.stopTimers();
+    this.socketDone();
     clearTimeout(this.retryTimer);
     this.ws.onclose = null;
     this.ws.close();
-    this.dropSent();
     this.attempt = 0;
     this.to.onStatus('reconnecting');
     this.connect();
@@ -97,10 +95,6 @@ export class Signaling {
     this.sent.delete(key);
     clearTimeout(waiting.timer);
     if (error) waiting.reject(error); else waiting.resolve({ticket});
-  }
-
-  dropSent() {
-    for (const key of [...this.sent.keys()]) this.settle(key, new ApiError(0, 'network_error', 'socket closed'));
   }
 
   receive(t) {
@@ -152,18 +146,20 @@ export class Signaling {
     })().catch((e) => this.fatal(e)).finally(() => { this.catching = null; }));
   }
 
-  stopTimers() {
+  // This socket is closed or being replaced: its timers stop, and tickets waiting for its
+  // reply fail with network_error, so their senders send them again (same key).
+  socketDone() {
     (this.timers || []).forEach(clearTimeout); // also clears intervals
     clearTimeout(this.pongTimer);
+    for (const key of [...this.sent.keys()]) this.settle(key, new ApiError(0, 'network_error', 'socket closed'));
   }
 
   close() {
     this.closed = true;
-    this.stopTimers();
+    this.socketDone();
     clearTimeout(this.retryTimer);
     removeEventListener('online', this.online);
     this.ws.onclose = null;
     this.ws.close();
-    this.dropSent();
   }
 }
