@@ -59,6 +59,8 @@ SESSION_DESCRIPTION = {
     "properties": {
         "type": {"enum": ["offer", "answer", "pranswer", "rollback"]},
         "sdp": {"type": "string"},
+        # which of the SDP's streams (its msid) is the sender's screen share, if any
+        "screen": {"type": "string", "minLength": 1, "maxLength": 64},
     },
 }
 

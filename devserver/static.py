@@ -4,7 +4,10 @@
 however it was reached (localhost, 127.0.0.1, a LAN address with HOST=0.0.0.0). Nothing is
 written into frontend/. Responses carry the security headers CloudFront adds in AWS
 (infra/parley.yaml, SecurityHeadersPolicy), so a page that would break under that CSP
-breaks here first; files are `Cache-Control: no-cache`, so an edit shows on reload.
+breaks here first; files are `Cache-Control: no-cache`, so an edit shows on reload. Text
+(HTML, JavaScript, CSS, SVG, JSON, YAML) is sent gzip-compressed to a browser that accepts
+gzip, as CloudFront does (`Compress: true`): the frontend's size budget is what goes over the
+wire compressed (harness/frontend_size.py).
 `/openapi.yaml` is the committed docs/openapi.yaml, served as it is (no YAML parser here).
 """
 
@@ -20,6 +23,8 @@ for _type, _ext in (("text/javascript", ".js"), ("text/javascript", ".mjs"), ("t
                     ("application/manifest+json", ".webmanifest")):
     mimetypes.add_type(_type, _ext)
 
+COMPRESSED = ("text/", "image/svg+xml", "application/json", "application/manifest+json",
+              "application/yaml")
 OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
 
 
@@ -80,5 +85,11 @@ class Frontend:
         if path is None or not path.is_file():
             return web.Response(status=404, text="Not found\n", headers=headers)
         kind = kind or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return web.FileResponse(path, headers={"Content-Type": kind, "Cache-Control": "no-cache",
-                                               **headers})
+        headers.update({"Content-Type": kind, "Cache-Control": "no-cache"})
+        if not kind.startswith(COMPRESSED):
+            return web.FileResponse(path, headers=headers)
+        headers["Vary"] = "Accept-Encoding"
+        response = web.Response(body=path.read_bytes(), headers=headers)
+        if "gzip" in request.headers.get("Accept-Encoding", "").lower():
+            response.enable_compression(web.ContentCoding.gzip)  # aiohttp would pick deflate
+        return response

@@ -29,6 +29,8 @@ export function createApi(base) {
 
   const m = (mid) => '/meetings/' + encodeURIComponent(mid);
   return {
+    call, // (method, path, body): the in-room tools build their own paths
+    path: m,
     setToken(t) { token = t; },
     createMeeting: (body) => call('POST', '/meetings', body),
     getMeeting: (mid) => call('GET', m(mid)),

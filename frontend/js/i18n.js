@@ -53,6 +53,7 @@ const ALIAS = {token_missing: 'token_expired', token_invalid: 'token_expired', p
 export const LANGS = {en: 'English', zh: '简体中文'};
 const LOAD = {zh: () => import('./i18n.zh.js')};
 const dicts = {en};
+const more = {}; // language → words of modules loaded later (addWords)
 const bound = new WeakMap();
 let lang = LANGS[prefs.get('lang')] ? prefs.get('lang') : /^zh/i.test(navigator.language) ? 'zh' : 'en';
 
@@ -65,7 +66,12 @@ export const ready = load(lang);
 export const getLang = () => lang;
 
 export function t(key, vars = {}) {
-  return (dicts[lang]?.[key] ?? en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? '');
+  return (dicts[lang]?.[key] ?? more[lang]?.[key] ?? en[key] ?? more.en?.[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? '');
+}
+
+// Words a module loaded on demand brings along: {en: {...}, zh: {...}}.
+export function addWords(words) {
+  for (const [l, w] of Object.entries(words)) more[l] = {...more[l], ...w};
 }
 
 // Human text for an error code (string, or ApiError with retryAfter for too_many_attempts).

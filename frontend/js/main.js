@@ -6,7 +6,6 @@ import {openMedia, stopStream} from './media.js';
 import {session} from './store.js';
 import {t, errorText, ready} from './i18n.js';
 import {langSelect} from './ui/dom.js';
-import {landingView} from './ui/landing.js';
 import {prejoinView} from './ui/prejoin.js';
 import {messagePage, loadingPage} from './ui/pages.js';
 import {toast} from './ui/toasts.js';
@@ -40,7 +39,11 @@ async function route() {
   prejoin = null;
   document.title = t('app');
   if (mine !== seq) return;
-  if (!mid) return mount(landingView({onCreate: create, onJoin: (id) => { location.hash = '#/' + id; }}));
+  if (!mid) { // the landing page loads on demand: a meeting link never needs it
+    const {landingView} = await import('./ui/landing.js');
+    if (mine === seq) mount(landingView({onCreate: create, onJoin: (id) => { location.hash = '#/' + id; }}));
+    return;
+  }
   mount(loadingPage());
   try {
     const {meeting} = await api.getMeeting(mid);

@@ -72,10 +72,12 @@ export async function openMedia({audio = true, video = true} = {}) {
   return {stream, error: stream.getTracks().length ? null : error};
 }
 
-export async function listDevices() {
-  const out = {audio: [], video: []};
+const KINDS = {audioinput: 'audio', videoinput: 'video', audiooutput: 'output'};
+
+export async function listDevices() { // → {audio, video, output}: microphones, cameras, speakers
+  const out = {audio: [], video: [], output: []};
   try {
-    for (const d of await navigator.mediaDevices.enumerateDevices()) out[d.kind.slice(0, 5)]?.push(d);
+    for (const d of await navigator.mediaDevices.enumerateDevices()) out[KINDS[d.kind]]?.push(d);
   } catch { /* no list: selectors stay empty */ }
   return out;
 }

@@ -7,23 +7,28 @@ const QUIET = 20; // or until none has come for this long after the first
 const WAIT_FOR_OFFER = 2e3; // the side that does not start waits this long for the offer
 
 export class Peer {
-  // send(kind, data, key) -> Promise; onTrack(stream); onState(connectionState); onSendError(err);
+  // send(kind, data, key) -> Promise; onTrack(stream); onScreen(stream or null): their screen
+  // share, apart from their camera; onState(connectionState); onSendError(err);
   // onStuck(): something is overdue, so fetch any ticket the socket missed;
   // onTrouble(on): true after 15 s without a connection or at once on failed, false once connected.
   // starts: this side makes the first offer (the newcomer, to everyone already there); the other
   // side waits for it, so a join is one offer and one answer, not two offers colliding.
-  constructor({selfId, remoteId, iceServers, starts, send, onTrack, onState, onSendError, onStuck, onTrouble}) {
+  constructor({selfId, remoteId, iceServers, starts, send, onTrack, onScreen, onState, onSendError, onStuck, onTrouble}) {
     Object.assign(this, {id: remoteId, polite: selfId > remoteId, starts: !!starts, send, onSendError, onStuck,
-      onTrouble});
+      onTrouble, onScreen});
     this.makingOffer = this.ignoreOffer = this.closed = this.trouble = this.wasUp = false;
     this.inbox = this.outbox = Promise.resolve(); // tickets in and out, strictly in order
     this.candidates = [];
     this.restartedAt = -Infinity;
     this.stream = new MediaStream();
     this.transceivers = {}; // kind -> the transceiver that carries our own track of that kind
+    this.shares = {}; // kind -> the transceiver of our screen share's track (ui/screenshare.js)
+    this.screenId = null; // the id of their screen share's stream, as their last description said
+    this.screen = null; // their screen share (video, and audio if the browser shared it)
     const pc = this.pc = new RTCPeerConnection({iceServers});
 
-    pc.ontrack = ({track}) => {
+    pc.ontrack = ({track, streams}) => {
+      if (streams[0] && streams[0].id === this.screenId) return this.theirScreen(track);
       this.stream.getTracks().forEach((t) => t.kind === track.kind && this.stream.removeTrack(t));
       this.stream.addTrack(track);
       onTrack(this.stream);
@@ -115,7 +120,13 @@ export class Peer {
     }
     if (this.closed || pc.localDescription?.type !== type || (type === 'offer' && pc.signalingState !== 'have-local-offer')) return;
     this.described = true; // in the same task as reading the SDP: no candidate falls between
-    this.post('description', pc.localDescription.toJSON());
+    this.post('description', this.description());
+  }
+
+  // Our description, saying which of its streams is our screen share (`myScreen`), if any.
+  description() {
+    const data = this.pc.localDescription.toJSON();
+    return this.myScreen ? {...data, screen: this.myScreen.id} : data;
   }
 
   // An offer must not wait for its answer for ever (a ticket lost?), connected or not: after a
@@ -127,7 +138,7 @@ export class Peer {
     this.answerTimer = setTimeout(() => {
       if (this.closed || this.pc.signalingState !== 'have-local-offer' || this.makingOffer) return;
       this.onStuck?.();
-      this.post('description', this.pc.localDescription.toJSON());
+      this.post('description', this.description());
       if (n > 1) this.awaitAnswer(n - 1);
     }, TICK);
   }
@@ -186,7 +197,7 @@ export class Peer {
     this.restartedAt = performance.now();
     pc.restartIce();
     if (pc.signalingState === 'have-local-offer' && !this.makingOffer) {
-      this.post('description', pc.localDescription.toJSON());
+      this.post('description', this.description());
     }
     this.watch();
   }
@@ -223,6 +234,13 @@ export class Peer {
     if (this.starts) this.receiveAll();
   }
 
+  theirScreen(track) {
+    this.screen ||= new MediaStream();
+    this.screen.getTracks().forEach((t) => t.kind === track.kind && this.screen.removeTrack(t));
+    this.screen.addTrack(track);
+    this.onScreen?.(this.screen);
+  }
+
   // The side that offers first asks to receive a kind it has no track for, so its first offer
   // has audio and video for the other's tracks (one answer carries them), and a pair with no
   // camera or mic at all still has something to connect. No data channel for that: after Chrome
@@ -250,6 +268,11 @@ export class Peer {
       // to start (rolled back 22 ms after "gathering", with no candidate yet, it broke too)
       for (let i = 0; collision && i < 99 && (this.makingOffer || !this.gathered); i++) {
         await new Promise((r) => setTimeout(r, 20));
+      }
+      this.screenId = data.screen || null;
+      if (!this.screenId && this.screen) { // they stopped sharing
+        this.screen = null;
+        this.onScreen?.(null);
       }
       await pc.setRemoteDescription(data);
       if (data.type === 'offer') {

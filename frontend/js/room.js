@@ -54,6 +54,8 @@ export class Room {
     if (!this.audio || !this.video) this.patch({audio: this.audio, video: this.video});
     addEventListener('pagehide', this.pagehide);
     this.expose();
+    // Chat, hands, reactions and shortcuts load once the room is painted; they hear what it hears.
+    this.tools = import('./ui/roomtools.js').then((m) => m.roomTools(this), (e) => console.warn('tools', e));
     this.watch();
     // blocked, then allowed in the address bar: what the person tried to turn on comes on
     this.unwatch = watchPermissions((kind, state) => state === 'granted' && this.notes[kind] && this.retry([kind]));
@@ -66,7 +68,10 @@ export class Room {
     const merged = {...known, ...p};
     this.people.set(p.id, merged);
     if (known) this.view.update(merged); else this.view.add(merged, self);
+    this.tell('person', merged);
   }
+
+  tell(name, arg) { this.tools?.then((x) => x?.[name]?.(arg)); }
 
   // starts: we make the first offer (we are the newcomer); otherwise we wait for theirs.
   peer(pid, starts = false) {
@@ -81,6 +86,7 @@ export class Room {
         return this.sig?.isOpen() ? this.sig.sendTicket(ticket) : this.api.postTicket(this.mid, ticket);
       },
       onTrack: (stream) => this.view.setStream(pid, stream),
+      onScreen: (stream) => this.tell('screen', {pid, stream}),
       onState: (state) => this.view.setState(pid, state),
       onSendError: (e) => (e.code === 'participant_not_found' ? this.drop(pid)
         : this.closed || console.warn('ticket to', pid, e.code)),
@@ -89,6 +95,7 @@ export class Room {
     });
     this.peers.set(pid, peer);
     peer.setTracks(this.stream);
+    this.tell('peer', peer); // our screen share, if on, goes to them too
     return peer;
   }
 
@@ -100,6 +107,7 @@ export class Room {
     this.peers.delete(pid);
     this.people.delete(pid);
     this.view.remove(pid);
+    this.tell('gone', pid);
     if (reason) toast(t('left', {name: p.name}));
   }
 
@@ -108,8 +116,10 @@ export class Room {
     if (tk.kind === 'bye') this.drop(tk.from, 'left'); else this.peer(tk.from).handle(tk);
   }
 
-  onEvent({event, participant: p, reason}) {
-    if (p && (p.id === this.me || this.gone.has(p.id))) return;
+  onEvent(ev) {
+    const {event, participant: p, reason} = ev;
+    if (p?.id === this.me) return this.tell('self', p); // a host changed us (a lowered hand)
+    if (p && this.gone.has(p.id)) return;
     if (/^participant-(joined|updated)$/.test(event)) { // an update may be of a join we missed
       if (p.state && p.state !== 'active') return this.drop(p.id, p.state);
       if (!this.people.has(p.id)) toast(t('joined', {name: p.name}));
@@ -122,7 +132,7 @@ export class Room {
     } else if (event === 'mute-requested') {
       this.setAudio(false);
       toast(t('muted_by_host'));
-    } // 'message' (chat) has no UI yet
+    } else this.tell('event', ev); // chat and reactions
   }
 
   onFatal(code) { this.exit('gone', code); }
@@ -142,6 +152,7 @@ export class Room {
     const here = new Set(list.map((p) => p.id));
     for (const pid of [...this.people.keys()]) if (!here.has(pid)) this.drop(pid, 'left');
     for (const p of list) if (p.id !== this.me && !this.gone.has(p.id)) this.set(p), this.peer(p.id);
+    this.tell('resync');
   }
 
   patch(state) {
@@ -294,6 +305,7 @@ export class Room {
     this.peers.forEach((p) => p.close());
     stopStream(this.stream);
     this.view.destroy();
+    this.tell('close');
     delete window.__parley;
     this.onExit(reason, code);
   }

@@ -248,3 +248,11 @@ def test_both_lambda_zips_ship_unchecked_bytecode_for_every_module(packaged):
             header = zf.read(f"__pycache__/app.{tag}.pyc" if name == "deployment.zip" else pyc)
             assert header[:4] == importlib.util.MAGIC_NUMBER
             assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, not checked
+
+
+def test_cloudfront_sends_the_frontend_compressed(infra):
+    """The size budget counts gzip-transferred bytes: CloudFront must compress, and its cache
+    policy must key on Accept-Encoding (Managed-CachingOptimized does: gzip and Brotli)."""
+    behaviour = only(infra, "AWS::CloudFront::Distribution")["DistributionConfig"]["DefaultCacheBehavior"]
+    assert behaviour["Compress"] is True
+    assert behaviour["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"

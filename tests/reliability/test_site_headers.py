@@ -2,6 +2,7 @@
 and CORS on the API: limited to the configured site origin, on successes, errors and
 preflights alike."""
 
+import gzip
 import re
 
 import pytest
@@ -101,3 +102,14 @@ def test_cors_names_only_the_configured_site_origin_on_every_answer(limited_stac
     for reply in errors:
         assert reply.error_code
         _cors_ok(reply)
+
+
+@pytest.mark.parametrize("path", ["/", "/js/main.js", "/css/app.css", "/img/icon.svg"])
+def test_text_is_sent_gzip_compressed_to_a_browser_that_accepts_it(stack, path):
+    plain = request(stack.url + path)
+    packed = request(stack.url + path, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["vary"]
+    assert len(packed.body) < len(plain.body)
+    assert gzip.decompress(packed.body) == plain.body

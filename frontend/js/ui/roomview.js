@@ -40,21 +40,30 @@ export function roomView({meeting, me, on}) {
     h('button', {type: 'button', class: 'round', id, i18nLabel: label, onclick}, icon(name), ...extra);
   const people = button('toggle-people', 'people', 'people', () => show(panel.hidden), count);
   people.setAttribute('aria-controls', 'panel');
-  const show = (open) => { panel.hidden = !open; people.setAttribute('aria-expanded', open); };
+  // One side panel at a time: opening one closes the other (`sides`: chat adds its own).
+  const sides = [];
+  const show = (open) => {
+    if (open) sides.forEach((close) => close());
+    panel.hidden = !open;
+    people.setAttribute('aria-expanded', open);
+  };
   show(false);
   const micBtn = toggleButton('mic', true, on.mic);
   const camBtn = toggleButton('cam', true, on.cam);
-  const el = h('div', {class: 'room'}, banner, h('div', {class: 'stage'}, grid.el, panel),
-    h('footer', {class: 'bar'}, h('div', {}, h('b', {id: 'meeting-title'}, meeting.name)),
-      h('div', {}, micBtn, camBtn, button('devices', 'tune', 'devices', on.devices),
-        button('copy-link', 'link', 'copy_link', on.copy),
-        h('button', {type: 'button', class: 'round leave', id: 'leave-button', i18nLabel: 'leave', onclick: on.leave},
-          icon('leave'))),
-      h('div', {}, people)));
+  const stage = h('div', {class: 'stage'}, grid.el, panel);
+  const tools = h('div', {}, micBtn, camBtn, button('devices', 'tune', 'devices', on.devices),
+    button('copy-link', 'link', 'copy_link', on.copy),
+    h('button', {type: 'button', class: 'round leave', id: 'leave-button', i18nLabel: 'leave', onclick: on.leave},
+      icon('leave')));
+  const side = h('div', {}, people);
+  const el = h('div', {class: 'room'}, banner, stage,
+    h('footer', {class: 'bar'}, h('div', {}, h('b', {id: 'meeting-title'}, meeting.name)), tools, side));
 
   const recount = () => { count.textContent = roster.rows.size; };
   return {
-    el,
+    el, stage, tools, side, grid, roster,
+    // another side panel opens: people closes; returns what closes people
+    aside(close) { sides.push(close); return () => show(false); },
     add(p, self) { grid.add(p, self); roster.set(p); recount(); },
     update(p) { grid.tiles.get(p.id)?.update(p); roster.set(p); },
     remove(pid) { grid.remove(pid); roster.remove(pid); recount(); },

@@ -40,7 +40,7 @@ export class Grid {
   }
 }
 
-// data-audio / data-video: on|off (badges); data-media: waiting (spinner) | flowing;
+// data-audio / data-video: on|off (badges); data-hand: true while a hand is up; data-media: waiting (spinner) | flowing;
 // data-trouble: the connection cannot be made (a notice with Try again instead of the spinner).
 class Tile {
   constructor(p, self, on) {
@@ -92,6 +92,7 @@ class Tile {
     const showVideo = video && this.video.videoWidth > 0;
     d.audio = audio ? 'on' : 'off';
     d.video = video ? 'on' : 'off';
+    d.hand = !!this.p.hand;
     d.media = this.self || (this.state === 'connected' && (showVideo || !video)) ? 'flowing' : 'waiting';
     this.mic.hidden = !!audio;
     this.cam.hidden = !!video;

@@ -1,0 +1,173 @@
+// The room's tools that the first painted room does not need, loaded with import() right
+// after it: chat, raised hands, reactions, screen share, the main view and active speaker,
+// keyboard shortcuts, with their words and styles. room.js tells them what it hears (`tell`):
+// person(p) after every change to someone, gone(pid), self(p) when someone else changed us,
+// event(ev) for chat and reactions, peer(peer) for a new connection, screen({pid, stream})
+// when someone's screen share starts or stops, resync() after the socket came back, close().
+import {PATHS, h, icon} from './dom.js';
+import {t, addWords, errorText} from '../i18n.js';
+import {toast} from './toasts.js';
+import {Chat} from './chat.js';
+import {Reactions} from './reactions.js';
+import {Shortcuts} from './shortcuts.js';
+import {ScreenShare, shareTo} from './screenshare.js';
+import {Stage, screenId} from './stage.js';
+import {SpeakerWatch} from './speaker.js';
+import {useOutput} from './devices.js';
+import {listDevices} from '../media.js';
+import {prefs} from '../store.js';
+import words from '../i18n.room.js';
+
+Object.assign(PATHS, {
+  chat: 'M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2zM6 9h12v2H6zm8 5H6v-2h8zm4-6H6V6h12z',
+  hand: 'M23 5.5V20a4 4 0 0 1-4 4h-7.3a4 4 0 0 1-2.85-1.19L1 14.83l1.3-1.25a1.2 1.2 0 0 1 1.39-.13L8 15.9V4a1.5 1.5 0 0 1 3 0v7h1V1.5a1.5 1.5 0 0 1 3 0V11h1V2.5a1.5 1.5 0 0 1 3 0V11h1V5.5a1.5 1.5 0 0 1 3 0z',
+  smile: 'M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16zm3.5-9a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm-7 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm3.5 6.5a5.5 5.5 0 0 0 5.1-3.5H6.9a5.5 5.5 0 0 0 5.1 3.5z',
+  screen: 'M20 18a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2H0v2h24v-2zm-7-3.5v-2.2c-2.8 0-4.6.8-6 2.7.6-2.7 2.1-5.3 6-5.9V7l4 3.7z',
+  layout: 'M3 13h8V3H3zm0 8h8v-6H3zm10 0h8V11h-8zm0-18v6h8V3z',
+  pin: 'M16 9V4h1a1 1 0 0 0 0-2H7a1 1 0 0 0 0 2h1v5a3 3 0 0 1-3 3v2h6v7l1 1 1-1v-7h6v-2a3 3 0 0 1-3-3z',
+  full: 'M7 14H5v5h5v-2H7zm-2-4h2V7h3V5H5zm12 7h-3v2h5v-5h-2zM14 5v2h3v3h2V5z',
+  keys: 'M20 5H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm-9 3h2v2h-2zm0 3h2v2h-2zM8 8h2v2H8zm0 3h2v2H8zm-1 2H5v-2h2zm0-3H5V8h2zm9 7H8v-2h8zm0-4h-2v-2h2zm0-3h-2V8h2zm3 3h-2v-2h2zm0-3h-2V8h2z',
+});
+addWords(words);
+
+const stylesheet = () => new Promise((resolve) => {
+  const link = h('link', {rel: 'stylesheet', href: new URL('../../css/room.css', import.meta.url).href,
+    onload: resolve, onerror: resolve});
+  document.head.append(link);
+});
+
+export async function roomTools(room) {
+  await stylesheet(); // nothing of the tools shows unstyled
+  if (room.closed) return null;
+  const {view, api, mid, me, people} = room;
+  const isHost = () => people.get(me)?.role === 'host';
+  const raised = new Map(); // pid → whether their hand was up when we last looked
+
+  // --- raised hands: my button, everyone's badge (tiles.js: data-hand), the roster's order
+  const handBtn = h('button', {type: 'button', class: 'round', id: 'toggle-hand', 'aria-pressed': 'false',
+    onclick: () => setHand(!people.get(me)?.hand)}, icon('hand'));
+  function setHand(up) {
+    room.patch({hand: up});
+    room.set({id: me, handRaisedAt: up ? new Date().toISOString() : null});
+  }
+  function showHand() {
+    const up = !!people.get(me)?.hand;
+    handBtn.setAttribute('aria-pressed', up);
+    handBtn.setAttribute('aria-label', t(up ? 'lower_hand' : 'raise_hand'));
+    handBtn.title = handBtn.getAttribute('aria-label');
+  }
+  const lowerFor = (p) => api.call('PATCH', api.path(mid) + '/participants/' + encodeURIComponent(p.id), {hand: false})
+    .catch((e) => toast(errorText(e), 'error'));
+
+  // Raised hands first, by the time they went up; everyone else in the order they joined.
+  function orderRoster() {
+    const rows = [...view.roster.rows.values()];
+    const when = (r) => (r.p.hand ? Date.parse(r.p.handRaisedAt || '') || 0 : Infinity);
+    rows.sort((a, b) => when(a) - when(b)); // stable: the rest keep their order
+    const current = [...view.roster.el.children];
+    if (rows.some((r, i) => current[i] !== r.el)) view.roster.el.append(...rows.map((r) => r.el));
+  }
+
+  function person(p, quiet = false) {
+    const row = view.roster.rows.get(p.id);
+    if (row && p.hand) { // roster.js rebuilds its icons on every change: ours go back each time
+      row.icons.prepend(h('span', {class: 'hand', role: 'img', 'aria-label': t('hand_up')}, icon('hand')));
+      if (isHost() && p.id !== me) {
+        row.icons.append(h('button', {type: 'button', class: 'lower', 'aria-label': t('lower_their_hand', {name: p.name}),
+          title: t('lower_their_hand', {name: p.name}), onclick: () => lowerFor(p)}, t('lower_hand')));
+      }
+    }
+    const was = raised.get(p.id);
+    raised.set(p.id, !!p.hand);
+    if (!quiet && p.hand && !was && p.id !== me && isHost()) toast(t('hand_raised', {name: p.name}));
+    if (p.id === me) showHand();
+    orderRoster();
+    chat.people();
+  }
+
+  // --- screen share, main view, active speaker
+  const stage = new Stage(view.grid, me, (tile) => useOutput([tile.video])); // the chosen speaker
+  const share = new ScreenShare(room, (stream) => showScreen(me, stream));
+  const speakers = new SpeakerWatch(room, {
+    onSpeaking: (pid, on) => view.grid.tiles.get(pid)?.el.classList.toggle('speaking', on),
+    onSpeaker: (pid) => stage.setSpeaker(pid),
+  });
+  function showScreen(pid, stream) { // a tile of its own, the main view for the others
+    const id = screenId(pid);
+    if (!stream) {
+      view.grid.remove(id);
+      return stage.removeShare(id);
+    }
+    if (!view.grid.tiles.has(id)) {
+      const name = pid === me ? t('you_present') : t('screen_of', {name: people.get(pid)?.name || ''});
+      view.grid.add({id, name, audio: true, video: true});
+      const tile = view.grid.tiles.get(id);
+      tile.el.classList.add('screen');
+      tile.setState('connected');
+      tile.video.muted = pid === me; // never hear our own shared tab
+    }
+    view.grid.tiles.get(id).setStream(stream);
+    stage.addShare(id);
+  }
+
+  // The chosen speaker unplugged: the browser plays on the default one; say so, once.
+  const devicechange = async () => {
+    const id = prefs.get('output');
+    if (id && !(await listDevices()).output.some((d) => d.deviceId === id)) {
+      prefs.set('output', null);
+      toast(t('output_gone'));
+    }
+  };
+  navigator.mediaDevices?.addEventListener('devicechange', devicechange);
+
+  // --- chat, reactions, shortcuts
+  const closePeople = view.aside(() => chat.show(false));
+  const chat = new Chat(room, (open) => open && closePeople());
+  const reactions = new Reactions({me, tile: (pid) => view.grid.tiles.get(pid)?.el,
+    name: (pid) => (pid === me ? t('you') : people.get(pid)?.name || ''),
+    send: (emoji) => api.call('POST', api.path(mid) + '/reactions', {emoji})});
+  const shortcuts = new Shortcuts({
+    mic: () => room.setAudio(!room.audio), cam: () => room.setVideo(!room.video),
+    hand: () => setHand(!people.get(me)?.hand), chat: () => chat.show(!chat.open),
+    people: () => document.getElementById('toggle-people')?.click(),
+  });
+
+  view.tools.insertBefore(handBtn, view.tools.querySelector('#devices'));
+  view.tools.insertBefore(reactions.button, view.tools.querySelector('#devices'));
+  view.tools.insertBefore(share.button, view.tools.querySelector('#devices'));
+  view.side.prepend(stage.layoutBtn, shortcuts.button, chat.button);
+  view.stage.append(chat.el);
+  view.el.append(reactions.menu);
+  for (const p of people.values()) person(p, true);
+  for (const peer of room.peers.values()) if (peer.screen) showScreen(peer.id, peer.screen);
+  chat.load();
+
+  return {
+    person,
+    gone(pid) {
+      raised.delete(pid);
+      showScreen(pid, null);
+      chat.people();
+    },
+    peer: (peer) => room.screen && shareTo(peer, room.screen),
+    screen: ({pid, stream}) => showScreen(pid, stream),
+    self(p) { // a host lowered my hand
+      if (p.hand || !people.get(me)?.hand) return;
+      room.set({id: me, hand: false, handRaisedAt: null});
+      toast(t('hand_lowered_by_host'));
+    },
+    event(ev) {
+      if (ev.event === 'message') chat.add(ev.message);
+      else if (ev.event === 'reaction' && ev.reaction.from !== me) reactions.float(ev.reaction.from, ev.reaction.emoji);
+    },
+    resync: () => chat.catchUp(),
+    close() {
+      shortcuts.close();
+      reactions.close();
+      share.stop(true);
+      speakers.close();
+      navigator.mediaDevices?.removeEventListener('devicechange', devicechange);
+      stage.close();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// Who is speaking, from the audio levels WebRTC already measures (getStats): each peer's
+// inbound audio `audioLevel`, and ours from the `media-source` of our microphone.
+//   - speaking: a level above THRESHOLD within the last HOLD ms (speech has gaps; the ring
+//     must not flicker between words);
+//   - the active speaker (speaker layout's main view): the loudest speaker, once they have
+//     been the loudest for SETTLE ms, and never sooner than SWITCH ms after the last change,
+//     so a cough does not steal the view.
+
+const EVERY = 250;
+const THRESHOLD = 0.02; // about -34 dBov; the room's hum and a muted mic stay below it
+const HOLD = 800;
+const SETTLE = 700;
+const SWITCH = 1500;
+
+export class SpeakerWatch {
+  // room: the Room (me, peers, audio); onSpeaking(pid, on); onSpeaker(pid)
+  constructor(room, {onSpeaking, onSpeaker}) {
+    Object.assign(this, {room, onSpeaking, onSpeaker, heard: new Map(), speaking: new Set(),
+      speaker: null, candidate: null, since: 0, changed: -Infinity});
+    this.timer = setInterval(() => this.tick().catch(() => {}), EVERY);
+  }
+
+  async levels() {
+    const out = new Map();
+    let mine = 0;
+    await Promise.all([...this.room.peers.values()].map(async (peer) => {
+      if (peer.closed) return;
+      let level = 0;
+      (await peer.pc.getStats()).forEach((r) => {
+        if (r.kind !== 'audio') return;
+        if (r.type === 'inbound-rtp') level = Math.max(level, r.audioLevel || 0);
+        if (r.type === 'media-source') mine = Math.max(mine, r.audioLevel || 0);
+      });
+      out.set(peer.id, level);
+    }));
+    out.set(this.room.me, this.room.audio ? mine : 0); // a muted mic still measures what it hears
+    return out;
+  }
+
+  async tick() {
+    if (this.room.closed) return this.close();
+    const now = performance.now();
+    const levels = await this.levels();
+    let loudest = null;
+    for (const [pid, level] of levels) {
+      if (level > THRESHOLD) this.heard.set(pid, now);
+      const on = now - (this.heard.get(pid) ?? -Infinity) < HOLD;
+      if (on !== this.speaking.has(pid)) {
+        if (on) this.speaking.add(pid); else this.speaking.delete(pid);
+        this.onSpeaking(pid, on);
+      }
+      if (level > THRESHOLD && (!loudest || level > levels.get(loudest))) loudest = pid;
+    }
+    for (const pid of this.speaking) if (!levels.has(pid)) this.speaking.delete(pid); // gone
+    if (loudest !== this.candidate) [this.candidate, this.since] = [loudest, now];
+    if (this.candidate && this.candidate !== this.speaker && now - this.since >= SETTLE
+        && now - this.changed >= SWITCH) {
+      this.speaker = this.candidate;
+      this.changed = now;
+      this.onSpeaker(this.speaker);
+    }
+  }
+
+  close() { clearInterval(this.timer); }
+}
