@@ -13,6 +13,7 @@ from chalicelib import (
     messages,
     participants,
     push,
+    reactions,
     roster,
     signaling,
     ws_actions,
@@ -86,6 +87,11 @@ def request_mute(mid, pid):
     return participants.request_mute(mid, pid, _request())
 
 
+@app.route("/meetings/{mid}/participants/{pid}", methods=["PATCH"], cors=CORS)
+def update_participant(mid, pid):
+    return participants.update(mid, pid, _request())
+
+
 @app.route("/meetings/{mid}/participants/{pid}", methods=["DELETE"], cors=CORS)
 def remove_participant(mid, pid):
     return participants.remove(mid, pid, _request())
@@ -113,6 +119,13 @@ def post_message(mid):
 @app.route("/meetings/{mid}/messages", methods=["GET"], cors=CORS)
 def list_messages(mid):
     return messages.history(mid, _request())
+
+
+# --- reactions --------------------------------------------------------------------------
+
+@app.route("/meetings/{mid}/reactions", methods=["POST"], cors=CORS)
+def post_reaction(mid):
+    return reactions.post(mid, _request())
 
 
 # --- WebSocket --------------------------------------------------------------------------

@@ -51,3 +51,8 @@ def ticket_id(seq: int) -> str:
 def message_id() -> str:
     """Millisecond time prefix plus randomness: sorts by send time, never collides."""
     return f"{int(time.time() * 1000):013d}{secrets.token_hex(4)}"
+
+
+def reaction_id() -> str:
+    """Sorts by send time, like a chat message's id."""
+    return message_id()

@@ -1,4 +1,5 @@
-"""Chat: every participant's messages, pushed to the whole meeting and readable after join."""
+"""Chat: messages to the whole meeting, and direct messages (`to`) that only their sender
+and recipient ever see, pushed at once and readable after join, page by page."""
 
 from datetime import timedelta
 
@@ -6,35 +7,82 @@ from chalice import Response
 
 from . import auth, ratelimit
 from .config import settings
+from .errors import ApiError, InvalidRequest, ParticipantNotFound
 from .ids import message_id
-from .models import Message, meeting_pk, message_sk, messages_range, now
-from .schemas import AFTER_QUERY, POST_MESSAGE, body_of, query_of
+from .models import Message, Participant, meeting_pk, message_sk, messages_range, now, participant_sk
+from .schemas import HISTORY_QUERY, POST_MESSAGE, body_of, query_of
 
 HISTORY_LIMIT = 200
 
 
+def _checked(body: dict, sender: str) -> dict:
+    if body.get("to") == sender:
+        raise InvalidRequest("A direct message cannot be sent to yourself.")
+    return body
+
+
 def post(mid: str, request) -> Response:
-    _, me = auth.member(mid, request)
-    body = body_of(request, POST_MESSAGE)
+    """POST .../messages `{text, to?}`: 201 with the message. A direct message's recipient
+    is read in the same BatchGetItem as the sender and must be someone else present."""
+    claims = auth.claims(mid, request)
+    try:
+        body = _checked(body_of(request, POST_MESSAGE), claims["sub"])
+    except ApiError:
+        auth.member_for(claims, mid)  # a gone meeting or participant outranks a bad body
+        raise
+    to = body.get("to")
+    also = [(meeting_pk(mid), participant_sk(to))] if to else []
+    _, me, found = auth.member_with(claims["sub"], mid, also)
     ratelimit.buckets().take("message", me.pid)
+    recipient = found.get(participant_sk(to)) if to else None
+    if to and not (isinstance(recipient, Participant) and recipient.active):
+        raise ParticipantNotFound()
     cid = message_id()
     sent = now()
     message = Message(meeting_pk(mid), message_sk(cid), cid=cid, sender=me.pid,
-                      sender_name=me.name, text=body["text"], sent_at=sent,
+                      sender_name=me.name, to=to, to_name=recipient.name if recipient else None,
+                      text=body["text"], sent_at=sent,
                       expires=sent + timedelta(hours=settings().retention_hours + 24))
     message.save(condition=Message.pk.does_not_exist())
     return Response(status_code=201, body={"message": message.public()})
 
 
 def history(mid: str, request) -> dict:
-    """Messages after the `after` id, oldest first (the newest HISTORY_LIMIT when no cursor)."""
-    auth.member(mid, request)
-    after = query_of(request, AFTER_QUERY).get("after")
+    """The messages the caller may see, oldest first, at most HISTORY_LIMIT: the newest
+    ones (no cursor), those after the `after` id, or those before the `before` id.
+    `more`: whether further messages lie beyond the page in the direction read (older
+    ones without a cursor and with `before`, newer ones with `after`)."""
+    _, me = auth.member(mid, request)
+    query = query_of(request, HISTORY_QUERY)
+    after, before = query.get("after"), query.get("before")
+    if after and before:
+        raise InvalidRequest("Give either after or before, not both.")
     if after:
-        items = Message.query(meeting_pk(mid), messages_range(after), limit=HISTORY_LIMIT + 1)
-        messages = [m.public() for m in items if m.cid != after][:HISTORY_LIMIT]
+        page, more = _visible(mid, me.pid, messages_range(after=after), after, forward=True)
     else:
-        items = Message.query(meeting_pk(mid), messages_range(), scan_index_forward=False,
-                              limit=HISTORY_LIMIT)
-        messages = [m.public() for m in items][::-1]
-    return {"messages": messages}
+        page, more = _visible(mid, me.pid, messages_range(before=before), before,
+                              forward=False)
+        page.reverse()
+    return {"messages": [m.public() for m in page], "more": more}
+
+
+def _visible(mid: str, pid: str, key_range, cursor: str | None,
+             forward: bool) -> tuple[list[Message], bool]:
+    """Up to HISTORY_LIMIT messages `pid` may see in `key_range` (the cursor itself left
+    out), in the order read, and whether more follow.
+
+    DynamoDB drops the direct messages of others (the filter), but a Query's Limit counts
+    the items read before the filter, so one page may hold few visible messages or none:
+    the iterator reads page after page until it has one more than a full page, or the
+    range ends.
+    """
+    visible = []
+    for message in Message.query(meeting_pk(mid), key_range, scan_index_forward=forward,
+                                 filter_condition=Message.visible_to(pid),
+                                 page_size=HISTORY_LIMIT + 1):
+        if message.cid == cursor:
+            continue
+        visible.append(message)
+        if len(visible) > HISTORY_LIMIT:
+            break
+    return visible[:HISTORY_LIMIT], len(visible) > HISTORY_LIMIT

@@ -27,6 +27,7 @@ from pynamodb.transactions import TransactWrite
 from .config import settings
 
 TICKET_TTL = timedelta(hours=1)
+REACTION_TTL = timedelta(seconds=60)  # a reaction is only pushed; nothing reads it back
 ITEM_TTL_MARGIN = timedelta(days=1)
 ABSENCE_TTL = timedelta(days=1)
 
@@ -50,12 +51,13 @@ def iso(value: datetime | None) -> str | None:
 # A meeting's partition `M#<mid>` holds everything of the meeting. Its sort keys, in the
 # order DynamoDB keeps them (byte order):
 #
-#     K#<from>#<to>#<key>  <  META  <  MSG#<id>  <  N#<to>  <  P#<pid>  <  SECRET
-#                                                                     <  T#<to>#<tid>
+#     E#<id>  <  K#<from>#<to>#<key>  <  META  <  MSG#<id>  <  N#<to>  <  P#<pid>
+#             <  SECRET  <  T#<to>#<tid>
 #
 # Facts the code relies on: participants and the secret are one contiguous range
 # (`roster_range`: P#… up to SECRET), read by one Query on every join, so nothing else
-# may sort between them (the ticket counters `N#` and keys `K#` sort outside it); chat
+# may sort between them (the ticket counters `N#`, keys `K#` and reactions `E#` sort
+# outside it: reactions pile up until DynamoDB's TTL gets round to them); chat
 # messages sort by id, which begins with the send time; a recipient's tickets sort by
 # ticket id, and `T#<to>#` holds nothing but tickets.
 # Outside meetings: `C#<connection id>` / `CONN` maps a WebSocket to its participant, and
@@ -64,6 +66,7 @@ def iso(value: datetime | None) -> str | None:
 _MEETING = "M#"
 _PARTICIPANT = "P#"
 _MESSAGE = "MSG#"
+_REACTION = "E#"
 _TICKET = "T#"
 _TICKET_COUNTER = "N#"
 _TICKET_KEY = "K#"
@@ -90,6 +93,10 @@ def participant_sk(pid: str) -> str:
 
 def message_sk(message_id: str) -> str:
     return f"{_MESSAGE}{message_id}"
+
+
+def reaction_sk(reaction_id: str) -> str:
+    return f"{_REACTION}{reaction_id}"
 
 
 def ticket_sk(to: str, tid: str) -> str:
@@ -129,11 +136,14 @@ def participants_range():
     return Item.sk.startswith(_PARTICIPANT)
 
 
-def messages_range(after: str | None = None):
-    """Chat messages, all of them or from id `after` on (inclusive: callers drop it)."""
-    if after is None:
-        return Item.sk.startswith(_MESSAGE)
-    return Item.sk.between(message_sk(after), message_sk(_LAST))
+def messages_range(after: str | None = None, before: str | None = None):
+    """Chat messages: all of them, from id `after` on, or up to id `before` (both bounds
+    inclusive: callers drop the cursor itself)."""
+    if after is not None:
+        return Item.sk.between(message_sk(after), message_sk(_LAST))
+    if before is not None:
+        return Item.sk.between(message_sk(""), message_sk(before))
+    return Item.sk.startswith(_MESSAGE)
 
 
 def tickets_range(to: str, after: str = ""):
@@ -171,12 +181,15 @@ class Visible:
 
     `settable`: participants may change it themselves (PATCH .../participants/me).
     `announced`: a change to it is pushed to the others (participant-/meeting-updated).
+    `write`: for a settable field, the update actions that set it to a value; by default
+    one SET of the model attribute of the same name.
     """
 
     read: Callable[[Any], Any]
     schema: dict
     settable: bool = False
     announced: bool = True
+    write: Callable[[Any], list] | None = None
 
 
 def view_of(item, fields: dict[str, Visible]) -> dict:
@@ -190,6 +203,7 @@ def announced_change(fields: dict[str, Visible], new: dict, old: dict) -> bool:
 
 ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 32}
 _TIME = {"type": "string", "format": "date-time"}
+_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _BOOL = {"type": "boolean"}
 _TEXT = {"type": "string"}
 _INT = {"type": "integer"}
@@ -254,6 +268,10 @@ class Participant(Item, discriminator="Participant"):
     ticket_seq = NumberAttribute(default=0)  # before TicketCounter: its floor, never written
     mute_requests = NumberAttribute(default=0)
     mute_requested_by = UnicodeAttribute(null=True)
+    # present exactly while the hand is up (older items may lack it): when it went up
+    hand_raised_at = UTCDateTimeAttribute(null=True)
+    # a host who lowered the hand (not its owner), so the owner is told; gone otherwise
+    hand_lowered_by = UnicodeAttribute(null=True)
 
     @property
     def connected(self) -> bool:
@@ -273,6 +291,19 @@ class Participant(Item, discriminator="Participant"):
         return view_of(self, PARTICIPANT_VIEW)
 
 
+def hand_actions(raised: bool, lowered_by: str | None = None) -> list:
+    """The writes that raise or lower a hand. Raising keeps the time of a hand already up
+    (`if_not_exists`), so lowering must always remove it; `lowered_by` names a host who
+    lowered someone else's hand."""
+    if raised:
+        return [Participant.hand.set(True),
+                Participant.hand_raised_at.set(Participant.hand_raised_at | now()),
+                Participant.hand_lowered_by.remove()]
+    return [Participant.hand.set(False), Participant.hand_raised_at.remove(),
+            Participant.hand_lowered_by.set(lowered_by) if lowered_by
+            else Participant.hand_lowered_by.remove()]
+
+
 # What everyone in a meeting may see of a participant: the participant object of the API,
 # the OpenAPI schema, the fields PATCH .../participants/me takes and what push announces
 # are all read from here. A settable field has the same name as its model attribute.
@@ -282,13 +313,25 @@ PARTICIPANT_VIEW = {
     "role": Visible(lambda p: p.role, {"enum": list(ROLES)}),
     "audio": Visible(lambda p: bool(p.audio), _BOOL, settable=True),
     "video": Visible(lambda p: bool(p.video), _BOOL, settable=True),
-    "hand": Visible(lambda p: bool(p.hand), _BOOL, settable=True),
+    "hand": Visible(lambda p: bool(p.hand), _BOOL, settable=True, write=hand_actions),
+    # null while the hand is down (and for a hand raised before this field existed)
+    "handRaisedAt": Visible(lambda p: iso(p.hand_raised_at) if p.hand else None,
+                            _TIME_OR_NULL),
     "screen": Visible(lambda p: bool(p.screen), _BOOL, settable=True),
     "connected": Visible(lambda p: p.connected, _BOOL),
     "state": Visible(lambda p: p.state, {"enum": list(PARTICIPANT_STATES)}),
     "joinedAt": Visible(lambda p: iso(p.joined_at), _TIME),
 }
 SETTABLE = tuple(name for name, field in PARTICIPANT_VIEW.items() if field.settable)
+
+
+def settable_actions(changes: dict) -> list:
+    """The update actions for a valid body of settable fields (PATCH .../participants/me)."""
+    actions = []
+    for name, value in changes.items():
+        field = PARTICIPANT_VIEW[name]
+        actions += field.write(value) if field.write else [getattr(Participant, name).set(value)]
+    return actions
 
 
 class Ticket(Item, discriminator="Ticket"):
@@ -331,9 +374,14 @@ class TicketKey(Item, discriminator="TicketKey"):
 
 
 class Message(Item, discriminator="Message"):
+    """A chat message to everyone, or a direct message (`to`) only its sender and
+    recipient ever see."""
+
     cid = UnicodeAttribute()
     sender = UnicodeAttribute(attr_name="from")
     sender_name = UnicodeAttribute()
+    to = UnicodeAttribute(null=True)
+    to_name = UnicodeAttribute(null=True)
     text = UnicodeAttribute()
     sent_at = UTCDateTimeAttribute()
 
@@ -343,7 +391,42 @@ class Message(Item, discriminator="Message"):
 
     def public(self) -> dict:
         return {"id": self.cid, "from": self.sender, "fromName": self.sender_name,
-                "text": self.text, "sentAt": iso(self.sent_at)}
+                "to": self.to, "toName": self.to_name, "text": self.text,
+                "sentAt": iso(self.sent_at)}
+
+    @classmethod
+    def visible_to(cls, pid: str):
+        """Condition: a message `pid` may read (to everyone, or a DM from or to them)."""
+        return cls.to.does_not_exist() | (cls.to == pid) | (cls.sender == pid)
+
+
+# The reactions a participant can send, as the Unicode strings clients send and show.
+REACTION_EMOJI = (
+    "\N{THUMBS UP SIGN}",                                # 👍
+    "\N{CLAPPING HANDS SIGN}",                           # 👏
+    "\N{FACE WITH TEARS OF JOY}",                        # 😂
+    "\N{HEAVY BLACK HEART}\N{VARIATION SELECTOR-16}",    # ❤️ (U+2764 shown as emoji)
+    "\N{PARTY POPPER}",                                  # 🎉
+    "\N{FACE WITH OPEN MOUTH}",                          # 😮
+)
+
+
+class Reaction(Item, discriminator="Reaction"):
+    """An emoji shown for a moment over the sender's tile: pushed to the others once and
+    never read back, so it lives only REACTION_TTL (and until the meeting's purge)."""
+
+    rid = UnicodeAttribute()
+    sender = UnicodeAttribute(attr_name="from")
+    emoji = UnicodeAttribute()
+    sent_at = UTCDateTimeAttribute()
+
+    @property
+    def mid(self) -> str:
+        return mid_of(self.pk)
+
+    def public(self) -> dict:
+        return {"id": self.rid, "from": self.sender, "emoji": self.emoji,
+                "sentAt": iso(self.sent_at)}
 
 
 class Connection(Item, discriminator="Connection"):

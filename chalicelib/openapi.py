@@ -2,10 +2,11 @@
 handlers validate with, so the document cannot drift from the implementation."""
 
 from . import schemas
-from .models import ID_SCHEMA, MEETING_VIEW, PARTICIPANT_VIEW
+from .models import ID_SCHEMA, MEETING_VIEW, PARTICIPANT_VIEW, REACTION_EMOJI
 
 _ID = ID_SCHEMA
 _TIME = {"type": "string", "format": "date-time"}
+_ID_OR_NULL = {**_ID, "type": ["string", "null"]}
 
 
 def _view_schema(fields: dict) -> dict:
@@ -19,9 +20,14 @@ TICKET = {"type": "object", "required": ["id", "from", "to", "kind", "sentAt"],
           "properties": {"id": {"type": "string", "pattern": "^[0-9]{12}$"}, "from": _ID,
                          "to": _ID, "kind": {"enum": ["description", "candidates", "bye"]},
                          "data": {}, "sentAt": _TIME}}
-MESSAGE = {"type": "object", "required": ["id", "from", "fromName", "text", "sentAt"],
+MESSAGE = {"type": "object", "required": ["id", "from", "fromName", "to", "toName", "text",
+                                           "sentAt"],
            "properties": {"id": {"type": "string"}, "from": _ID, "fromName": {"type": "string"},
+                          "to": _ID_OR_NULL, "toName": {"type": ["string", "null"]},
                           "text": {"type": "string"}, "sentAt": _TIME}}
+REACTION = {"type": "object", "required": ["id", "from", "emoji", "sentAt"],
+            "properties": {"id": {"type": "string"}, "from": _ID,
+                           "emoji": {"enum": list(REACTION_EMOJI)}, "sentAt": _TIME}}
 ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "object", "required": ["code", "message"],
                                   "properties": {"code": {"type": "string",
@@ -29,11 +35,14 @@ ERROR = {"type": "object", "required": ["error"],
                                                  "message": {"type": "string"}}}}}
 
 _REF = {name: {"$ref": f"#/components/schemas/{name}"}
-        for name in ("Meeting", "Participant", "Ticket", "Message", "Error")}
+        for name in ("Meeting", "Participant", "Ticket", "Message", "Reaction", "Error")}
 _MID = {"name": "mid", "in": "path", "required": True, "schema": {"type": "string"}}
 _PID = {"name": "pid", "in": "path", "required": True, "schema": {"type": "string"}}
 _AFTER = {"name": "after", "in": "query", "required": False,
           "schema": schemas.AFTER_QUERY["properties"]["after"]}
+_BEFORE = {"name": "before", "in": "query", "required": False,
+           "description": "Older than this message id (not together with after)",
+           "schema": schemas.HISTORY_QUERY["properties"]["before"]}
 _AUTH = [{"bearer": []}]
 
 _WHY = {400: "Invalid request", 401: "Missing, invalid or expired token, or passcode required",
@@ -78,7 +87,8 @@ def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Parley", "version": "1.0.0",
-                 "description": "Browser video meetings: meetings, join, WebRTC tickets, chat."},
+                 "description": "Browser video meetings: meetings, join, WebRTC tickets, chat, "
+                                "reactions."},
         "paths": {
             "/meetings": {"post": _op("Create a meeting", 201, _obj(
                 meeting=m, hostKey={"type": "string"}, link={"type": "string"}),
@@ -116,20 +126,29 @@ def document() -> dict:
             "/meetings/{mid}/participants/{pid}/mute": {"post": _op(
                 "Ask a participant to mute (host)", 202, _obj(participant=p), auth=True,
                 errors=gone, params=(_MID, _PID))},
-            "/meetings/{mid}/participants/{pid}": {"delete": _op(
-                "Remove a participant (host)", 204, auth=True, errors=gone,
-                params=(_MID, _PID))},
-            "/meetings/{mid}/messages": {
-                "post": _op("Send a chat message", 201, _obj(message=_REF["Message"]),
-                            body=schemas.POST_MESSAGE, auth=True, errors=(*gone, 429)),
-                "get": _op("Chat history after a cursor", 200,
-                           _obj(messages={"type": "array", "items": _REF["Message"]}),
-                           auth=True, errors=gone, params=(_MID, _AFTER)),
+            "/meetings/{mid}/participants/{pid}": {
+                "patch": _op("Lower a participant's hand (host)", 200, _obj(participant=p),
+                             body=schemas.UPDATE_PARTICIPANT, auth=True, errors=gone,
+                             params=(_MID, _PID)),
+                "delete": _op("Remove a participant (host)", 204, auth=True, errors=gone,
+                              params=(_MID, _PID)),
             },
+            "/meetings/{mid}/messages": {
+                "post": _op("Send a chat message to everyone, or to one participant (to)", 201,
+                            _obj(message=_REF["Message"]), body=schemas.POST_MESSAGE,
+                            auth=True, errors=(*gone, 429)),
+                "get": _op("Chat history: the newest page, or after / before a cursor", 200,
+                           _obj(messages={"type": "array", "items": _REF["Message"]},
+                                more={"type": "boolean"}),
+                           auth=True, errors=gone, params=(_MID, _AFTER, _BEFORE)),
+            },
+            "/meetings/{mid}/reactions": {"post": _op(
+                "Send a reaction to everyone else", 202, _obj(reaction=_REF["Reaction"]),
+                body=schemas.POST_REACTION, auth=True, errors=(*gone, 429))},
         },
         "components": {
             "schemas": {"Meeting": MEETING, "Participant": PARTICIPANT, "Ticket": TICKET,
-                        "Message": MESSAGE, "Error": ERROR},
+                        "Message": MESSAGE, "Reaction": REACTION, "Error": ERROR},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},
         },

@@ -1,6 +1,6 @@
 """The participant routes: the roster as clients see it, my own state (mic, camera, hand,
-screen), leaving, and the host's mute request and removal. Changes to the roster itself
-go through roster.py."""
+screen), leaving, and the host's mute request, lowering of a hand, and removal. Changes
+to the roster itself go through roster.py."""
 
 from chalice import Response
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -8,8 +8,15 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from . import auth, roster
 from .errors import InvalidRequest, ParticipantGone, ParticipantNotFound
 from .ids import check_pid
-from .models import Participant, condition_failed, meeting_pk, participant_sk
-from .schemas import UPDATE_ME, body_of
+from .models import (
+    Participant,
+    condition_failed,
+    hand_actions,
+    meeting_pk,
+    participant_sk,
+    settable_actions,
+)
+from .schemas import UPDATE_ME, UPDATE_PARTICIPANT, body_of
 
 
 def present(mid: str, request) -> dict:
@@ -22,9 +29,8 @@ def present(mid: str, request) -> dict:
 def update_me(mid: str, request) -> dict:
     _, me = auth.member(mid, request)
     body = body_of(request, UPDATE_ME)
-    actions = [getattr(Participant, name).set(value) for name, value in body.items()]
     try:
-        me.update(actions=actions, condition=Participant.state == "active")
+        me.update(actions=settable_actions(body), condition=Participant.state == "active")
     except UpdateError as err:
         if condition_failed(err):
             raise ParticipantGone() from err
@@ -67,6 +73,24 @@ def request_mute(mid: str, pid: str, request) -> Response:
     target.update(actions=[Participant.mute_requests.add(1),
                            Participant.mute_requested_by.set(host.pid)])
     return Response(status_code=202, body={"participant": target.public()})
+
+
+def update(mid: str, pid: str, request) -> dict:
+    """A host changes someone's state: for now only `{"hand": false}`, lowering a raised
+    hand. The change is pushed as participant-updated to everyone, its owner included."""
+    _, host = auth.member(mid, request)
+    auth.require_host(host)
+    body_of(request, UPDATE_PARTICIPANT)
+    target = _target(mid, pid)
+    lowered_by = host.pid if target.pid != host.pid else None
+    try:
+        target.update(actions=hand_actions(False, lowered_by),
+                      condition=Participant.state == "active")
+    except UpdateError as err:
+        if condition_failed(err):  # they left meanwhile
+            raise ParticipantNotFound() from err
+        raise
+    return {"participant": target.public()}
 
 
 def remove(mid: str, pid: str, request) -> Response:

@@ -21,6 +21,7 @@ from .models import (
     Meeting,
     Message,
     Participant,
+    Reaction,
     Ticket,
     announced_change,
     meeting_pk,
@@ -32,11 +33,17 @@ log = logging.getLogger("parley")
 
 @dataclass(frozen=True)
 class Audience:
-    """Who receives an event: one participant, everyone but one, or the whole meeting."""
+    """Who receives an event: the participants `only` names (one, or a few), or the whole
+    meeting but `exclude`, or the whole meeting."""
 
     mid: str
-    only: str | None = None
+    only: frozenset[str] | None = None
     exclude: str | None = None
+
+
+def just(mid: str, *pids: str) -> Audience:
+    """The participants `pids` of meeting `mid`, and nobody else."""
+    return Audience(mid, only=frozenset(pids))
 
 
 def _decode(image: dict | None) -> Item | None:
@@ -48,10 +55,17 @@ def events_for(name: str, new: Item | None, old: Item | None) -> list[tuple[Audi
         return []  # TTL expiry and purges push nothing
     inserted = name == "INSERT"
     if isinstance(new, Ticket):
-        return [(Audience(new.mid, only=new.to), ticket_event(new))] if inserted else []
+        return [(just(new.mid, new.to), ticket_event(new))] if inserted else []
     if isinstance(new, Message):
-        return [(Audience(new.mid), {"event": "message",
-                                     "message": new.public()})] if inserted else []
+        if not inserted:
+            return []
+        # a direct message: its sender (their other tabs) and recipient, nobody else
+        told = just(new.mid, new.sender, new.to) if new.to else Audience(new.mid)
+        return [(told, {"event": "message", "message": new.public()})]
+    if isinstance(new, Reaction):
+        # the sender's page shows its own reaction at once
+        return [(Audience(new.mid, exclude=new.sender),
+                 {"event": "reaction", "reaction": new.public()})] if inserted else []
     if isinstance(new, Participant):
         return _participant_events(new, None if inserted else old)
     if isinstance(new, Meeting):
@@ -68,15 +82,22 @@ def _participant_events(new: Participant, old: Participant | None):
         events = [(others, {"event": "participant-left", "participant": view,
                             "reason": new.state})]
         if new.state == "removed":
-            events.append((Audience(new.mid, only=new.pid), {"event": "removed"}))
+            events.append((just(new.mid, new.pid), {"event": "removed"}))
         return events
     events = []
     if new.active and announced_change(PARTICIPANT_VIEW, view, old.public()):
-        events.append((others, {"event": "participant-updated", "participant": view}))
+        # a change the participant made is news to the others; one a host made (a hand
+        # lowered) is news to the participant too
+        told = Audience(new.mid) if _lowered_by_host(new, old) else others
+        events.append((told, {"event": "participant-updated", "participant": view}))
     if new.active and (new.mute_requests or 0) > (old.mute_requests or 0):
-        events.append((Audience(new.mid, only=new.pid),
+        events.append((just(new.mid, new.pid),
                        {"event": "mute-requested", "by": new.mute_requested_by}))
     return events
+
+
+def _lowered_by_host(new: Participant, old: Participant) -> bool:
+    return bool(old.hand and not new.hand and new.hand_lowered_by)
 
 
 def _meeting_events(new: Meeting, old: Meeting | None):
@@ -104,10 +125,14 @@ class Sender:
 
     def recipients(self, audience: Audience) -> list[Participant]:
         if audience.only is not None:
-            try:
-                return [Participant.get(meeting_pk(audience.mid), participant_sk(audience.only))]
-            except DoesNotExist:
-                return []
+            keys = [(meeting_pk(audience.mid), participant_sk(pid))
+                    for pid in sorted(audience.only)]
+            if len(keys) == 1:
+                try:
+                    return [Participant.get(*keys[0])]
+                except DoesNotExist:
+                    return []
+            return sorted(Participant.batch_get(keys), key=lambda p: p.pid) if keys else []
         return [p for p in roster.present(roster.members(audience.mid))
                 if p.pid != audience.exclude]
 

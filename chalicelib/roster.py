@@ -24,6 +24,7 @@ from .models import (
     Secret,
     absences_before,
     condition_failed,
+    hand_actions,
     meeting_pk,
     now,
     participant_sk,
@@ -94,7 +95,8 @@ def _refused(meeting: Meeting, role: str) -> Exception:
 
 
 def depart(meeting: Meeting, p: Participant, reason: str, condition=None) -> bool:
-    """Move an active participant to `reason` (left/removed/timeout) and free the seat.
+    """Move an active participant to `reason` (left/removed/timeout), lower their hand and
+    free the seat.
 
     `condition`: what else must still hold of the participant. Returns False if the
     participant had already gone or the condition no longer holds (idempotent under
@@ -106,7 +108,8 @@ def depart(meeting: Meeting, p: Participant, reason: str, condition=None) -> boo
     try:
         with transaction() as tx:
             tx.update(p, actions=[Participant.state.set(reason),
-                                  Participant.disconnected_at.set(time.time())],
+                                  Participant.disconnected_at.set(time.time()),
+                                  *hand_actions(False)],
                       condition=still)
             tx.update(meeting, actions=[Meeting.participant_count.add(-1)],
                       condition=Meeting.participant_count > 0)
@@ -114,7 +117,7 @@ def depart(meeting: Meeting, p: Participant, reason: str, condition=None) -> boo
         if condition_failed(err):
             return False
         raise TryAgain() from err
-    p.state = reason
+    p.state, p.hand, p.hand_raised_at, p.hand_lowered_by = reason, False, None, None
     return True
 
 

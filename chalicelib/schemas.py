@@ -7,7 +7,7 @@ import fastjsonschema
 from .errors import InvalidRequest
 from .http import json_body, query_params
 from .ids import ID_PATTERN
-from .models import PARTICIPANT_VIEW, SETTABLE
+from .models import PARTICIPANT_VIEW, REACTION_EMOJI, SETTABLE
 
 # Printable text: no control characters (tabs/newlines are allowed only in chat text).
 # Printable text with at least one visible character; chat text may also hold tabs and
@@ -114,12 +114,30 @@ UPDATE_ME = {
     "properties": {name: PARTICIPANT_VIEW[name].schema for name in SETTABLE},
 }
 
+# A host's change to someone else: for now only lowering their hand.
+UPDATE_PARTICIPANT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["hand"],
+    "properties": {"hand": {"const": False}},
+}
+
 POST_MESSAGE = {
     "type": "object",
     "additionalProperties": False,
     "required": ["text"],
     "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000,
-                            "pattern": TEXT_PATTERN}},
+                            "pattern": TEXT_PATTERN},
+                   # a direct message: only this participant and the sender see it
+                   # (null, like leaving it out: a message to everyone)
+                   "to": {"type": ["string", "null"], "pattern": ID_PATTERN}},
+}
+
+POST_REACTION = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["emoji"],
+    "properties": {"emoji": {"enum": list(REACTION_EMOJI)}},
 }
 
 UPDATE_MEETING = {
@@ -129,10 +147,20 @@ UPDATE_MEETING = {
     "properties": {"locked": {"type": "boolean"}},
 }
 
+_CURSOR = {"type": "string", "pattern": r"^[0-9A-Za-z]{1,32}$"}
+
 AFTER_QUERY = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {"after": {"type": "string", "pattern": r"^[0-9A-Za-z]{1,32}$"}},
+    "properties": {"after": _CURSOR},
+}
+
+# Chat history: newer than `after`, or older than `before` (not both; checked by the handler,
+# so that the message says so).
+HISTORY_QUERY = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"after": _CURSOR, "before": _CURSOR},
 }
 
 _compiled: dict = {}

@@ -75,6 +75,22 @@ class Participant:
         assert reply.status == 200, reply.json
         return reply.json["participant"]
 
+    def say(self, text: str, to: "Participant | None" = None) -> dict:
+        body = {"text": text} if to is None else {"text": text, "to": to.pid}
+        reply = self.rest.call("POST", f"/meetings/{self.mid}/messages", body, self.token)
+        assert reply.status == 201, reply.json
+        return reply.json["message"]
+
+    def history(self, query: str = "") -> dict:
+        """`{messages, more}` of GET .../messages with `query` (e.g. `?before=<id>`)."""
+        reply = self.rest.call("GET", f"/meetings/{self.mid}/messages{query}", token=self.token)
+        assert reply.status == 200, reply.json
+        return reply.json
+
+    def react(self, emoji: str) -> Reply:
+        return self.rest.call("POST", f"/meetings/{self.mid}/reactions", {"emoji": emoji},
+                              self.token)
+
     def leave(self) -> None:
         reply = self.rest.call("DELETE", f"/meetings/{self.mid}/participants/me",
                                token=self.token)
@@ -132,6 +148,10 @@ def updated(pid: str, **fields):
 
 def left(pid: str):
     return lambda e: e.get("event") == "participant-left" and e["participant"]["id"] == pid
+
+
+def message(text: str):
+    return lambda e: e.get("event") == "message" and e["message"]["text"] == text
 
 
 def ticket(tid: str):

@@ -121,6 +121,22 @@ def test_items_past_their_ttl_are_deleted_with_a_service_remove_record(server, d
     assert server.writes > writes  # a snapshot follows TTL deletions too
 
 
+def test_a_reaction_is_deleted_once_its_minute_is_up(server, ddb):
+    from chalicelib.models import REACTION_TTL, Reaction, now, reaction_sk
+
+    sent = now()
+    item = Reaction("M#reacted", reaction_sk("1"), rid="1", sender="p", emoji="👍",
+                    sent_at=sent, expires=sent + REACTION_TTL)
+    ddb.put_item(TableName=TABLE, Item=item.serialize())
+    key = _key("M#reacted", reaction_sk("1"))
+
+    Housekeeping(server, lambda: {}).run_once(now=sent.timestamp() + 30)
+    assert "Item" in ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)
+    Housekeeping(server, lambda: {}).run_once(
+        now=sent.timestamp() + REACTION_TTL.total_seconds() + 1)
+    assert "Item" not in ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)
+
+
 def test_empty_partitions_are_forgotten(server, ddb):
     ddb.put_item(TableName=TABLE, Item={**_key("C#gone", "CONN")})
     ddb.delete_item(TableName=TABLE, Key=_key("C#gone", "CONN"))

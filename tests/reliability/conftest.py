@@ -17,7 +17,7 @@ from tests.api.stack_client import TIMEOUT, fetch
 SITE_ORIGIN = "https://parley.example"
 # Small buckets that refill slowly enough (one token per 1000 s) that no test run outlasts
 # them: every refusal below is deterministic. Creating meetings stays unlimited.
-STRICT_LIMITS = "create=1e9/1e9,join=3/0.001,ticket=5/0.001,message=3/0.001"
+STRICT_LIMITS = "create=1e9/1e9,join=3/0.001,ticket=5/0.001,message=3/0.001,reaction=3/0.001"
 
 
 @dataclass

@@ -98,9 +98,11 @@ ENDPOINTS = {
     "chat": ("POST", "/meetings/{mid}/messages", "guest", '{"text": VALUE}'),
     "my state": ("PATCH", "/meetings/{mid}/participants/me", "guest", '{"audio": VALUE}'),
     "lock": ("PATCH", "/meetings/{mid}", "host", '{"locked": VALUE}'),
+    "reaction": ("POST", "/meetings/{mid}/reactions", "host", '{"emoji": VALUE}'),
+    "lower a hand": ("PATCH", "/meetings/{mid}/participants/GUEST", "host", '{"hand": VALUE}'),
 }
 GOOD_VALUE = {"create meeting": '"ok"', "join": '"ok"', "ticket": "0", "chat": '"ok"',
-              "my state": "false", "lock": "false"}
+              "my state": "false", "lock": "false", "reaction": '"👍"', "lower a hand": "false"}
 TEXT_FIELDS = ("create meeting", "join", "chat")
 
 # (what, JSON value slotted into the endpoint's body, or a whole body as bytes, status, code)
@@ -160,7 +162,8 @@ def _body(endpoint: str, value, room: Room) -> bytes:
 def _send(room: Room, endpoint: str, body: bytes, content_type: str = "application/json"):
     method, path, who, _ = ENDPOINTS[endpoint]
     token = {"host": room.host.token, "guest": room.guest.token, None: None}[who]
-    return request(room.stack.api + path.format(mid=room.mid), method, body,
+    path = path.format(mid=room.mid).replace("GUEST", room.guest.pid)
+    return request(room.stack.api + path, method, body,
                    {"Content-Type": content_type}, token)
 
 
@@ -213,6 +216,8 @@ def test_bad_query_strings_and_paths_get_a_4xx_and_never_a_5xx(room):
         (f"/meetings/{mid}/tickets?after=..%2F..%2F", token, 400),
         (f"/meetings/{mid}/tickets?unknown=1", token, 400),
         (f"/meetings/{mid}/messages?after=%F0%9F%98%80", token, 400),
+        (f"/meetings/{mid}/messages?before=%F0%9F%98%80", token, 400),
+        (f"/meetings/{mid}/messages?before=1&after=2", token, 400),
         ("/meetings/%ED%A0%80", None, 404),
         ("/meetings/" + "M" * 4_000, None, 404),
         ("/meetings/%00", None, 404),

@@ -1,7 +1,8 @@
 """Rate limits over real HTTP, on a stack of their own (conftest.limited_stack: joins 3 per
-address, tickets 5 and chat 3 per participant, refilling one token per 1000 s, so every
-refusal is deterministic). A refused request gets 429 `rate_limited` with Retry-After and
-the site's CORS headers, and stores nothing; other addresses and participants go on.
+address, tickets 5, chat 3 and reactions 3 per participant, refilling one token per 1000 s,
+so every refusal is deterministic). A refused request gets 429 `rate_limited` with
+Retry-After and the site's CORS headers, and stores nothing; other addresses and
+participants go on.
 
 Each test joins from its own loopback address (127.0.0.0/8 all reaches this machine), so
 the per-address join budget of one test never spends another's.
@@ -107,3 +108,22 @@ def test_chat_is_limited_per_participant_and_a_refused_message_is_not_stored(lim
     history = client("GET", f"/meetings/{mid}/messages", token=bob["token"]).json["messages"]
     assert [m["text"] for m in history] == ["message 0", "message 1", "message 2"]
     assert say(bob, "my own budget").status == 201
+
+
+def test_reactions_are_limited_per_participant_and_a_refused_one_is_not_stored(limited_stack):
+    store = Store(limited_stack)
+    client = Client(limited_stack, "127.0.0.6")
+    mid = client.meeting()
+    ada, bob = client.join(mid, "Ada"), client.join(mid, "Bob")
+
+    def react(who):
+        return client("POST", f"/meetings/{mid}/reactions", {"emoji": "👏"}, who["token"])
+
+    for _ in range(3):
+        assert react(ada).status == 202
+    before = store.partition(mid)
+
+    _limited(react(ada))
+
+    assert store.partition(mid) == before
+    assert react(bob).status == 202  # Bob's own budget

@@ -35,12 +35,16 @@ def test_purge_deletes_every_item_of_old_meetings_only(client):
                                                         "kind": "bye", "key": "k1"},
                     token=a["token"])
         client.call("POST", f"/meetings/{mid}/messages", {"text": "hi"}, token=a["token"])
+        client.call("POST", f"/meetings/{mid}/messages",
+                    {"text": "psst", "to": b["participant"]["id"]}, token=a["token"])
+        client.call("POST", f"/meetings/{mid}/reactions", {"emoji": "👏"}, token=b["token"])
     _age(old, 49)
     counts = autoclear.purge(load())
-    assert counts["meetings"] >= 1 and counts["items"] >= 8
+    assert counts["meetings"] >= 1 and counts["items"] >= 10
     assert _items(old) == []
-    # META, SECRET, 2 participants, ticket, its key, the recipient's ticket counter, message
-    assert len(_items(fresh)) == 8
+    # META, SECRET, 2 participants, ticket, its key, the recipient's ticket counter,
+    # 2 messages, reaction
+    assert len(_items(fresh)) == 10
     assert client.call("GET", f"/meetings/{old}").status == 404
 
 

@@ -113,3 +113,96 @@ def test_roster_lists_active_participants_oldest_first_for_members_only(client, 
     assert [p["name"] for p in resp.json["participants"]] == ["Ada", "Cy"]
     assert client.call("GET", f"/meetings/{mid}/participants").status == 401
     assert client.call("GET", f"/meetings/{mid}/participants", token=bob["token"]).status == 403
+
+
+def _patch_me(client, mid, who, **state):
+    resp = client.call("PATCH", f"/meetings/{mid}/participants/me", state, token=who["token"])
+    assert resp.status == 200, resp.json
+    return resp.json["participant"]
+
+
+def test_hand_raised_at_is_when_the_hand_went_up_and_null_while_it_is_down(client, meeting):
+    mid = meeting["meeting"]["id"]
+    ada, bob = client.join(mid, "Ada"), client.join(mid, "Bob")
+    assert ada["participant"]["handRaisedAt"] is None
+    first = _patch_me(client, mid, ada, hand=True)["handRaisedAt"]
+    second = _patch_me(client, mid, bob, hand=True)["handRaisedAt"]
+    assert first is not None and first <= second
+    assert _patch_me(client, mid, ada, hand=True)["handRaisedAt"] == first  # already up
+    assert _patch_me(client, mid, ada, audio=False)["handRaisedAt"] == first
+    assert _patch_me(client, mid, ada, hand=False)["handRaisedAt"] is None
+    again = _patch_me(client, mid, ada, hand=True)["handRaisedAt"]
+    assert again >= second
+    roster = client.call("GET", f"/meetings/{mid}/participants", token=bob["token"]).json
+    assert {p["name"]: p["handRaisedAt"] for p in roster["participants"]} == {"Ada": again,
+                                                                              "Bob": second}
+    resp = client.call("PATCH", f"/meetings/{mid}/participants/me",
+                       {"handRaisedAt": "2020-01-01T00:00:00Z"}, token=ada["token"])
+    assert resp.status == 400  # not settable
+
+
+def _stored(mid, pid):
+    return Participant.get(meeting_pk(mid), participant_sk(pid), consistent_read=True)
+
+
+def test_only_a_host_lowers_someone_elses_hand_and_a_bad_request_changes_nothing(client):
+    created = client.create()
+    mid = created["meeting"]["id"]
+    host = client.join(mid, "H", hostKey=created["hostKey"])
+    guest, other = client.join(mid, "G"), client.join(mid, "O")
+    gp = guest["participant"]["id"]
+    raised = _patch_me(client, mid, guest, hand=True)
+    path = f"/meetings/{mid}/participants/{gp}"
+
+    def unchanged():
+        stored = _stored(mid, gp)
+        assert (stored.hand, stored.public()["handRaisedAt"]) == (True, raised["handRaisedAt"])
+        assert stored.hand_lowered_by is None
+
+    resp = client.call("PATCH", path, {"hand": False}, token=other["token"])
+    assert (resp.status, resp.json["error"]["code"]) == (403, "not_host")
+    unchanged()
+    for body in ({}, {"hand": True}, {"hand": "false"}, {"audio": False},
+                 {"hand": False, "audio": False}, None):
+        resp = client.call("PATCH", path, body, token=host["token"])
+        assert (resp.status, resp.json["error"]["code"]) == (400, "invalid_request"), body
+        unchanged()
+    for pid in ("nobody000000", "not an id!"):
+        resp = client.call("PATCH", f"/meetings/{mid}/participants/{pid}", {"hand": False},
+                           token=host["token"])
+        assert (resp.status, resp.json["error"]["code"]) == (404, "participant_not_found")
+    unchanged()
+
+    resp = client.call("PATCH", path, {"hand": False}, token=host["token"])
+    assert resp.status == 200
+    assert (resp.json["participant"]["hand"], resp.json["participant"]["handRaisedAt"]) == (
+        False, None)
+    stored = _stored(mid, gp)
+    assert (stored.hand, stored.hand_raised_at, stored.hand_lowered_by) == (
+        False, None, host["participant"]["id"])
+    assert _patch_me(client, mid, guest, hand=True)["handRaisedAt"] is not None
+    assert _stored(mid, gp).hand_lowered_by is None  # their own change: nothing to tell them
+
+    client.call("DELETE", f"/meetings/{mid}/participants/me", token=other["token"])
+    resp = client.call("PATCH", f"/meetings/{mid}/participants/{other['participant']['id']}",
+                       {"hand": False}, token=host["token"])
+    assert (resp.status, resp.json["error"]["code"]) == (404, "participant_not_found")
+
+
+def test_leaving_being_removed_and_timing_out_lower_the_hand(client):
+    created = client.create(maxParticipants=8)
+    mid = created["meeting"]["id"]
+    host = client.join(mid, "H", hostKey=created["hostKey"])
+    leaver, removed, ghost = (client.join(mid, n) for n in ("L", "R", "Ghost"))
+    for who in (leaver, removed, ghost):
+        _patch_me(client, mid, who, hand=True)
+    client.call("DELETE", f"/meetings/{mid}/participants/me", token=leaver["token"])
+    client.call("DELETE", f"/meetings/{mid}/participants/{removed['participant']['id']}",
+                token=host["token"])
+    gp = ghost["participant"]["id"]
+    Participant(meeting_pk(mid), participant_sk(gp)).update(
+        actions=[Participant.disconnected_at.set(time.time() - roster.STALE_SECONDS - 5)])
+    client.join(mid, "Newcomer")  # times the ghost out
+    for who, state in ((leaver, "left"), (removed, "removed"), (ghost, "timeout")):
+        stored = _stored(mid, who["participant"]["id"])
+        assert (stored.state, stored.hand, stored.hand_raised_at) == (state, False, None)

@@ -231,3 +231,115 @@ def test_a_gone_socket_found_by_the_direct_send_is_forgotten(client, room, direc
     client.call("POST", f"/meetings/{mid}/tickets", {"to": bob, "kind": "bye"},
                 token=people["alice"]["token"])
     assert not Participant.get(meeting_pk(mid), participant_sk(bob), consistent_read=True).connections
+
+
+# --- direct messages, reactions, hands --------------------------------------------------
+
+def test_a_direct_message_reaches_its_sender_and_recipient_only(client, room, stream):
+    mid, people = room
+    resp = client.call("POST", f"/meetings/{mid}/messages",
+                       {"text": "psst", "to": _pid(people, "carol")},
+                       token=people["bob"]["token"])
+    assert resp.status == 201
+    gateway = RecordingGateway()
+    _deliver(stream, gateway)
+    for name in ("bob", "carol"):
+        [frame] = gateway.to(f"ws-{name}-{mid}")
+        assert frame["event"] == "message"
+        assert (frame["message"]["to"], frame["message"]["toName"]) == (_pid(people, "carol"),
+                                                                        "carol")
+    assert gateway.to(f"ws-alice-{mid}") == []
+
+
+def test_the_audience_of_a_message_is_read_off_its_recipient():
+    from chalicelib.models import Message, message_sk
+
+    dm = Message(meeting_pk("m1"), message_sk("1"), cid="1", sender="bob", sender_name="Bob",
+                 to="carol", to_name="Carol", text="x")
+    [(audience, _)] = push.events_for("INSERT", dm, None)
+    assert audience == push.just("m1", "bob", "carol")
+    assert audience.only == frozenset({"bob", "carol"}) and audience.exclude is None
+    public = Message(meeting_pk("m1"), message_sk("2"), cid="2", sender="bob",
+                     sender_name="Bob", text="x")
+    [(audience, event)] = push.events_for("INSERT", public, None)
+    assert audience == push.Audience("m1")
+    assert (event["message"]["to"], event["message"]["toName"]) == (None, None)
+    assert push.events_for("MODIFY", dm, dm) == []
+
+
+def test_a_reaction_reaches_everyone_but_its_sender(client, room, stream):
+    mid, people = room
+    resp = client.call("POST", f"/meetings/{mid}/reactions", {"emoji": "🎉"},
+                       token=people["bob"]["token"])
+    assert resp.status == 202
+    gateway = RecordingGateway()
+    _deliver(stream, gateway)
+    for name in ("alice", "carol"):
+        assert gateway.to(f"ws-{name}-{mid}") == [{"event": "reaction",
+                                                   "reaction": resp.json["reaction"]}]
+    assert gateway.to(f"ws-bob-{mid}") == []
+
+
+def test_a_hand_the_host_lowers_is_news_to_its_owner_too(client, room, stream):
+    mid, people = room
+    bob = _pid(people, "bob")
+    client.call("PATCH", f"/meetings/{mid}/participants/me", {"hand": True},
+                token=people["bob"]["token"])
+    _deliver(stream, RecordingGateway())
+    resp = client.call("PATCH", f"/meetings/{mid}/participants/{bob}", {"hand": False},
+                       token=people["alice"]["token"])
+    assert resp.status == 200
+    gateway = RecordingGateway()
+    _deliver(stream, gateway)
+    for name in ("alice", "bob", "carol"):
+        [frame] = gateway.to(f"ws-{name}-{mid}")
+        assert frame["event"] == "participant-updated", name
+        assert frame["participant"]["id"] == bob
+        assert (frame["participant"]["hand"], frame["participant"]["handRaisedAt"]) == (False,
+                                                                                        None)
+
+
+def test_a_hand_its_owner_lowers_or_raises_is_news_to_the_others_only(client, room, stream):
+    mid, people = room
+    token = people["bob"]["token"]
+    client.call("PATCH", f"/meetings/{mid}/participants/me", {"hand": True}, token=token)
+    client.call("PATCH", f"/meetings/{mid}/participants/me", {"hand": False}, token=token)
+    gateway = RecordingGateway()
+    _deliver(stream, gateway)
+    assert gateway.to(f"ws-bob-{mid}") == []
+    hands = [(f["participant"]["hand"], f["participant"]["handRaisedAt"] is not None)
+             for f in gateway.to(f"ws-carol-{mid}")]
+    assert hands == [(True, True), (False, False)]
+
+
+def test_the_host_lowering_a_hand_already_down_pushes_nothing(client, room, stream):
+    mid, people = room
+    resp = client.call("PATCH", f"/meetings/{mid}/participants/{_pid(people, 'bob')}",
+                       {"hand": False}, token=people["alice"]["token"])
+    assert resp.status == 200
+    gateway = RecordingGateway()
+    _deliver(stream, gateway)
+    assert gateway.frames == []
+
+
+def test_someone_leaving_with_a_raised_hand_leaves_with_it_lowered(client, room, stream):
+    mid, people = room
+    token = people["carol"]["token"]
+    client.call("PATCH", f"/meetings/{mid}/participants/me", {"hand": True}, token=token)
+    client.call("DELETE", f"/meetings/{mid}/participants/me", token=token)
+    gateway = RecordingGateway()
+    _deliver(stream, gateway)
+    left = [f for f in gateway.to(f"ws-alice-{mid}") if f["event"] == "participant-left"]
+    assert [(f["participant"]["hand"], f["participant"]["handRaisedAt"]) for f in left] == [
+        (False, None)]
+
+
+def test_an_audience_of_several_reaches_each_of_them_once(client, room):
+    mid, people = room
+    gateway = RecordingGateway()
+    sender = push.Sender(gateway, load())
+    pids = [_pid(people, "alice"), _pid(people, "carol")]
+    assert sender.send(push.just(mid, *pids, "nobody000000"), {"event": "hello"}) == 2
+    assert gateway.to(f"ws-alice-{mid}") == gateway.to(f"ws-carol-{mid}") == [{"event": "hello"}]
+    assert gateway.to(f"ws-bob-{mid}") == []
+    assert sender.send(push.just(mid), {"event": "hello"}) == 0
