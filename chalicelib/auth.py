@@ -1,6 +1,7 @@
 """Bearer tokens (pyjwt, HS256 pinned) and the per-request participant check."""
 
 import time
+from collections.abc import Callable
 
 import jwt
 from pynamodb.exceptions import DoesNotExist
@@ -81,6 +82,16 @@ def member_with(pid: str, mid: str, also: tuple = ()) -> tuple[Meeting, Particip
     if not isinstance(participant, Participant) or not participant.active:
         raise ParticipantGone()
     return meeting, participant, found
+
+
+def checked_body(claims: dict, mid: str, check: Callable[[], dict]) -> dict:
+    """`check()`'s body, read before the table; if it is refused, a gone meeting or
+    participant outranks the bad body (one BatchGetItem only on that error path)."""
+    try:
+        return check()
+    except ApiError:
+        member_for(claims, mid)
+        raise
 
 
 def claims(mid: str, request) -> dict:

@@ -7,7 +7,7 @@ from chalice import Response
 
 from . import auth, ratelimit
 from .config import settings
-from .errors import ApiError, InvalidRequest, ParticipantNotFound
+from .errors import InvalidRequest, ParticipantNotFound
 from .ids import message_id
 from .models import Message, Participant, meeting_pk, message_sk, messages_range, now, participant_sk
 from .schemas import HISTORY_QUERY, POST_MESSAGE, body_of, query_of
@@ -25,11 +25,8 @@ def post(mid: str, request) -> Response:
     """POST .../messages `{text, to?}`: 201 with the message. A direct message's recipient
     is read in the same BatchGetItem as the sender and must be someone else present."""
     claims = auth.claims(mid, request)
-    try:
-        body = _checked(body_of(request, POST_MESSAGE), claims["sub"])
-    except ApiError:
-        auth.member_for(claims, mid)  # a gone meeting or participant outranks a bad body
-        raise
+    body = auth.checked_body(claims, mid,
+                             lambda: _checked(body_of(request, POST_MESSAGE), claims["sub"]))
     to = body.get("to")
     also = [(meeting_pk(mid), participant_sk(to))] if to else []
     _, me, found = auth.member_with(claims["sub"], mid, also)

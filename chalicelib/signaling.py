@@ -53,11 +53,7 @@ def deliver(mid: str, sender: str, body: dict, push_sender: push.Sender) -> tupl
 def post(mid: str, request, push_sender: push.Sender) -> Response:
     """POST .../tickets: 202 with the ticket, the stored one again for a repeated key."""
     claims = auth.claims(mid, request)
-    try:
-        body = checked(body_of(request, POST_TICKET), claims["sub"])
-    except ApiError:
-        auth.member_for(claims, mid)  # a gone meeting or participant outranks a bad body
-        raise
+    body = auth.checked_body(claims, mid, lambda: checked(body_of(request, POST_TICKET), claims["sub"]))
     ticket, _ = deliver(mid, claims["sub"], body, push_sender)
     return Response(status_code=202, body={"ticket": ticket.public()})
 

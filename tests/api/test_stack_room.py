@@ -2,37 +2,11 @@
 history pages past others' direct messages, a host lowers a hand, reactions go to the
 others. A request that is refused changes nothing in the meeting's partition."""
 
-import json
-
-import boto3
 import pytest
 
-from chalicelib.models import meeting_pk
+from tests.fixtures.table import Store
 
-from .stack_client import Rest, event, fetch, joined, message, updated
-
-
-class Partition:
-    """The stack's own table (its endpoint is on /health), read with strong reads."""
-
-    def __init__(self, stack):
-        store = json.loads(fetch(stack.url + "/health")[2])["dataStore"]
-        self.table = store["table"]
-        self.client = boto3.client("dynamodb", endpoint_url=store["endpoint"],
-                                   region_name="us-east-1", aws_access_key_id="local",
-                                   aws_secret_access_key="local")
-
-    def __call__(self, mid: str) -> list[dict]:
-        items, start = [], {}
-        while True:
-            page = self.client.query(TableName=self.table, ConsistentRead=True,
-                                     KeyConditionExpression="pk = :pk",
-                                     ExpressionAttributeValues={":pk": {"S": meeting_pk(mid)}},
-                                     **start)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+from .stack_client import Rest, event, joined, message, updated
 
 
 @pytest.fixture
@@ -82,7 +56,7 @@ def test_a_direct_message_reaches_the_recipient_and_the_sender_and_nobody_else(r
 def test_a_direct_message_to_oneself_or_to_someone_gone_is_refused_and_changes_nothing(
         stack, room):
     (hana, gus, ola), _ = room
-    partition = Partition(stack)
+    partition = Store(stack).partition
     ola.leave()
     before = partition(hana.mid)
     for to, status, code in ((hana.pid, 400, "invalid_request"),
@@ -137,7 +111,7 @@ def _all_pages(person) -> list[dict]:
 
 def test_a_host_lowers_a_hand_a_guest_cannot_and_the_owner_sees_it(stack, room):
     (hana, gus, ola), (hana_ws, gus_ws, ola_ws) = room
-    partition = Partition(stack)
+    partition = Store(stack).partition
     raised_gus = gus.update(hand=True)["handRaisedAt"]
     raised_ola = ola.update(hand=True)["handRaisedAt"]
     assert raised_gus < raised_ola
@@ -170,7 +144,7 @@ def test_a_host_lowers_a_hand_a_guest_cannot_and_the_owner_sees_it(stack, room):
 
 def test_a_reaction_reaches_everyone_else_and_a_bad_one_stores_nothing(stack, room):
     (hana, gus, ola), (hana_ws, gus_ws, ola_ws) = room
-    partition = Partition(stack)
+    partition = Store(stack).partition
     before = partition(hana.mid)
     bare_heart = "\N{HEAVY BLACK HEART}"  # without the emoji selector: not in the list
     for emoji in ("💩", bare_heart, "👍👍", ""):

@@ -24,6 +24,18 @@ def join_as_host(person, mid, host_key, name):
     return join(person, mid, name)
 
 
+def ada_bob_and_cy(people, stack, host=False):
+    """Three pages in one new meeting, Ada first (its host when `host`), each with the room's
+    tools loaded: (pages, participant ids)."""
+    mid, key = host_meeting(stack)
+    pages = people(3)
+    ids = [join_as_host(pages[0], mid, key, "Ada") if host else join(pages[0], mid, "Ada"),
+           join(pages[1], mid, "Bob"), join(pages[2], mid, "Cy")]
+    for person in pages:
+        tools_ready(person)
+    return mid, pages, ids
+
+
 def tools_ready(person):
     person.wait_for_selector("#toggle-chat")
 
@@ -37,8 +49,7 @@ def open_chat(person):
 
 def say(person, text, to=None):
     open_chat(person)
-    if to is not None:
-        person.select_option("#chat-to", to)
+    person.select_option("#chat-to", to or "")  # "": everyone
     person.fill("#chat-input", text)
     person.press("#chat-input", "Enter")
     person.wait_for_function("() => document.querySelector('#chat-input').value === ''")
@@ -99,11 +110,7 @@ def test_chat_goes_both_ways_and_a_late_joiner_and_a_reload_read_the_history(peo
 
 
 def test_a_direct_message_reaches_only_its_recipient_on_the_page_and_in_history(people, stack):
-    mid, _ = host_meeting(stack)
-    ada, bob, cy = people(3)
-    join(ada, mid, "Ada")
-    bob_id = join(bob, mid, "Bob")
-    join(cy, mid, "Cy")
+    mid, (ada, bob, cy), (_, bob_id, _) = ada_bob_and_cy(people, stack)
     for person in (ada, bob, cy):
         open_chat(person)
     ada.wait_for_function("() => document.querySelectorAll('#chat-to option').length === 3")
@@ -140,7 +147,8 @@ def test_markup_and_script_links_in_chat_stay_text_and_only_web_links_become_lin
         say(ada, text)
     wait_text(bob, evil[-1])
     assert texts(bob) == evil
-    links = bob.eval_on_selector_all(f"{LOG} a", "as => as.map(a => [a.getAttribute('href'), a.rel, a.target])")
+    links = bob.eval_on_selector_all(f"{LOG} a",
+                                     "as => as.map(a => [a.getAttribute('href'), a.rel, a.target])")
     assert links == [["https://example.com/a?b=1&c=", "noopener noreferrer", "_blank"]]
     assert bob.eval_on_selector_all(f"{LOG} img, {LOG} b b, {LOG} p *:not(a)", "els => els.length") == 0
     bob.click(f"{LOG} >> text=click", force=True)  # text, not a link: nothing runs
@@ -162,13 +170,7 @@ def test_a_chat_message_that_is_too_long_is_not_sent_and_stays_in_the_box(people
 
 
 def test_raised_hands_show_to_everyone_in_order_and_the_host_lowers_one(people, stack):
-    mid, key = host_meeting(stack)
-    ada, bob, cy = people(3)
-    join_as_host(ada, mid, key, "Ada")
-    bob_id = join(bob, mid, "Bob")
-    cy_id = join(cy, mid, "Cy")
-    for person in (ada, bob, cy):
-        tools_ready(person)
+    _, (ada, bob, cy), (_, bob_id, cy_id) = ada_bob_and_cy(people, stack, host=True)
 
     bob.keyboard.press("r")  # the shortcut
     ada.wait_for_selector(".toast >> text=Bob raised a hand")
@@ -235,6 +237,11 @@ TILES_NOW = """() => [...document.querySelectorAll('.tile')].map(t => ({pid: t.d
   width: t.querySelector('video').videoWidth}))"""
 
 
+def decoding(person, tile):
+    person.wait_for_function("s => document.querySelector(s)?.querySelector('video').videoWidth > 0",
+                             arg=tile)
+
+
 def main_tile(person):
     return person.evaluate("() => document.querySelector('.grid.has-main .tile.main')?.dataset.pid || null")
 
@@ -249,16 +256,16 @@ def test_a_screen_share_becomes_the_main_view_for_the_others_and_stopping_restor
     shared = f'.tile.screen[data-pid="screen:{ada_id}"]'
 
     ada.click("#toggle-screen")
-    bob.wait_for_function("s => document.querySelector(s)?.querySelector('video').videoWidth > 0", arg=f"{shared}.main")
+    decoding(bob, f"{shared}.main")
     assert main_tile(bob) == f"screen:{ada_id}"
     assert bob.evaluate(f"document.querySelector('{shared} .name').textContent") == "Ada's screen"
-    bob.wait_for_function(f"() => document.querySelector('.tile[data-pid=\"{ada_id}\"] video').videoWidth > 0")
+    decoding(bob, f'.tile[data-pid="{ada_id}"]')
     assert ada.get_attribute("#toggle-screen", "aria-pressed") == "true"
     assert main_tile(ada) is None  # the presenter's own share is never their main view
     ada.wait_for_selector(shared)
 
     join(cy, mid, "Cy")  # a late joiner gets the share too, as the main view
-    cy.wait_for_function("s => document.querySelector(s)?.querySelector('video').videoWidth > 0", arg=f"{shared}.main")
+    decoding(cy, f"{shared}.main")
 
     ada.click("#toggle-screen")
     for person in (bob, cy):
@@ -277,12 +284,7 @@ def test_a_screen_share_becomes_the_main_view_for_the_others_and_stopping_restor
 
 
 def test_a_click_pins_a_tile_to_the_main_view_and_a_second_click_unpins_it(people, stack):
-    mid, _ = host_meeting(stack)
-    ada, bob, cy = people(3)
-    join(ada, mid, "Ada")
-    bob_id = join(bob, mid, "Bob")
-    join(cy, mid, "Cy")
-    tools_ready(ada)
+    _, (ada, bob, cy), (_, bob_id, _) = ada_bob_and_cy(people, stack)
     wait_remote_videos_playing(ada, 2)
     ada.click(f'.tile[data-pid="{bob_id}"]')
     assert main_tile(ada) == bob_id
@@ -299,17 +301,12 @@ def test_a_click_pins_a_tile_to_the_main_view_and_a_second_click_unpins_it(peopl
 
 
 def test_the_speaking_ring_and_the_speaker_view_follow_the_unmuted_microphone(people, stack):
-    mid, _ = host_meeting(stack)
-    ada, bob, cy = people(3)
-    ada_id = join(ada, mid, "Ada")
-    bob_id = join(bob, mid, "Bob")
-    join(cy, mid, "Cy")
-    for person in (ada, bob, cy):
-        tools_ready(person)
+    _, (ada, bob, cy), (ada_id, bob_id, _) = ada_bob_and_cy(people, stack)
     cy.click("#toggle-mic")  # the one watching: quiet
     bob.click("#toggle-mic")
     cy.click("#toggle-layout")  # speaker view
-    speaking = "([pid, on]) => document.querySelector(`.tile[data-pid='${pid}']`)?.classList.contains('speaking') === on"
+    speaking = ("([pid, on]) => document.querySelector(`.tile[data-pid='${pid}']`)"
+                "?.classList.contains('speaking') === on")
     cy.wait_for_function(speaking, arg=[ada_id, True])
     cy.wait_for_function(speaking, arg=[bob_id, False])
     cy.wait_for_function("pid => document.querySelector('.tile.main')?.dataset.pid === pid", arg=ada_id)
@@ -322,3 +319,60 @@ def test_the_speaking_ring_and_the_speaker_view_follow_the_unmuted_microphone(pe
     cy.wait_for_function("pid => document.querySelector('.tile.main')?.dataset.pid === pid", arg=bob_id)
     ada.wait_for_function(speaking, arg=[bob_id, True])
     assert ada.errors == [] and bob.errors == [] and cy.errors == []
+
+
+NEGOTIATIONS = """() => window.__rtcTrace().flatMap(pc => pc.trace)
+  .filter(x => x[1] === 'setLocal' || x[1] === 'setRemote').length"""
+DECODED = "async () => Object.values(await window.__parley.stats())[0]?.framesDecoded || 0"
+
+
+def test_switching_microphone_and_speaker_keeps_the_connection_and_is_remembered(people, stack):
+    mid, _ = host_meeting(stack)
+    ada, bob, cy = people(3)
+    join(ada, mid, "Ada")
+    join(bob, mid, "Bob")
+    tools_ready(bob)
+    wait_remote_videos_playing(ada, 1)
+    wait_remote_videos_playing(bob, 1)
+    bob.click("#devices")
+    bob.wait_for_selector("#room-speaker")
+    kinds = bob.evaluate("async () => (await navigator.mediaDevices.enumerateDevices()).map(d => d.kind)")
+    assert bob.eval_on_selector_all("#room-mic option", "os => os.length") == kinds.count("audioinput")
+    outputs = bob.eval_on_selector_all("#room-speaker option", "os => os.map(o => o.value)")
+    assert len(outputs) == kinds.count("audiooutput") > 1
+
+    before = (bob.evaluate(NEGOTIATIONS), ada.evaluate(NEGOTIATIONS))
+    bob.select_option("#room-mic", index=1)
+    bob.select_option("#room-speaker", outputs[-1])
+    bob.wait_for_function("id => [...document.querySelectorAll('.tile video')].every(v => v.sinkId === id)",
+                          arg=outputs[-1])
+    decoded = ada.evaluate(DECODED)
+    ada.wait_for_function(f"async () => ({DECODED})() > {decoded + 10}")  # Bob still comes through
+    assert (bob.evaluate(NEGOTIATIONS), ada.evaluate(NEGOTIATIONS)) == before  # no new offer
+    assert bob.evaluate("JSON.parse(localStorage.getItem('parley.output'))") == outputs[-1]
+
+    cy_id = join(cy, mid, "Cy")  # a tile that comes later plays on the chosen speaker too
+    bob.wait_for_function("([pid, id]) => document.querySelector(`.tile[data-pid='${pid}'] video`)"
+                          "?.sinkId === id", arg=[cy_id, outputs[-1]])
+    assert ada.errors == [] and bob.errors == []
+
+
+def test_earlier_chat_history_loads_a_page_at_a_time(people, stack):
+    created = api_call(stack, "POST", "/meetings", {"name": "Long chat"})
+    mid = created["meeting"]["id"]
+    writer = api_call(stack, "POST", f"/meetings/{mid}/join", {"name": "Writer"})
+    for n in range(205):
+        status, _, body = fetch(f"{stack.api}/meetings/{mid}/messages", "POST",
+                                json.dumps({"text": f"line {n}"}).encode(),
+                                {"Content-Type": "application/json",
+                                 "Authorization": f"Bearer {writer['token']}"})
+        assert status == 201, body
+    (ada,) = people(1)
+    join(ada, mid, "Ada")
+    open_chat(ada)
+    wait_text(ada, "line 204")
+    assert len(texts(ada)) == 200 and texts(ada)[0] == "line 5"
+    ada.click("#chat-earlier")
+    wait_text(ada, "line 0")
+    assert texts(ada) == [f"line {n}" for n in range(205)]
+    ada.wait_for_selector("#chat-earlier", state="hidden")

@@ -7,12 +7,11 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 
-from chalicelib.models import meeting_pk
 from harness.stack import running_stack
-from tests.api.stack_client import TIMEOUT, fetch
+from tests.api.stack_client import TIMEOUT
+from tests.fixtures.table import Store
 
 SITE_ORIGIN = "https://parley.example"
 # Small buckets that refill slowly enough (one token per 1000 s) that no test run outlasts
@@ -60,46 +59,6 @@ def request(url: str, method: str = "GET", body=None, headers: dict | None = Non
         return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
     finally:
         conn.close()
-
-
-class Store:
-    """The stack's own table, read directly (its endpoint is on /health) with strong reads."""
-
-    def __init__(self, stack):
-        store = json.loads(fetch(stack.url + "/health")[2])["dataStore"]
-        self.table = store["table"]
-        self.client = boto3.client("dynamodb", endpoint_url=store["endpoint"],
-                                   region_name="us-east-1", aws_access_key_id="local",
-                                   aws_secret_access_key="local")
-
-    def partition(self, mid: str) -> list[dict]:
-        """Every item of meeting `mid`, as stored (sorted by sort key)."""
-        items, start = [], None
-        while True:
-            kwargs = {"TableName": self.table, "KeyConditionExpression": "pk = :pk",
-                      "ExpressionAttributeValues": {":pk": {"S": meeting_pk(mid)}},
-                      "ConsistentRead": True}
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            page = self.client.query(**kwargs)
-            items.extend(page["Items"])
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return items
-
-    def count(self, item_type: str) -> int:
-        total, start = 0, None
-        while True:
-            kwargs = {"TableName": self.table, "Select": "COUNT", "ConsistentRead": True,
-                      "FilterExpression": "#t = :t", "ExpressionAttributeNames": {"#t": "type"},
-                      "ExpressionAttributeValues": {":t": {"S": item_type}}}
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            page = self.client.scan(**kwargs)
-            total += page["Count"]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return total
 
 
 @pytest.fixture(scope="session")

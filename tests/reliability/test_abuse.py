@@ -31,8 +31,9 @@ from tests.api.stack_client import (
     ticket,
     updated,
 )
+from tests.fixtures.table import Store
 
-from .conftest import Store, request
+from .conftest import request
 
 MAX_BODY = 64 * 1024
 MAX_TICKET_DATA = 16 * 1024

@@ -9,8 +9,9 @@ the per-address join budget of one test never spends another's.
 """
 
 from tests.api.stack_client import TIMEOUT
+from tests.fixtures.table import Store
 
-from .conftest import SITE_ORIGIN, Store, request
+from .conftest import SITE_ORIGIN, request
 
 
 class Client:
