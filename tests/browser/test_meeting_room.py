@@ -49,6 +49,13 @@ def test_four_people_each_see_three_remote_videos_playing(people, meeting):
     group[0].wait_for_selector(f'{tile(margaret)}[data-video="off"]')
     group[0].click("#toggle-people")
     group[0].wait_for_function("() => document.querySelectorAll('#roster li').length === 4")
+    # for the picture: a raised hand and a chat message arriving
+    group[1].click("#toggle-hand")
+    group[0].wait_for_selector("#roster .hand")
+    group[2].click("#toggle-chat")
+    group[2].fill("#chat-input", "Notes are in the doc: https://example.com/notes")
+    group[2].press("#chat-input", "Enter")
+    group[0].wait_for_selector(".chat-toast")
     save_screenshot(group[0], "room-4-people.png")  # make screenshot: docs/img/room.png
 
 
