@@ -11,7 +11,7 @@ export default {
   cam_is_off: '摄像头已关闭', media_denied: '摄像头和麦克风被阻止。请在地址栏中允许，或不用它们加入。',
   media_none: '没有找到摄像头或麦克风。你仍可加入并收听。', media_busy: '摄像头或麦克风正被其他应用占用。',
   media_error: '摄像头或麦克风无法启动。', not_found_title: '找不到会议', not_found_text: '请检查链接，或发起新会议。',
-  ended_title: '会议已结束', left_title: '你已离开会议', removed_title: '主持人已将你移出',
+  ended_title: '会议已结束', ended_by_host: '主持人为所有人结束了会议。', locked_title: '会议已锁定', left_title: '你已离开会议', removed_title: '主持人已将你移出',
   gone_title: '你已不在此会议中', problem_title: '出错了', rejoin: '重新加入', mic_on: '打开麦克风',
   mic_off: '关闭麦克风', cam_on: '打开摄像头', cam_off: '关闭摄像头', leave: '离开', copy_link: '复制邀请链接',
   copied: '邀请链接已复制', copy_failed: '请复制此链接：{link}', people: '参会者', close: '关闭',

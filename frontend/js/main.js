@@ -72,7 +72,13 @@ async function create({name, passcode}) {
 
 function showPrejoin(meeting, error) {
   prejoin = prejoinView({meeting, onBack: () => { location.hash = '#/'; }, onJoin: async (opts) => {
-    const res = await join(meeting.id, opts);
+    const res = await join(meeting.id, opts).catch((e) => {
+      if (e.code !== 'meeting_locked') throw e;
+      prejoin.destroy();
+      prejoin = null;
+      mount(messagePage({id: 'locked', title: 'locked_title', text: 'meeting_locked', action: {label: 'retry', run: route}}));
+    });
+    if (!res) return;
     prejoin.destroy(true);
     prejoin = null;
     enter(meeting.id, res, opts);
@@ -134,7 +140,8 @@ function enter(mid, res, {stream, audio, video, problem}) {
         location.hash = '#/';
       } else {
         mount(messagePage(reason === 'gone' ? {id: 'gone', title: 'gone_title', error: errorText(code),
-          action: {label: 'rejoin', run: route}} : {id: reason, title: reason + '_title'}));
+          action: {label: 'rejoin', run: route}} : {id: reason, title: reason + '_title',
+          text: reason === 'ended' && 'ended_by_host'}));
       }
     }});
   room.start().catch((e) => console.warn('room', e));

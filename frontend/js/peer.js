@@ -71,6 +71,9 @@ export class Peer {
   async offer() {
     const pc = this.pc;
     if (this.closed || this.makingOffer || pc.signalingState !== 'stable') return;
+    // Our answer may still wait for its candidates (describe): an offer now would replace it
+    // before it is sent, and the other side would wait for it for ever. Offer once it is out.
+    if (this.answering) return (this.offerNext = true);
     if (!this.starts && !pc.remoteDescription) {
       this.held = true;
       this.holdTimer ??= setTimeout(() => {
@@ -278,8 +281,17 @@ export class Peer {
       if (data.type === 'offer') {
         this.held = false; // answering it negotiates what we held back; Chrome asks again if not all
         this.gathered = this.described = false;
-        await pc.setLocalDescription();
-        await this.describe('answer');
+        this.answering = true;
+        try {
+          await pc.setLocalDescription();
+          await this.describe('answer');
+        } finally {
+          this.answering = false;
+        }
+        if (this.offerNext) { // what Chrome asked for while the answer waited (a screen share's m-lines)
+          this.offerNext = false;
+          this.offer();
+        }
       }
     } else if (kind === 'candidates') {
       for (const c of data) {

@@ -128,6 +128,36 @@ def join(person, mid, name, passcode=None):
     return person.evaluate("window.__parley.me")
 
 
+def host_meeting(stack, name="Tools"):
+    """A new meeting and its host key."""
+    created = api_call(stack, "POST", "/meetings", {"name": name})
+    return created["meeting"]["id"], created["hostKey"]
+
+
+def join_as_host(person, mid, host_key, name):
+    """The page that created a meeting keeps its host key in sessionStorage and joins as host."""
+    person.goto("/")
+    person.evaluate("([k, v]) => sessionStorage.setItem(k, JSON.stringify(v))",
+                    [f"parley.host.{mid}", host_key])
+    return join(person, mid, name)
+
+
+def ada_bob_and_cy(people, stack, host=False):
+    """Three pages in one new meeting, Ada first (its host when `host`), each with the room's
+    tools loaded: (pages, participant ids)."""
+    mid, key = host_meeting(stack)
+    pages = people(3)
+    ids = [join_as_host(pages[0], mid, key, "Ada") if host else join(pages[0], mid, "Ada"),
+           join(pages[1], mid, "Bob"), join(pages[2], mid, "Cy")]
+    for person in pages:
+        tools_ready(person)
+    return mid, pages, ids
+
+
+def tools_ready(person):
+    person.wait_for_selector("#toggle-chat")
+
+
 TILES = """() => [...document.querySelectorAll('.tile')].map(t => {
   const v = t.querySelector('video');
   return {pid: t.dataset.pid, self: t.classList.contains('self'), media: t.dataset.media, width: v.videoWidth,

@@ -3,41 +3,21 @@ markup), raised hands, reactions and keyboard shortcuts."""
 
 import json
 
+from playwright.sync_api import TimeoutError
+
 from harness.http import fetch
 
-from .conftest import api_call, join, wait_remote_videos_playing
+from .conftest import (
+    ada_bob_and_cy,
+    api_call,
+    host_meeting,
+    join,
+    save_rtc_traces,
+    tools_ready,
+    wait_remote_videos_playing,
+)
 
 LOG = "#chat-log li"
-
-
-def host_meeting(stack, name="Tools"):
-    """A new meeting and its host key."""
-    created = api_call(stack, "POST", "/meetings", {"name": name})
-    return created["meeting"]["id"], created["hostKey"]
-
-
-def join_as_host(person, mid, host_key, name):
-    """The page that created a meeting keeps its host key in sessionStorage and joins as host."""
-    person.goto("/")
-    person.evaluate("([k, v]) => sessionStorage.setItem(k, JSON.stringify(v))",
-                    [f"parley.host.{mid}", host_key])
-    return join(person, mid, name)
-
-
-def ada_bob_and_cy(people, stack, host=False):
-    """Three pages in one new meeting, Ada first (its host when `host`), each with the room's
-    tools loaded: (pages, participant ids)."""
-    mid, key = host_meeting(stack)
-    pages = people(3)
-    ids = [join_as_host(pages[0], mid, key, "Ada") if host else join(pages[0], mid, "Ada"),
-           join(pages[1], mid, "Bob"), join(pages[2], mid, "Cy")]
-    for person in pages:
-        tools_ready(person)
-    return mid, pages, ids
-
-
-def tools_ready(person):
-    person.wait_for_selector("#toggle-chat")
 
 
 def open_chat(person):
@@ -238,8 +218,13 @@ TILES_NOW = """() => [...document.querySelectorAll('.tile')].map(t => ({pid: t.d
 
 
 def decoding(person, tile):
-    person.wait_for_function("s => document.querySelector(s)?.querySelector('video').videoWidth > 0",
-                             arg=tile)
+    """Wait until `tile` shows decoded video; on a timeout, say what the connections did."""
+    try:
+        person.wait_for_function("s => document.querySelector(s)?.querySelector('video').videoWidth > 0",
+                                 arg=tile)
+    except TimeoutError as err:
+        raise AssertionError(f"{tile} shows no video; tiles {person.evaluate(TILES_NOW)}; every page's "
+                             f"peer connections in {save_rtc_traces(person)}") from err
 
 
 def main_tile(person):

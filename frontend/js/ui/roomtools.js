@@ -14,6 +14,7 @@ import {ScreenShare, shareTo} from './screenshare.js';
 import {Stage, screenId} from './stage.js';
 import {SpeakerWatch} from './speaker.js';
 import {useOutput} from './devices.js';
+import {Moderation} from './moderation.js';
 import {listDevices} from '../media.js';
 import {prefs} from '../store.js';
 import words from '../i18n.room.js';
@@ -26,6 +27,8 @@ Object.assign(PATHS, {
   layout: 'M3 13h8V3H3zm0 8h8v-6H3zm10 0h8V11h-8zm0-18v6h8V3z',
   pin: 'M16 9V4h1a1 1 0 0 0 0-2H7a1 1 0 0 0 0 2h1v5a3 3 0 0 1-3 3v2h6v7l1 1 1-1v-7h6v-2a3 3 0 0 1-3-3z',
   full: 'M7 14H5v5h5v-2H7zm-2-4h2V7h3V5H5zm12 7h-3v2h5v-5h-2zM14 5v2h3v3h2V5z',
+  shield: 'M12 1 3 5v6c0 5.5 3.8 10.7 9 12 5.2-1.3 9-6.5 9-12V5zm-2 16-4-4 1.4-1.4 2.6 2.6 6.6-6.6L18 9z',
+  more: 'M12 8a2 2 0 1 0 0-4 2 2 0 0 0 0 4zm0 2a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm0 6a2 2 0 1 0 0 4 2 2 0 0 0 0-4z',
   keys: 'M20 5H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm-9 3h2v2h-2zm0 3h2v2h-2zM8 8h2v2H8zm0 3h2v2H8zm-1 2H5v-2h2zm0-3H5V8h2zm9 7H8v-2h8zm0-4h-2v-2h2zm0-3h-2V8h2zm3 3h-2v-2h2zm0-3h-2V8h2z',
 });
 addWords(words);
@@ -40,7 +43,7 @@ export async function roomTools(room) {
   await stylesheet(); // nothing of the tools shows unstyled
   if (room.closed) return null;
   const {view, api, mid, me, people} = room;
-  const isHost = () => people.get(me)?.role === 'host';
+  const mod = new Moderation(room); // host controls; `mod.moderator`: I am host or co-host
   const raised = new Map(); // pid → whether their hand was up when we last looked
 
   // --- raised hands: my button, everyone's badge (tiles.js: data-hand), the roster's order
@@ -72,14 +75,15 @@ export async function roomTools(room) {
     const row = view.roster.rows.get(p.id);
     if (row && p.hand) { // roster.js rebuilds its icons on every change: ours go back each time
       row.icons.prepend(h('span', {class: 'hand', role: 'img', 'aria-label': t('hand_up')}, icon('hand')));
-      if (isHost() && p.id !== me) {
+      if (mod.moderator && p.id !== me) {
         row.icons.append(h('button', {type: 'button', class: 'lower', 'aria-label': t('lower_their_hand', {name: p.name}),
           title: t('lower_their_hand', {name: p.name}), onclick: () => lowerFor(p)}, t('lower_hand')));
       }
     }
+    if (row) mod.decorate(row, p);
     const was = raised.get(p.id);
     raised.set(p.id, !!p.hand);
-    if (!quiet && p.hand && !was && p.id !== me && isHost()) toast(t('hand_raised', {name: p.name}));
+    if (!quiet && p.hand && !was && p.id !== me && mod.moderator) toast(t('hand_raised', {name: p.name}));
     if (p.id === me) showHand();
     orderRoster();
     chat.people();
@@ -135,7 +139,9 @@ export async function roomTools(room) {
   view.tools.insertBefore(handBtn, view.tools.querySelector('#devices'));
   view.tools.insertBefore(reactions.button, view.tools.querySelector('#devices'));
   view.tools.insertBefore(share.button, view.tools.querySelector('#devices'));
-  view.side.prepend(stage.layoutBtn, shortcuts.button, chat.button);
+  view.side.prepend(mod.button, stage.layoutBtn, shortcuts.button, chat.button);
+  view.el.querySelector('#meeting-title').after(mod.chip);
+  mod.show();
   view.stage.append(chat.el);
   view.el.append(reactions.menu);
   for (const p of people.values()) person(p, true);
@@ -151,14 +157,25 @@ export async function roomTools(room) {
     },
     peer: (peer) => room.screen && shareTo(peer, room.screen),
     screen: ({pid, stream}) => showScreen(pid, stream),
-    self(p) { // a host lowered my hand
-      if (p.hand || !people.get(me)?.hand) return;
-      room.set({id: me, hand: false, handRaisedAt: null});
-      toast(t('hand_lowered_by_host'));
+    self(p) { // someone else changed me: a host lowered my hand, or my role changed
+      const mine = people.get(me);
+      if (!p.hand && mine?.hand) {
+        room.set({id: me, hand: false, handRaisedAt: null});
+        toast(t('hand_lowered_by_host'));
+      }
+      if (p.role && p.role !== mine?.role) {
+        room.set({id: me, role: p.role});
+        mod.show();
+        for (const q of people.values()) { // every row: its menu comes or goes with my powers
+          view.roster.set(q);
+          person(q, true);
+        }
+      }
     },
     event(ev) {
       if (ev.event === 'message') chat.add(ev.message);
       else if (ev.event === 'reaction' && ev.reaction.from !== me) reactions.float(ev.reaction.from, ev.reaction.emoji);
+      else mod.event(ev);
     },
     resync: () => chat.catchUp(),
     close() {
