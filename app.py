@@ -87,6 +87,16 @@ def request_mute(mid, pid):
     return participants.request_mute(mid, pid, _request())
 
 
+@app.route("/meetings/{mid}/participants/{pid}/ask-unmute", methods=["POST"], cors=CORS)
+def ask_unmute(mid, pid):
+    return participants.ask_unmute(mid, pid, _request())
+
+
+@app.route("/meetings/{mid}/mute-all", methods=["POST"], cors=CORS)
+def mute_all(mid):
+    return participants.mute_all(mid, _request())
+
+
 @app.route("/meetings/{mid}/participants/{pid}", methods=["PATCH"], cors=CORS)
 def update_participant(mid, pid):
     return participants.update(mid, pid, _request())

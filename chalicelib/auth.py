@@ -42,7 +42,17 @@ def decode(token: str, s: Settings) -> dict:
         raise TokenInvalid() from err
 
 
+def require_moderator(participant: Participant) -> None:
+    """A host or a co-host (403 `not_host` otherwise): mute, lock, end, lower a hand, ..."""
+    if not participant.moderator:
+        raise NotHost("Only the host or a co-host can do that.")
+
+
 def require_host(participant: Participant) -> None:
+    """A host only (403 `not_host` otherwise): make or unmake co-hosts, hand host over.
+
+    The role is read from the participant's item on every request, never from the
+    token's `role` claim, which is only the role someone joined with."""
     if participant.role != "host":
         raise NotHost()
 

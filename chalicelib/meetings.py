@@ -1,4 +1,4 @@
-"""Create, look up and join meetings; the host's lock and end."""
+"""Create, look up and join meetings; a moderator's (host's or co-host's) lock and end."""
 
 from chalice import Response
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -92,8 +92,8 @@ def join(mid: str, request) -> dict:
 
 
 def update(mid: str, request) -> dict:
-    meeting, host = auth.member(mid, request)
-    auth.require_host(host)
+    meeting, me = auth.member(mid, request)
+    auth.require_moderator(me)
     body = body_of(request, UPDATE_MEETING)
     meeting.update(actions=[Meeting.locked.set(body["locked"])],
                    condition=Meeting.state == "open")
@@ -101,7 +101,7 @@ def update(mid: str, request) -> dict:
 
 
 def end(mid: str, request) -> Response:
-    meeting, host = auth.member(mid, request)
-    auth.require_host(host)
+    meeting, me = auth.member(mid, request)
+    auth.require_moderator(me)
     roster.end(meeting)
     return Response(status_code=204, body="")

@@ -246,8 +246,12 @@ class Secret(Item, discriminator="Secret"):
     window_start = NumberAttribute(default=0)
 
 
-ROLES = ("host", "guest", "bot")
+ROLES = ("host", "cohost", "guest", "bot")
+MODERATORS = ("host", "cohost")  # may mute, lock, end, lower hands, remove guests
 PARTICIPANT_STATES = ("active", "left", "removed", "timeout")
+# Why someone became host while in the meeting: the last host left, was removed or timed
+# out (the longest-present co-host or guest took over), or a host handed it over.
+HOST_REASONS = ("left", "removed", "timeout", "handed")
 
 
 class Participant(Item, discriminator="Participant"):
@@ -266,11 +270,18 @@ class Participant(Item, discriminator="Participant"):
     # until the first socket opens); meaningless while `connections` is not empty
     disconnected_at = NumberAttribute(null=True)
     ticket_seq = NumberAttribute(default=0)  # before TicketCounter: its floor, never written
+    # a moderator's requests (ASKS): how many so far and who asked last
     mute_requests = NumberAttribute(default=0)
     mute_requested_by = UnicodeAttribute(null=True)
+    camera_off_requests = NumberAttribute(default=0)
+    camera_off_requested_by = UnicodeAttribute(null=True)
+    unmute_requests = NumberAttribute(default=0)
+    unmute_requested_by = UnicodeAttribute(null=True)
+    # HOST_REASONS: why they became host during the meeting (absent for a host by host key)
+    host_reason = UnicodeAttribute(null=True)
     # present exactly while the hand is up (older items may lack it): when it went up
     hand_raised_at = UTCDateTimeAttribute(null=True)
-    # a host who lowered the hand (not its owner), so the owner is told; gone otherwise
+    # a moderator who lowered the hand (not its owner), so the owner is told; gone otherwise
     hand_lowered_by = UnicodeAttribute(null=True)
 
     @property
@@ -280,6 +291,10 @@ class Participant(Item, discriminator="Participant"):
     @property
     def active(self) -> bool:
         return self.state == "active"
+
+    @property
+    def moderator(self) -> bool:
+        return self.role in MODERATORS
 
     @property
     def absent_since(self) -> float:
@@ -293,8 +308,8 @@ class Participant(Item, discriminator="Participant"):
 
 def hand_actions(raised: bool, lowered_by: str | None = None) -> list:
     """The writes that raise or lower a hand. Raising keeps the time of a hand already up
-    (`if_not_exists`), so lowering must always remove it; `lowered_by` names a host who
-    lowered someone else's hand."""
+    (`if_not_exists`), so lowering must always remove it; `lowered_by` names a moderator
+    who lowered someone else's hand."""
     if raised:
         return [Participant.hand.set(True),
                 Participant.hand_raised_at.set(Participant.hand_raised_at | now()),
@@ -302,6 +317,31 @@ def hand_actions(raised: bool, lowered_by: str | None = None) -> list:
     return [Participant.hand.set(False), Participant.hand_raised_at.remove(),
             Participant.hand_lowered_by.set(lowered_by) if lowered_by
             else Participant.hand_lowered_by.remove()]
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A moderator's request that only the participant's own page can carry out (browsers
+    let only the owner switch a microphone or camera on or off): a counter on the
+    participant, bumped with who asked, which push.py tells the participant alone as
+    `event` `{"by": <pid>}`."""
+
+    counter: str
+    by: str
+    event: str
+
+
+ASKS = {
+    "mute": Ask("mute_requests", "mute_requested_by", "mute-requested"),
+    "camera-off": Ask("camera_off_requests", "camera_off_requested_by", "camera-off-requested"),
+    "unmute": Ask("unmute_requests", "unmute_requested_by", "unmute-requested"),
+}
+
+
+def ask_actions(kind: str, by: str) -> list:
+    """The writes of one request `kind` (ASKS) from moderator `by`."""
+    ask = ASKS[kind]
+    return [getattr(Participant, ask.counter).add(1), getattr(Participant, ask.by).set(by)]
 
 
 # What everyone in a meeting may see of a participant: the participant object of the API,

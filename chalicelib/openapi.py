@@ -56,13 +56,16 @@ def _obj(**props) -> dict:
     return {"type": "object", "required": list(props), "properties": props}
 
 
-def _op(summary, ok, ok_schema=None, body=None, auth=False, errors=(), params=(_MID,)):
+def _op(summary, ok, ok_schema=None, body=None, auth=False, errors=(), params=(_MID,),
+        also=None):
+    """One operation; `also`: another success `(status, description)` with the same body."""
     responses = {}
-    if ok_schema is None:
-        responses[str(ok)] = {"description": summary}
-    else:
-        responses[str(ok)] = {"description": summary,
-                              "content": {"application/json": {"schema": ok_schema}}}
+    for status, description in ((ok, summary), *([also] if also else [])):
+        if ok_schema is None:
+            responses[str(status)] = {"description": description}
+        else:
+            responses[str(status)] = {"description": description,
+                                      "content": {"application/json": {"schema": ok_schema}}}
     codes = set(errors) | {400}
     if auth:
         codes |= {401, 403}
@@ -88,17 +91,17 @@ def document() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Parley", "version": "1.0.0",
                  "description": "Browser video meetings: meetings, join, WebRTC tickets, chat, "
-                                "reactions."},
+                                "reactions, host controls."},
         "paths": {
             "/meetings": {"post": _op("Create a meeting", 201, _obj(
                 meeting=m, hostKey={"type": "string"}, link={"type": "string"}),
                 body=schemas.CREATE_MEETING, errors=(429,), params=())},
             "/meetings/{mid}": {
                 "get": _op("Look up a meeting", 200, _obj(meeting=m), errors=gone),
-                "patch": _op("Lock or unlock (host)", 200, _obj(meeting=m),
+                "patch": _op("Lock or unlock (host or co-host)", 200, _obj(meeting=m),
                              body=schemas.UPDATE_MEETING, auth=True, errors=gone),
-                "delete": _op("End the meeting for everyone (host)", 204, auth=True,
-                              errors=gone),
+                "delete": _op("End the meeting for everyone (host or co-host)", 204,
+                              auth=True, errors=gone),
             },
             "/meetings/{mid}/join": {"post": _op("Join", 200, _obj(
                 token={"type": "string"}, participant=p,
@@ -121,17 +124,26 @@ def document() -> dict:
                 "patch": _op("Change my audio/video/hand/screen state", 200,
                              _obj(participant=p), body=schemas.UPDATE_ME, auth=True,
                              errors=gone),
-                "delete": _op("Leave", 204, auth=True, errors=gone),
+                "delete": _op("Leave", 204, auth=True, errors=(*gone, 503)),
             },
             "/meetings/{mid}/participants/{pid}/mute": {"post": _op(
-                "Ask a participant to mute (host)", 202, _obj(participant=p), auth=True,
-                errors=gone, params=(_MID, _PID))},
+                "Ask a participant to mute (host or co-host)", 202, _obj(participant=p),
+                auth=True, errors=(*gone, 429), params=(_MID, _PID))},
+            "/meetings/{mid}/participants/{pid}/ask-unmute": {"post": _op(
+                "Ask a participant to unmute (host or co-host)", 202, _obj(participant=p),
+                auth=True, errors=(*gone, 429), params=(_MID, _PID))},
+            "/meetings/{mid}/mute-all": {"post": _op(
+                "Ask every guest whose microphone is on to mute (host or co-host)", 202,
+                _obj(muted={"type": "integer", "minimum": 0}), auth=True,
+                errors=(*gone, 429))},
             "/meetings/{mid}/participants/{pid}": {
-                "patch": _op("Lower a participant's hand (host)", 200, _obj(participant=p),
-                             body=schemas.UPDATE_PARTICIPANT, auth=True, errors=gone,
-                             params=(_MID, _PID)),
-                "delete": _op("Remove a participant (host)", 204, auth=True, errors=gone,
-                              params=(_MID, _PID)),
+                "patch": _op("Lower a participant's hand (host or co-host); make or unmake a "
+                             "co-host, or hand host over (host)", 200, _obj(participant=p),
+                             body=schemas.UPDATE_PARTICIPANT, auth=True,
+                             errors=(*gone, 429, 503), params=(_MID, _PID),
+                             also=(202, "Asked their page to turn the camera off (video)")),
+                "delete": _op("Remove a participant (host: anyone; co-host: guests)", 204,
+                              auth=True, errors=(*gone, 503), params=(_MID, _PID)),
             },
             "/meetings/{mid}/messages": {
                 "post": _op("Send a chat message to everyone, or to one participant (to)", 201,

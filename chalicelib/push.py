@@ -15,6 +15,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from . import connections, roster
 from .models import (
+    ASKS,
     MEETING_VIEW,
     PARTICIPANT_VIEW,
     Item,
@@ -84,20 +85,28 @@ def _participant_events(new: Participant, old: Participant | None):
         if new.state == "removed":
             events.append((just(new.mid, new.pid), {"event": "removed"}))
         return events
+    if not new.active:
+        return []
     events = []
-    if new.active and announced_change(PARTICIPANT_VIEW, view, old.public()):
-        # a change the participant made is news to the others; one a host made (a hand
-        # lowered) is news to the participant too
-        told = Audience(new.mid) if _lowered_by_host(new, old) else others
+    if announced_change(PARTICIPANT_VIEW, view, old.public()):
+        # a change the participant made is news to the others; one a moderator made (a
+        # hand lowered, a role given) is news to the participant too
+        told = Audience(new.mid) if _changed_by_moderator(new, old) else others
         events.append((told, {"event": "participant-updated", "participant": view}))
-    if new.active and (new.mute_requests or 0) > (old.mute_requests or 0):
-        events.append((just(new.mid, new.pid),
-                       {"event": "mute-requested", "by": new.mute_requested_by}))
+    if new.role == "host" and old.role != "host":
+        events.append((Audience(new.mid), {"event": "host-changed", "host": new.pid,
+                                           "reason": new.host_reason or "handed"}))
+    for ask in ASKS.values():  # a moderator's request: to the participant alone
+        if (getattr(new, ask.counter) or 0) > (getattr(old, ask.counter) or 0):
+            events.append((just(new.mid, new.pid),
+                           {"event": ask.event, "by": getattr(new, ask.by)}))
     return events
 
 
-def _lowered_by_host(new: Participant, old: Participant) -> bool:
-    return bool(old.hand and not new.hand and new.hand_lowered_by)
+def _changed_by_moderator(new: Participant, old: Participant) -> bool:
+    """A role given or taken (their page learns its powers), or a hand someone else
+    lowered."""
+    return new.role != old.role or bool(old.hand and not new.hand and new.hand_lowered_by)
 
 
 def _meeting_events(new: Meeting, old: Meeting | None):

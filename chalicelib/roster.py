@@ -1,16 +1,23 @@
 """Who is in a meeting, and every change to it: a seat taken, a seat given back, the
-meeting ended, absent participants timed out. The only module that changes a
-participant's state or the meeting's seat count.
+meeting ended, absent participants timed out, host handed on. The only module that
+changes a participant's state, the meeting's seat count, or who is host.
 
 A seat is the meeting's `participant_count`; taking one and every transition out of
 `active` change the count and the participant in one transaction, so the count and the
 roster never disagree.
+
+A host going never leaves others without one: when the last host leaves, is removed or
+times out, the longest-present co-host (else guest) becomes host in the same transaction
+(`depart`), and a host hands host over by one transaction too (`hand_over`). A meeting
+whose last host went while nobody but bots was there has none until someone joins with
+the host key.
 """
 
 import logging
+import random
 import time
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from . import auth
 from .errors import MeetingEnded, MeetingFull, MeetingLocked, MeetingNotFound, TryAgain
@@ -38,6 +45,8 @@ log = logging.getLogger("parley")
 # A participant with no open WebSocket for this long loses their seat (reason "timeout").
 STALE_SECONDS = 90
 SWEEP_LIMIT = 500  # absences handled per sweep; the rest wait for the next minute
+DEPART_ATTEMPTS = 8  # a departure that keeps losing races gives up with 503 try_again
+SUCCESSION = ("cohost", "guest")  # who may inherit host, in this order; never a bot
 
 
 def load(mid: str) -> tuple[Meeting, Secret, list[Participant]]:
@@ -54,14 +63,16 @@ def load(mid: str) -> tuple[Meeting, Secret, list[Participant]]:
     return meeting, secret, members
 
 
-def members(mid: str) -> list[Participant]:
-    """Everyone ever in the meeting, present or not (eventually consistent)."""
-    return list(Participant.query(meeting_pk(mid), participants_range()))
+def members(mid: str, consistent: bool = False) -> list[Participant]:
+    """Everyone ever in the meeting, present or not (eventually consistent unless asked)."""
+    return list(Participant.query(meeting_pk(mid), participants_range(),
+                                  consistent_read=consistent))
 
 
 def present(people: list[Participant]) -> list[Participant]:
-    """The active participants, oldest first: the roster as every client shows it."""
-    return sorted((p for p in people if p.active), key=lambda p: p.joined_at)
+    """The active participants, oldest first (the longest present first): the roster as
+    every client shows it."""
+    return sorted((p for p in people if p.active), key=lambda p: (p.joined_at, p.pid))
 
 
 def take_seat(meeting: Meeting, participant: Participant) -> None:
@@ -94,51 +105,154 @@ def _refused(meeting: Meeting, role: str) -> Exception:
     return TryAgain("Could not join right now; please retry.")
 
 
-def depart(meeting: Meeting, p: Participant, reason: str, condition=None) -> bool:
-    """Move an active participant to `reason` (left/removed/timeout), lower their hand and
-    free the seat.
+def successor(people: list[Participant], leaving: str) -> Participant | None:
+    """Who becomes host when the last host goes: of those present other than `leaving`,
+    the longest-present co-host, else the longest-present guest; never a bot. None when
+    only bots (or nobody) remain."""
+    here = [p for p in present(people) if p.pid != leaving]
+    for role in SUCCESSION:
+        for p in here:
+            if p.role == role:
+                return p
+    return None
 
-    `condition`: what else must still hold of the participant. Returns False if the
-    participant had already gone or the condition no longer holds (idempotent under
-    retries and races).
+
+def _as_read(p: Participant):
+    """Condition: `p` is still present with the role it was read with."""
+    return (Participant.state == "active") & (Participant.role == p.role)
+
+
+def _standing(meeting: Meeting, host: Participant,
+              people: list[Participant] | None) -> tuple[Participant | None, Participant | None]:
+    """For a host about to go: (witness, heir). The witness is another host present; the
+    departure holds only if they are still host when it commits. Without one, the heir
+    (`successor`) takes over in the same transaction. Read afresh (consistently) unless
+    `people` is given; an ended meeting gets no new host."""
+    if people is None:
+        try:
+            if Meeting.get(meeting.pk, META_SK, consistent_read=True).state != "open":
+                return None, None
+        except DoesNotExist:
+            return None, None
+        people = list(Participant.query(meeting.pk, participants_range(), consistent_read=True))
+    others = [q for q in present(people) if q.pid != host.pid]
+    witness = next((q for q in others if q.role == "host"), None)
+    return witness, None if witness is not None else successor(others, host.pid)
+
+
+def depart(meeting: Meeting, p: Participant, reason: str, condition=None,
+           people: list[Participant] | None = None) -> bool:
+    """Move an active participant to `reason` (left/removed/timeout), lower their hand and
+    free the seat; if they were the last host, the longest-present co-host or guest
+    becomes host in the same transaction (`successor`, host_reason = `reason`).
+
+    `condition`: what else must still hold of the participant. `people`: the meeting's
+    participants as the caller has just read them (consistently), for the first try.
+    Returns False if the participant had already gone or the condition no longer holds
+    (idempotent under retries and races).
+
+    Never hostless, under races too: the transaction holds only if the participant still
+    has the role it was read with, and, for a host, only if the other host it counted on
+    is still host, or the heir is still present with the role it was chosen by. Two
+    departures at once (two hosts, or the host and their heir) cannot both commit on
+    what they read; the one that fails reads the roster again and tries again, and so
+    sees that it is now the last host, or that the heir has gone.
     """
-    still = Participant.state == "active"
-    if condition is not None:
-        still &= condition
+    for attempt in range(DEPART_ATTEMPTS):
+        witness, heir = _standing(meeting, p, people) if p.role == "host" else (None, None)
+        still = _as_read(p)
+        if condition is not None:
+            still &= condition
+        try:
+            with transaction() as tx:
+                tx.update(p, actions=[Participant.state.set(reason),
+                                      Participant.disconnected_at.set(time.time()),
+                                      *hand_actions(False)],
+                          condition=still)
+                tx.update(meeting, actions=[Meeting.participant_count.add(-1)],
+                          condition=Meeting.participant_count > 0)
+                if witness is not None:
+                    tx.condition_check(Participant, witness.pk, witness.sk,
+                                       condition=_as_read(witness))
+                if heir is not None:
+                    tx.update(heir, actions=[Participant.role.set("host"),
+                                             Participant.host_reason.set(reason)],
+                              condition=_as_read(heir))
+        except TransactWriteError as err:
+            people = None  # whatever was read is stale now
+            # the items in the order PynamoDB sends them: condition checks, then updates
+            items = ["witness"] * (witness is not None) + ["self", "meeting"] + [
+                "heir"] * (heir is not None)
+            failed = {item for item, r in zip(items, getattr(err, "cancellation_reasons", None)
+                                              or [], strict=False)
+                      if r is not None and r.code == "ConditionalCheckFailed"}
+            if not failed:
+                if not _conflict(err):
+                    raise TryAgain() from err
+                time.sleep(random.uniform(0, 0.004 * (attempt + 1)))  # noqa: S311 (jitter)
+            elif "self" in failed and not _role_changed(p):
+                return False  # gone already, or the condition no longer holds
+            elif failed == {"meeting"}:
+                return False  # no seat to give back: nothing to do
+            continue  # the role, the witness or the heir changed: read again
+        p.state, p.hand, p.hand_raised_at, p.hand_lowered_by = reason, False, None, None
+        if heir is not None:
+            heir.role, heir.host_reason = "host", reason
+            log.info("meeting %s: %s is host (%s %s)", p.mid, heir.pid, p.pid, reason)
+        return True
+    raise TryAgain()
+
+
+def _conflict(err: TransactWriteError) -> bool:
+    return any(r is not None and r.code == "TransactionConflict"
+               for r in getattr(err, "cancellation_reasons", None) or [])
+
+
+def _role_changed(p: Participant) -> bool:
+    """Whether `p` is still present but now has another role than the one read (then
+    `p.role` becomes it): a departure must then be tried again as that role."""
     try:
-        with transaction() as tx:
-            tx.update(p, actions=[Participant.state.set(reason),
-                                  Participant.disconnected_at.set(time.time()),
-                                  *hand_actions(False)],
-                      condition=still)
-            tx.update(meeting, actions=[Meeting.participant_count.add(-1)],
-                      condition=Meeting.participant_count > 0)
-    except TransactWriteError as err:
-        if condition_failed(err):
-            return False
-        raise TryAgain() from err
-    p.state, p.hand, p.hand_raised_at, p.hand_lowered_by = reason, False, None, None
+        fresh = Participant.get(p.pk, p.sk, consistent_read=True)
+    except DoesNotExist:
+        return False
+    if not fresh.active or fresh.role == p.role:
+        return False
+    p.role = fresh.role
     return True
+
+
+def hand_over(host: Participant, target: Participant, actions: list) -> None:
+    """`host` hands host to `target`, who becomes host (host_reason "handed") while `host`
+    becomes co-host, in one transaction; `actions`: more writes to the target. Holds only
+    if both are still present with the roles they were read with (TransactWriteError
+    otherwise)."""
+    with transaction() as tx:
+        tx.update(host, actions=[Participant.role.set("cohost")], condition=_as_read(host))
+        tx.update(target, actions=[*actions, Participant.role.set("host"),
+                                   Participant.host_reason.set("handed")],
+                  condition=_as_read(target))
 
 
 def is_stale(p: Participant, at: float) -> bool:
     return p.active and not p.connected and at - p.absent_since > STALE_SECONDS
 
 
-def time_out(meeting: Meeting, p: Participant, at: float) -> bool:
+def time_out(meeting: Meeting, p: Participant, at: float,
+             people: list[Participant] | None = None) -> bool:
     """Time out `p` if they have had no open connection for STALE_SECONDS at `at`; checked
     by DynamoDB at the moment of writing, so a socket that just opened keeps its seat."""
     cutoff = at - STALE_SECONDS
     still_absent = Participant.connections.does_not_exist() & (
         Participant.disconnected_at <= cutoff)
-    return depart(meeting, p, "timeout", condition=still_absent)
+    return depart(meeting, p, "timeout", condition=still_absent, people=people)
 
 
 def expire_stale(meeting: Meeting, people: list[Participant]) -> list[Participant]:
-    """Give back the seats of participants whose connection has been gone too long."""
+    """Give back the seats of participants whose connection has been gone too long (a host
+    among them hands host on; `people` shows who took it)."""
     at = time.time()
     for p in people:
-        if is_stale(p, at) and time_out(meeting, p, at):
+        if is_stale(p, at) and time_out(meeting, p, at, people):
             meeting.participant_count -= 1
     return people
 
@@ -175,8 +289,9 @@ def sweep(at: float | None = None) -> dict:
     """Time out everyone whose absence is due (run every minute).
 
     An absence is only a note to look: whether the participant came back, left or was
-    timed out at a join meanwhile is decided by `time_out`'s conditions. The note is
-    deleted once looked at; one that fails stays for the next run.
+    timed out at a join meanwhile is decided by `time_out`'s conditions (the participant
+    is read first, for their role: a host timing out hands host on). The note is deleted
+    once looked at; one that fails stays for the next run.
     """
     at = time.time() if at is None else at
     counts = {"due": 0, "timed_out": 0}
@@ -184,8 +299,12 @@ def sweep(at: float | None = None) -> dict:
                                  consistent_read=True, limit=SWEEP_LIMIT):
         counts["due"] += 1
         meeting = Meeting(meeting_pk(absence.mid), META_SK)
-        p = Participant(meeting_pk(absence.mid), participant_sk(absence.pid))
-        if time_out(meeting, p, at):
+        try:
+            p = Participant.get(meeting_pk(absence.mid), participant_sk(absence.pid),
+                                consistent_read=True)
+        except DoesNotExist:
+            p = None
+        if p is not None and is_stale(p, at) and time_out(meeting, p, at):
             counts["timed_out"] += 1
         absence.delete()
     if counts["due"]:

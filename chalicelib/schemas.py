@@ -114,12 +114,14 @@ UPDATE_ME = {
     "properties": {name: PARTICIPANT_VIEW[name].schema for name in SETTABLE},
 }
 
-# A host's change to someone else: for now only lowering their hand.
+# A moderator's change to someone else (PATCH .../participants/{pid}): lower their hand,
+# ask their page to turn the camera off; a host's: give them a role (host hands it over).
 UPDATE_PARTICIPANT = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["hand"],
-    "properties": {"hand": {"const": False}},
+    "minProperties": 1,
+    "properties": {"hand": {"const": False}, "video": {"const": False},
+                   "role": {"enum": ["host", "cohost", "guest"]}},
 }
 
 POST_MESSAGE = {

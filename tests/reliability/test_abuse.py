@@ -101,9 +101,12 @@ ENDPOINTS = {
     "lock": ("PATCH", "/meetings/{mid}", "host", '{"locked": VALUE}'),
     "reaction": ("POST", "/meetings/{mid}/reactions", "host", '{"emoji": VALUE}'),
     "lower a hand": ("PATCH", "/meetings/{mid}/participants/GUEST", "host", '{"hand": VALUE}'),
+    "camera off": ("PATCH", "/meetings/{mid}/participants/GUEST", "host", '{"video": VALUE}'),
+    "give a role": ("PATCH", "/meetings/{mid}/participants/GUEST", "host", '{"role": VALUE}'),
 }
 GOOD_VALUE = {"create meeting": '"ok"', "join": '"ok"', "ticket": "0", "chat": '"ok"',
-              "my state": "false", "lock": "false", "reaction": '"👍"', "lower a hand": "false"}
+              "my state": "false", "lock": "false", "reaction": '"👍"', "lower a hand": "false",
+              "camera off": "false", "give a role": '"cohost"'}
 TEXT_FIELDS = ("create meeting", "join", "chat")
 
 # (what, JSON value slotted into the endpoint's body, or a whole body as bytes, status, code)
