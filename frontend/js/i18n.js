@@ -24,7 +24,7 @@ const en = {
   removed_title: 'The host removed you', gone_title: 'You are no longer in this meeting',
   problem_title: 'Something went wrong', rejoin: 'Join again', mic_on: 'Turn microphone on',
   mic_off: 'Turn microphone off', cam_on: 'Turn camera on', cam_off: 'Turn camera off', leave: 'Leave',
-  copy_link: 'Copy invite link', copied: 'Invite link copied', copy_failed: 'Copy this link: {link}',
+  copy_link: 'Copy invite link',
   people: 'People', close: 'Close', you: 'you', connected: 'connected',
   reconnecting: 'reconnecting', unreachable: "can't connect", cant_connect: "Can't connect to {name}",
   muted: 'Microphone off', cam_muted: 'Camera off',
@@ -36,7 +36,6 @@ const en = {
   lost_audio: 'Your microphone stopped, so it is off now.',
   back_video: 'Your camera stopped and has been started again.',
   back_audio: 'Your microphone stopped and has been started again.',
-  switch_kept: 'That device would not start, so the previous one is still in use.',
   // server error codes (docs/API.md)
   invalid_request: 'Something in the form is not valid.', token_expired: 'Your session ended. Join again.',
   passcode_required: 'This meeting needs a passcode.', passcode_mismatch: 'That passcode is not right.',

@@ -3,6 +3,8 @@
 
 export default {
   en: {
+    copied: 'Invite link copied', copy_failed: 'Copy this link: {link}',
+    switch_kept: 'That device would not start, so the previous one is still in use.',
     chat: 'Chat', chat_you: 'You', chat_panel: 'Chat messages', send: 'Send', send_to: 'Send to', everyone: 'Everyone',
     chat_hint: 'Send a message', chat_note: 'Messages are seen by everyone in the meeting, unless you pick one person.',
     to_them: 'to {name}, privately', to_you: 'to you, privately', load_earlier: 'Load earlier messages',
@@ -41,6 +43,7 @@ export default {
     unpin: 'Unpin', full_screen: 'Full screen', speaker_layout: 'Speaker view (the person speaking is shown large)',
   },
   zh: {
+    copied: '邀请链接已复制', copy_failed: '请复制此链接：{link}', switch_kept: '该设备无法启动，仍在使用原来的设备。',
     chat: '聊天', chat_you: '我', chat_panel: '聊天消息', send: '发送', send_to: '发送给', everyone: '所有人',
     chat_hint: '发送消息', chat_note: '消息对会议中的所有人可见，除非你选择发给某一个人。',
     to_them: '私信给 {name}', to_you: '私信给你', load_earlier: '加载更早的消息',

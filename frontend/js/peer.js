@@ -87,6 +87,7 @@ export class Peer {
     try {
       this.makingOffer = true;
       this.gathered = this.described = false;
+      this.sdpScreen = this.myScreen?.id; // the share as the SDP is made, not as it is sent
       await pc.setLocalDescription();
     } catch (e) {
       return console.warn('negotiation', e);
@@ -126,10 +127,11 @@ export class Peer {
     this.post('description', this.description());
   }
 
-  // Our description, saying which of its streams is our screen share (`myScreen`), if any.
+  // Our description, saying which of its streams is our screen share (`myScreen` when the SDP
+  // was made: a share that stops while a description waits for its candidates is not in it).
   description() {
     const data = this.pc.localDescription.toJSON();
-    return this.myScreen ? {...data, screen: this.myScreen.id} : data;
+    return this.sdpScreen ? {...data, screen: this.sdpScreen} : data;
   }
 
   // An offer must not wait for its answer for ever (a ticket lost?), connected or not: after a
@@ -283,6 +285,7 @@ export class Peer {
         this.gathered = this.described = false;
         this.answering = true;
         try {
+          this.sdpScreen = this.myScreen?.id;
           await pc.setLocalDescription();
           await this.describe('answer');
         } finally {

@@ -6,7 +6,6 @@ import {roomView} from './ui/roomview.js';
 import {h} from './ui/dom.js';
 import {toast} from './ui/toasts.js';
 import {t, errorText} from './i18n.js';
-import {prefs} from './store.js';
 
 export class Room {
   // join: the join response; local: {stream, audio, video, problem?: {kinds, code} that did not
@@ -39,8 +38,8 @@ export class Room {
       mic: () => this.setAudio(!this.audio),
       cam: () => this.setVideo(!this.video),
       leave: () => this.leave(),
-      copy: () => this.copyLink(),
-      devices: () => this.devices(),
+      copy: () => this.tell('copyLink'), // these two live in ui/roomtools.js
+      devices: () => this.tell('devices'),
       retry: (pid) => this.peers.get(pid)?.retry(),
     }});
     this.set({...join.participant, audio: this.audio, video: this.video, connected: true}, true);
@@ -260,32 +259,6 @@ export class Room {
     }
   }
 
-  async devices() { // the device switch loads on first use
-    if (this.menu) return this.menu.close?.();
-    this.menu = {};
-    const {devicesMenu} = await import('./ui/devices.js');
-    this.menu = await devicesMenu({current: (kind) => this.track(kind)?.getSettings().deviceId || prefs.get(kind),
-      pick: (kind, id) => this.pick(kind, id), onClose: () => { this.menu = null; }});
-    if (this.closed) this.menu.close(); else this.view.el.append(this.menu.el);
-  }
-
-  async pick(kind, id) { // a device picked while its kind is off is the one it starts with
-    if (!this.track(kind)) return prefs.set(kind, id);
-    const error = await this.swap(kind, id);
-    if (error?.kept) toast(t('switch_kept'), 'error');
-    else if (error) this.failed([kind], mediaError(error));
-  }
-
-  async copyLink() {
-    const link = location.origin + location.pathname + '#/' + this.mid; // never the passcode
-    try {
-      await navigator.clipboard.writeText(link);
-      toast(t('copied'));
-    } catch {
-      toast(t('copy_failed', {link}), 'info', 15e3);
-    }
-  }
-
   async leave() {
     if (this.closed) return;
     const byes = [...this.peers.values()].map((p) => p.close(true));
@@ -300,7 +273,6 @@ export class Room {
     clearTimeout(this.bannerTimer);
     removeEventListener('pagehide', this.pagehide);
     this.unwatch?.();
-    this.menu?.close?.();
     this.sig?.close();
     this.peers.forEach((p) => p.close());
     stopStream(this.stream);

@@ -83,3 +83,26 @@ def test_config_js_is_generated_not_committed():
                              cwd=ROOT, capture_output=True, text=True)
     # 1: not in the index (0 would be tracked; 128, git failing, proves nothing)
     assert tracked.returncode == 1, tracked.stdout + tracked.stderr
+
+
+_KEY = re.compile(r"""(?:^|[{,\s])(\w+|'[^']+'):\s+['"]""")
+
+
+def _keys(text: str) -> set[str]:
+    return {key.strip("'") for key in _KEY.findall(text)}
+
+
+def _section(text: str, name: str) -> str:
+    """The body of `name: {...}` in a words module (no nested braces inside)."""
+    start = text.index(f"{name}: {{")
+    return text[start:text.index("\n  },", start)]
+
+
+def test_every_string_of_the_page_has_its_chinese_words():
+    base = (FRONTEND / "js/i18n.js").read_text()
+    english = _keys(base[base.index("const en = {"):base.index("\n};")])
+    chinese = _keys((FRONTEND / "js/i18n.zh.js").read_text())
+    assert english - chinese == {"app"}  # the name, Parley, in every language
+    room = (FRONTEND / "js/i18n.room.js").read_text()
+    assert _keys(_section(room, "en")) - _keys(_section(room, "zh")) == set()
+    assert len(_keys(_section(room, "en"))) > 50

@@ -39,9 +39,10 @@ function popup(anchor, id, items) {
     removeEventListener('pointerdown', outside, true);
     removeEventListener('keydown', outside);
   }
-  const box = anchor.getBoundingClientRect();
+  const box = anchor.getBoundingClientRect(); // below the button in the upper half, else above
   menu.style.right = Math.max(8, innerWidth - box.right) + 'px';
-  menu.style.bottom = Math.max(8, innerHeight - box.top + 6) + 'px';
+  if (box.top < innerHeight / 2) menu.style.top = box.bottom + 6 + 'px';
+  else menu.style.bottom = innerHeight - box.top + 6 + 'px';
   document.body.append(menu);
   anchor.setAttribute('aria-expanded', 'true');
   addEventListener('pointerdown', outside, true);

@@ -13,9 +13,9 @@ import {Shortcuts} from './shortcuts.js';
 import {ScreenShare, shareTo} from './screenshare.js';
 import {Stage, screenId} from './stage.js';
 import {SpeakerWatch} from './speaker.js';
-import {useOutput} from './devices.js';
+import {devicesMenu, useOutput} from './devices.js';
 import {Moderation} from './moderation.js';
-import {listDevices} from '../media.js';
+import {listDevices, mediaError} from '../media.js';
 import {prefs} from '../store.js';
 import words from '../i18n.room.js';
 
@@ -114,6 +114,31 @@ export async function roomTools(room) {
     stage.addShare(id);
   }
 
+  // --- the device card and the invite link, behind two of the room's own buttons
+  let menu = null;
+  async function devices() {
+    if (menu) return menu.close?.();
+    menu = {};
+    menu = await devicesMenu({current: (kind) => room.track(kind)?.getSettings().deviceId || prefs.get(kind),
+      pick, onClose: () => { menu = null; }});
+    if (room.closed) menu.close(); else view.el.append(menu.el);
+  }
+  async function pick(kind, id) { // a device picked while its kind is off is the one it starts with
+    if (!room.track(kind)) return prefs.set(kind, id);
+    const error = await room.swap(kind, id);
+    if (error?.kept) toast(t('switch_kept'), 'error');
+    else if (error) room.failed([kind], mediaError(error));
+  }
+  async function copyLink() {
+    const link = location.origin + location.pathname + '#/' + mid; // never the passcode
+    try {
+      await navigator.clipboard.writeText(link);
+      toast(t('copied'));
+    } catch {
+      toast(t('copy_failed', {link}), 'info', 15e3);
+    }
+  }
+
   // The chosen speaker unplugged: the browser plays on the default one; say so, once.
   const devicechange = async () => {
     const id = prefs.get('output');
@@ -178,7 +203,10 @@ export async function roomTools(room) {
       else mod.event(ev);
     },
     resync: () => chat.catchUp(),
+    devices,
+    copyLink,
     close() {
+      menu?.close?.();
       shortcuts.close();
       reactions.close();
       share.stop(true);
