@@ -24,7 +24,8 @@ export function createApi(base) {
     const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
     if (res.ok) return data;
     const err = data.error || {};
-    throw new ApiError(res.status, err.code || 'http_' + res.status, err.message, +res.headers.get('Retry-After'));
+    throw Object.assign(new ApiError(res.status, err.code || 'http_' + res.status, err.message,
+      +res.headers.get('Retry-After')), {startsAt: err.startsAt}); // meeting_not_started
   }
 
   const m = (mid) => '/meetings/' + encodeURIComponent(mid);

@@ -4,13 +4,7 @@
 import {prefs} from './store.js';
 
 const en = {
-  app: 'Parley', tagline: 'Video meetings in your browser. No account, no install.', lang: 'Language',
-  create_title: 'Start a meeting', meeting_name: 'Meeting name', passcode_optional: 'Passcode (optional)',
-  create: 'Create meeting', join_title: 'Join a meeting', link_or_id: 'Meeting link or ID', join: 'Join',
-  bad_link: 'That is not a meeting link or ID.', unsupported: 'This browser cannot hold a meeting here:',
-  no_rtc: 'WebRTC is not available: use a current browser.',
-  no_gum: 'This browser gives pages no camera or microphone access.',
-  insecure: 'This page is not secure: open it over https:// or on localhost.',
+  app: 'Parley', lang: 'Language', no_gum: 'This browser gives pages no camera or microphone access.',
   prejoin_title: 'Ready to join?', your_name: 'Your name', passcode: 'Passcode', camera: 'Camera',
   microphone: 'Microphone', mic_level: 'Microphone level', join_now: 'Join now',
   join_without: 'Join without camera and mic', retry: 'Try again', back: 'Back', home: 'Back to start',

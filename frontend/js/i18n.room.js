@@ -40,6 +40,9 @@ export default {
     unmute: 'Unmute', asked_unmute: 'The host asks you to unmute.',
     camera_off_by_host: 'The host turned your camera off.', you_are_host_now: 'You are now the host.',
     host_now: '{name} is now the host.',
+    waiting_to_join: 'Waiting to join', admit: 'Admit', deny: 'Deny', admit_all: 'Admit all',
+    deny_all: 'Deny all', is_waiting: '{name} is waiting to join', lobby_full: 'The meeting is full: the others keep waiting.',
+    lobby_on: 'Turn on the waiting room', lobby_off: 'Turn off the waiting room',
     unpin: 'Unpin', full_screen: 'Full screen', speaker_layout: 'Speaker view (the person speaking is shown large)',
   },
   zh: {
@@ -75,6 +78,9 @@ export default {
     end_confirm: '为所有人结束会议？所有人都将离开会议。',
     unmute: '取消静音', asked_unmute: '主持人请你取消静音。', camera_off_by_host: '主持人关闭了你的摄像头。',
     you_are_host_now: '你现在是主持人。', host_now: '{name} 现在是主持人。',
+    waiting_to_join: '等待入会', admit: '准许', deny: '拒绝', admit_all: '全部准许', deny_all: '全部拒绝',
+    is_waiting: '{name} 正在等待入会', lobby_full: '会议已满：其他人继续等待。',
+    lobby_on: '开启等候室', lobby_off: '关闭等候室',
     pin: '固定为主画面', unpin: '取消固定', full_screen: '全屏', speaker_layout: '演讲者视图（正在发言的人显示为大画面）',
   },
 };

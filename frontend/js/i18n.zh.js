@@ -1,11 +1,7 @@
 // 简体中文 for i18n.js, loaded when chosen.
 
 export default {
-  tagline: '在浏览器里开视频会议，无需注册，无需安装。', lang: '语言', create_title: '发起会议',
-  meeting_name: '会议名称', passcode_optional: '会议密码（可选）', create: '创建会议', join_title: '加入会议',
-  link_or_id: '会议链接或会议号', join: '加入', bad_link: '这不是会议链接或会议号。', unsupported: '此浏览器无法在这里开会：',
-  no_rtc: '不支持 WebRTC：请使用新版浏览器。', no_gum: '此浏览器不允许网页使用摄像头和麦克风。',
-  insecure: '当前页面不安全：请通过 https:// 或 localhost 打开。', prejoin_title: '准备好加入了吗？',
+  lang: '语言', no_gum: '此浏览器不允许网页使用摄像头和麦克风。', prejoin_title: '准备好加入了吗？',
   your_name: '你的名字', passcode: '会议密码', camera: '摄像头', microphone: '麦克风', mic_level: '麦克风音量',
   join_now: '立即加入', join_without: '不用摄像头和麦克风加入', retry: '重试', back: '返回', home: '返回首页',
   cam_is_off: '摄像头已关闭', media_denied: '摄像头和麦克风被阻止。请在地址栏中允许，或不用它们加入。',

@@ -12,6 +12,7 @@ import {toast} from './ui/toasts.js';
 
 const api = createApi(config.apiUrl);
 let prejoin = null;
+let waiting = null; // the countdown or lobby page, while it is shown
 let room = null;
 let seq = 0; // the newest route: older async work drops its result
 // Only a reload of the room page itself rejoins at once. Arriving any other way (Back, the link
@@ -36,7 +37,8 @@ async function route() {
     await r.leave();
   }
   prejoin?.destroy();
-  prejoin = null;
+  waiting?.destroy();
+  prejoin = waiting = null;
   document.title = t('app');
   if (mine !== seq) return;
   if (!mid) { // the landing page loads on demand: a meeting link never needs it
@@ -64,8 +66,8 @@ async function route() {
   }
 }
 
-async function create({name, passcode}) {
-  const res = await api.createMeeting(passcode ? {name, passcode} : {name});
+async function create(body) { // {name, passcode?, lobby?, startsAt?}
+  const res = await api.createMeeting(body);
   session.set('host.' + res.meeting.id, res.hostKey); // the creator (this tab) joins as host
   location.hash = '#/' + res.meeting.id;
 }
@@ -73,19 +75,36 @@ async function create({name, passcode}) {
 function showPrejoin(meeting, error) {
   prejoin = prejoinView({meeting, onBack: () => { location.hash = '#/'; }, onJoin: async (opts) => {
     const res = await join(meeting.id, opts).catch((e) => {
-      if (e.code !== 'meeting_locked') throw e;
-      prejoin.destroy();
+      if (e.code !== 'meeting_locked' && e.code !== 'meeting_not_started') throw e;
+      prejoin.destroy(e.startsAt); // a countdown keeps the camera for the join at the time
       prejoin = null;
-      mount(messagePage({id: 'locked', title: 'locked_title', text: 'meeting_locked', action: {label: 'retry', run: route}}));
+      if (e.startsAt) later(meeting, opts, {startsAt: e.startsAt});
+      else mount(messagePage({id: 'locked', title: 'locked_title', text: 'meeting_locked', action: {label: 'retry', run: route}}));
     });
     if (!res) return;
     prejoin.destroy(true);
     prejoin = null;
-    enter(meeting.id, res, opts);
+    if (res.waiting) later(meeting, opts, {waiting: res}); else enter(meeting.id, res, opts);
   }});
   mount(prejoin.el);
   prejoin.focus();
   if (error) toast(error, 'error', 8000);
+}
+
+// Not in yet: a countdown to the meeting's start, or the lobby until a host lets us in
+// (ui/waiting.js, loaded when needed). Then in, or a page that says why not.
+async function later(meeting, opts, {startsAt, waiting: lobby}) {
+  const mine = seq;
+  const {waitFor} = await import('./ui/waiting.js');
+  if (mine !== seq) return stopStream(opts.stream);
+  waiting = waitFor({api, meeting, startsAt, lobby, wsUrl: config.wsUrl, stream: opts.stream,
+    join: () => join(meeting.id, opts),
+    onIn: (res) => { waiting = null; enter(meeting.id, res, opts); },
+    onOut: (page) => {
+      waiting = null;
+      if (page) mount(messagePage(page)); else route();
+    }});
+  mount(waiting.el);
 }
 
 async function join(mid, {name, passcode, audio, video}) {

@@ -51,15 +51,42 @@ function popup(anchor, id, items) {
   return menu;
 }
 
+// Two soft notes: someone is waiting to be let in (the page may be in another tab).
+function chime() {
+  try {
+    const ctx = new AudioContext();
+    for (const [i, hz] of [[0, 660], [1, 880]]) {
+      const tone = ctx.createOscillator();
+      const gain = ctx.createGain();
+      tone.frequency.value = hz;
+      gain.gain.setValueAtTime(0.08, ctx.currentTime + i * 0.18);
+      gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + i * 0.18 + 0.3);
+      tone.connect(gain).connect(ctx.destination);
+      tone.start(ctx.currentTime + i * 0.18);
+      tone.stop(ctx.currentTime + i * 0.18 + 0.3);
+    }
+    setTimeout(() => ctx.close(), 1e3);
+  } catch { /* no sound: the badge and the toast still say it */ }
+}
+
 export class Moderation {
   // room: the Room (api, mid, me, people, meeting state); meeting: the meeting object
   constructor(room) {
     this.room = room;
     this.locked = !!room.join.meeting.locked;
+    this.lobby = !!room.join.meeting.lobby;
+    this.queue = new Map(); // pid → a participant waiting in the lobby, oldest first
+    this.waitingList = h('ul', {class: 'roster', id: 'lobby-list'});
+    this.waitingCount = h('span', {class: 'count', hidden: true});
+    this.waiting = h('section', {class: 'lobby-queue', id: 'lobby-queue', hidden: true},
+      h('h3', {i18n: 'waiting_to_join'}), this.waitingList,
+      h('div', {class: 'row'}, h('button', {type: 'button', id: 'admit-all', i18n: 'admit_all',
+        onclick: () => this.admitAll('admit-all')}), h('button', {type: 'button', id: 'deny-all', i18n: 'deny_all',
+        onclick: () => this.admitAll('deny-all')})));
     this.chip = h('span', {class: 'tag role-chip', id: 'my-role', hidden: true});
     this.button = h('button', {type: 'button', class: 'round', id: 'host-controls', i18nLabel: 'host_controls',
       'aria-haspopup': 'menu', 'aria-expanded': 'false', hidden: true, onclick: () => this.meetingMenu()},
-    icon('shield'));
+    icon('shield'), this.waitingCount);
   }
 
   get role() { return this.room.people.get(this.room.me)?.role; }
@@ -109,6 +136,9 @@ export class Moderation {
   meetingMenu() {
     popup(this.button, 'meeting-menu', [
       [t('mute_all'), async () => toast(t('muted_all', {n: (await this.call('POST', '/mute-all')).muted}))],
+      [t(this.lobby ? 'lobby_off' : 'lobby_on'), async () => {
+        this.lobby = !!(await this.call('PATCH', '', {lobby: !this.lobby})).meeting.lobby;
+      }],
       [t(this.locked ? 'unlock' : 'lock'), async () => {
         this.setLocked((await this.call('PATCH', '', {locked: !this.locked})).meeting.locked);
       }],
@@ -124,12 +154,49 @@ export class Moderation {
     if (this.moderator) toast(t(locked ? 'now_locked' : 'now_unlocked'));
   }
 
-  // My own role, after a change: the chip, the controls, and every row's menu.
+  // My own role, after a change: the chip, the controls, every row's menu, the lobby queue.
   show() {
     const role = this.role;
     this.chip.hidden = !MODERATORS.includes(role);
     if (!this.chip.hidden) this.chip.textContent = t('you_are_' + role);
     this.button.hidden = !this.moderator;
+    this.queue.clear();
+    if (this.moderator) {
+      this.call('GET', '/lobby').then(({waiting}) => waiting.forEach((p) => this.queue.set(p.id, p)), () => {})
+        .then(() => this.drawQueue());
+    } else this.drawQueue();
+  }
+
+  // --- the lobby: who waits, with Admit and Deny, a count on the host button, a chime
+  drawQueue() {
+    const n = this.queue.size;
+    this.waiting.hidden = !n;
+    this.waitingCount.hidden = !n;
+    this.waitingCount.textContent = n;
+    this.waitingList.replaceChildren(...[...this.queue.values()].map((p) => h('li', {'data-pid': p.id},
+      h('span', {class: 'person'}, p.name),
+      h('button', {type: 'button', class: 'admit', onclick: () => this.decide(p, 'admit')}, t('admit')),
+      h('button', {type: 'button', class: 'deny', onclick: () => this.decide(p, 'deny')}, t('deny')))));
+  }
+
+  async decide(p, what) { // the server admits once, and never into a full meeting
+    await this.call('POST', `/lobby/${encodeURIComponent(p.id)}/${what}`).catch(() => {});
+  }
+
+  async admitAll(what) {
+    const res = await this.call('POST', '/lobby/' + what).catch(() => null);
+    if (res?.full) toast(t('lobby_full'), 'error');
+  }
+
+  lobbyEvent(ev) {
+    const p = ev.participant;
+    if (ev.event === 'lobby-joined') {
+      this.queue.set(p.id, p);
+      chime();
+      const admit = h('button', {type: 'button', i18n: 'admit', onclick: () => { note.remove(); this.decide(p, 'admit'); }});
+      const note = toast(h('span', {}, t('is_waiting', {name: p.name}), ' ', admit), 'info', 15e3);
+    } else this.queue.delete(p.id);
+    this.drawQueue();
   }
 
   // What a host asks of this page (the server only tells the one asked).
@@ -147,6 +214,7 @@ export class Moderation {
       if (name) toast(t(ev.host === room.me ? 'you_are_host_now' : 'host_now', {name}));
     } else if (ev.event === 'meeting-updated' && ev.meeting) {
       this.setLocked(!!ev.meeting.locked);
-    }
+      this.lobby = !!ev.meeting.lobby;
+    } else if (/^lobby-(joined|left)$/.test(ev.event) && this.moderator) this.lobbyEvent(ev);
   }
 }

@@ -166,6 +166,7 @@ export async function roomTools(room) {
   view.tools.insertBefore(share.button, view.tools.querySelector('#devices'));
   view.side.prepend(mod.button, stage.layoutBtn, shortcuts.button, chat.button);
   view.el.querySelector('#meeting-title').after(mod.chip);
+  view.roster.el.before(mod.waiting); // the lobby queue heads the people list
   mod.show();
   view.stage.append(chat.el);
   view.el.append(reactions.menu);
