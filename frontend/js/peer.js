@@ -87,7 +87,7 @@ export class Peer {
     try {
       this.makingOffer = true;
       this.gathered = this.described = false;
-      this.sdpScreen = this.myScreen?.id; // the share as the SDP is made, not as it is sent
+      this.sdpScreen = this.myScreen && this.screenStream.id; // as the SDP is made, not as it is sent
       await pc.setLocalDescription();
     } catch (e) {
       return console.warn('negotiation', e);
@@ -127,8 +127,8 @@ export class Peer {
     this.post('description', this.description());
   }
 
-  // Our description, saying which of its streams is our screen share (`myScreen` when the SDP
-  // was made: a share that stops while a description waits for its candidates is not in it).
+  // Our description, saying which of its streams is our screen share (ui/screenshare.js), as
+  // it was when the SDP was made: a share that stops while the description waits is not in it.
   description() {
     const data = this.pc.localDescription.toJSON();
     return this.sdpScreen ? {...data, screen: this.sdpScreen} : data;
@@ -285,7 +285,7 @@ export class Peer {
         this.gathered = this.described = false;
         this.answering = true;
         try {
-          this.sdpScreen = this.myScreen?.id;
+          this.sdpScreen = this.myScreen && this.screenStream.id;
           await pc.setLocalDescription();
           await this.describe('answer');
         } finally {

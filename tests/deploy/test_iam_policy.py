@@ -28,6 +28,7 @@ USED_ACTIONS = {
     "dynamodb:BatchGetItem": r"batch_get\(",
     "dynamodb:BatchWriteItem": r"batch_write\(",
     "dynamodb:TransactWriteItems": r"TransactWrite\b",
+    "dynamodb:ConditionCheckItem": r"condition_check\(",  # a check inside a transaction
     "dynamodb:DescribeStream": None,  # the stream event source mapping
     "dynamodb:GetRecords": None,
     "dynamodb:GetShardIterator": None,
@@ -41,7 +42,6 @@ USED_ACTIONS = {
 # Calls that would need an action the policy does not grant today.
 UNGRANTED_CALLS = {
     r"TransactGet\b": "dynamodb:TransactGetItems",
-    r"condition_check\(": "dynamodb:ConditionCheckItem",
     r"websocket_api\.close\(|_api\.close\(": "execute-api:ManageConnections on DELETE",
     r"websocket_api\.info\(|_api\.info\(": "execute-api:ManageConnections on GET",
 }

@@ -4,19 +4,18 @@
 // person(p) after every change to someone, gone(pid), self(p) when someone else changed us,
 // event(ev) for chat and reactions, peer(peer) for a new connection, screen({pid, stream})
 // when someone's screen share starts or stops, resync() after the socket came back, close().
-import {PATHS, h, icon} from './dom.js';
-import {t, addWords, errorText} from '../i18n.js';
-import {toast} from './toasts.js';
+import {PATHS, h} from './dom.js';
+import {t, addWords} from '../i18n.js';
 import {Chat} from './chat.js';
 import {Reactions} from './reactions.js';
 import {Shortcuts} from './shortcuts.js';
 import {ScreenShare, shareTo} from './screenshare.js';
 import {Stage, screenId} from './stage.js';
 import {SpeakerWatch} from './speaker.js';
-import {devicesMenu, useOutput} from './devices.js';
+import {useOutput} from './devices.js';
+import {Hands, orderRoster} from './hands.js';
+import {roomButtons} from './roombuttons.js';
 import {Moderation} from './moderation.js';
-import {listDevices, mediaError} from '../media.js';
-import {prefs} from '../store.js';
 import words from '../i18n.room.js';
 
 Object.assign(PATHS, {
@@ -44,48 +43,15 @@ export async function roomTools(room) {
   if (room.closed) return null;
   const {view, api, mid, me, people} = room;
   const mod = new Moderation(room); // host controls; `mod.moderator`: I am host or co-host
-  const raised = new Map(); // pid → whether their hand was up when we last looked
+  const hands = new Hands(room, () => mod.moderator);
+  const buttons = roomButtons(room); // the device card and the invite link
 
-  // --- raised hands: my button, everyone's badge (tiles.js: data-hand), the roster's order
-  const handBtn = h('button', {type: 'button', class: 'round', id: 'toggle-hand', 'aria-pressed': 'false',
-    onclick: () => setHand(!people.get(me)?.hand)}, icon('hand'));
-  function setHand(up) {
-    room.patch({hand: up});
-    room.set({id: me, handRaisedAt: up ? new Date().toISOString() : null});
-  }
-  function showHand() {
-    const up = !!people.get(me)?.hand;
-    handBtn.setAttribute('aria-pressed', up);
-    handBtn.setAttribute('aria-label', t(up ? 'lower_hand' : 'raise_hand'));
-    handBtn.title = handBtn.getAttribute('aria-label');
-  }
-  const lowerFor = (p) => api.call('PATCH', api.path(mid) + '/participants/' + encodeURIComponent(p.id), {hand: false})
-    .catch((e) => toast(errorText(e), 'error'));
-
-  // Raised hands first, by the time they went up; everyone else in the order they joined.
-  function orderRoster() {
-    const rows = [...view.roster.rows.values()];
-    const when = (r) => (r.p.hand ? Date.parse(r.p.handRaisedAt || '') || 0 : Infinity);
-    rows.sort((a, b) => when(a) - when(b)); // stable: the rest keep their order
-    const current = [...view.roster.el.children];
-    if (rows.some((r, i) => current[i] !== r.el)) view.roster.el.append(...rows.map((r) => r.el));
-  }
-
+  // After every change to someone: their row's hand, menu and place; the chat's Send to list.
   function person(p, quiet = false) {
     const row = view.roster.rows.get(p.id);
-    if (row && p.hand) { // roster.js rebuilds its icons on every change: ours go back each time
-      row.icons.prepend(h('span', {class: 'hand', role: 'img', 'aria-label': t('hand_up')}, icon('hand')));
-      if (mod.moderator && p.id !== me) {
-        row.icons.append(h('button', {type: 'button', class: 'lower', 'aria-label': t('lower_their_hand', {name: p.name}),
-          title: t('lower_their_hand', {name: p.name}), onclick: () => lowerFor(p)}, t('lower_hand')));
-      }
-    }
+    hands.person(p, row, quiet);
     if (row) mod.decorate(row, p);
-    const was = raised.get(p.id);
-    raised.set(p.id, !!p.hand);
-    if (!quiet && p.hand && !was && p.id !== me && mod.moderator) toast(t('hand_raised', {name: p.name}));
-    if (p.id === me) showHand();
-    orderRoster();
+    orderRoster(view.roster);
     chat.people();
   }
 
@@ -114,40 +80,6 @@ export async function roomTools(room) {
     stage.addShare(id);
   }
 
-  // --- the device card and the invite link, behind two of the room's own buttons
-  let menu = null;
-  async function devices() {
-    if (menu) return menu.close?.();
-    menu = {};
-    menu = await devicesMenu({current: (kind) => room.track(kind)?.getSettings().deviceId || prefs.get(kind),
-      pick, onClose: () => { menu = null; }});
-    if (room.closed) menu.close(); else view.el.append(menu.el);
-  }
-  async function pick(kind, id) { // a device picked while its kind is off is the one it starts with
-    if (!room.track(kind)) return prefs.set(kind, id);
-    const error = await room.swap(kind, id);
-    if (error?.kept) toast(t('switch_kept'), 'error');
-    else if (error) room.failed([kind], mediaError(error));
-  }
-  async function copyLink() {
-    const link = location.origin + location.pathname + '#/' + mid; // never the passcode
-    try {
-      await navigator.clipboard.writeText(link);
-      toast(t('copied'));
-    } catch {
-      toast(t('copy_failed', {link}), 'info', 15e3);
-    }
-  }
-
-  // The chosen speaker unplugged: the browser plays on the default one; say so, once.
-  const devicechange = async () => {
-    const id = prefs.get('output');
-    if (id && !(await listDevices()).output.some((d) => d.deviceId === id)) {
-      prefs.set('output', null);
-      toast(t('output_gone'));
-    }
-  };
-  navigator.mediaDevices?.addEventListener('devicechange', devicechange);
 
   // --- chat, reactions, shortcuts
   const closePeople = view.aside(() => chat.show(false));
@@ -157,11 +89,11 @@ export async function roomTools(room) {
     send: (emoji) => api.call('POST', api.path(mid) + '/reactions', {emoji})});
   const shortcuts = new Shortcuts({
     mic: () => room.setAudio(!room.audio), cam: () => room.setVideo(!room.video),
-    hand: () => setHand(!people.get(me)?.hand), chat: () => chat.show(!chat.open),
+    hand: () => hands.toggle(), chat: () => chat.show(!chat.open),
     people: () => document.getElementById('toggle-people')?.click(),
   });
 
-  view.tools.insertBefore(handBtn, view.tools.querySelector('#devices'));
+  view.tools.insertBefore(hands.button, view.tools.querySelector('#devices'));
   view.tools.insertBefore(reactions.button, view.tools.querySelector('#devices'));
   view.tools.insertBefore(share.button, view.tools.querySelector('#devices'));
   view.side.prepend(mod.button, stage.layoutBtn, shortcuts.button, chat.button);
@@ -177,19 +109,15 @@ export async function roomTools(room) {
   return {
     person,
     gone(pid) {
-      raised.delete(pid);
+      hands.gone(pid);
       showScreen(pid, null);
       chat.people();
     },
     peer: (peer) => room.screen && shareTo(peer, room.screen),
     screen: ({pid, stream}) => showScreen(pid, stream),
     self(p) { // someone else changed me: a host lowered my hand, or my role changed
-      const mine = people.get(me);
-      if (!p.hand && mine?.hand) {
-        room.set({id: me, hand: false, handRaisedAt: null});
-        toast(t('hand_lowered_by_host'));
-      }
-      if (p.role && p.role !== mine?.role) {
+      hands.loweredByHost(p);
+      if (p.role && p.role !== people.get(me)?.role) {
         room.set({id: me, role: p.role});
         mod.show();
         for (const q of people.values()) { // every row: its menu comes or goes with my powers
@@ -204,15 +132,14 @@ export async function roomTools(room) {
       else mod.event(ev);
     },
     resync: () => chat.catchUp(),
-    devices,
-    copyLink,
+    devices: () => buttons.devices(),
+    copyLink: () => buttons.copyLink(),
     close() {
-      menu?.close?.();
+      buttons.close();
       shortcuts.close();
       reactions.close();
       share.stop(true);
       speakers.close();
-      navigator.mediaDevices?.removeEventListener('devicechange', devicechange);
       stage.close();
     },
   };

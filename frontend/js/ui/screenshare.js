@@ -12,19 +12,22 @@ const VIDEO = {frameRate: {ideal: 15, max: 15}, width: {max: 1920}, height: {max
 const ENCODING = {maxBitrate: 1.5e6, maxFramerate: 15};
 
 // Our share (a stream) to one peer, or null to stop it there. The transceivers stay for the
-// next share (a new share renegotiates their direction instead of adding m-lines each time).
+// next share (a new share renegotiates their direction instead of adding m-lines each time),
+// and so does the stream id they carry (`screenStream`, the one descriptions name): a new id
+// would reach the other side in a later offer than the new direction, and the share would
+// arrive first under an id the other side takes for the camera.
 export function shareTo(peer, stream) {
   if (peer.closed || stream === peer.myScreen) return;
   peer.myScreen = stream;
+  peer.screenStream ||= new MediaStream();
   for (const kind of ['video', 'audio']) {
     const track = stream?.getTracks().find((x) => x.kind === kind) || null;
     const share = peer.shares[kind];
     if (share) {
       share.sender.replaceTrack(track).catch((e) => console.warn('share', e));
-      if (track) share.sender.setStreams(stream);
       share.direction = track ? 'sendonly' : 'inactive';
     } else if (track) {
-      peer.shares[kind] = peer.pc.addTransceiver(track, {direction: 'sendonly', streams: [stream],
+      peer.shares[kind] = peer.pc.addTransceiver(track, {direction: 'sendonly', streams: [peer.screenStream],
         sendEncodings: kind === 'video' ? [ENCODING] : undefined});
     }
   }
