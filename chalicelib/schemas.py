@@ -38,6 +38,13 @@ CREATE_MEETING = {
         "name": _name(80),
         "passcode": PASSCODE,
         "maxParticipants": {"type": "integer", "minimum": 2, "maximum": MESH_MAX},
+        # guests wait in the lobby until a moderator admits them
+        "lobby": {"type": "boolean"},
+        # a scheduled start: ISO 8601 with a timezone, in the future, at most a year ahead
+        # (meetings.starts_at checks it, so that the message can say so)
+        "startsAt": {"type": "string", "minLength": 1, "maxLength": 64,
+                     "description": "ISO 8601 date and time with a timezone, in the future, "
+                                    "at most a year ahead"},
     },
 }
 
@@ -145,8 +152,8 @@ POST_REACTION = {
 UPDATE_MEETING = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["locked"],
-    "properties": {"locked": {"type": "boolean"}},
+    "minProperties": 1,
+    "properties": {"locked": {"type": "boolean"}, "lobby": {"type": "boolean"}},
 }
 
 _CURSOR = {"type": "string", "pattern": r"^[0-9A-Za-z]{1,32}$"}
