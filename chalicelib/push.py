@@ -157,10 +157,10 @@ def _lobby_events(new: Participant, old: Participant | None):
     view = new.public()
     events = [(moderators(mid), {"event": "lobby-left", "participant": view,
                                  "reason": LOBBY_EXITS.get(new.state, "left")})]
-    if new.active:
-        events += [(Audience(mid, exclude=pid), {"event": "participant-joined",
-                                                 "participant": view}),
-                   (just(mid, pid), admitted(mid, pid))]
+    if new.active:  # they first, so their page is in the room before anyone sends to it
+        events += [(just(mid, pid), admitted(mid, pid)),
+                   (Audience(mid, exclude=pid), {"event": "participant-joined",
+                                                 "participant": view})]
     elif new.state == "denied":
         events.append((just(mid, pid), {"event": "denied"}))
     return events

@@ -70,9 +70,9 @@ def test_admission_tells_moderators_everyone_present_and_the_participant():
     assert push.events_for("MODIFY", new, old) == [
         (push.moderators("m1"), {"event": "lobby-left", "participant": view,
                                  "reason": "admitted"}),
+        (push.just("m1", "gus"), push.admitted("m1", "gus")),
         (push.Audience("m1", exclude="gus"), {"event": "participant-joined",
                                               "participant": view}),
-        (push.just("m1", "gus"), push.admitted("m1", "gus")),
     ]
 
 
