@@ -9,6 +9,7 @@ from chalice import Chalice, Cron, Rate
 from chalicelib import (
     autoclear,
     connections,
+    lobby,
     meetings,
     messages,
     participants,
@@ -105,6 +106,33 @@ def update_participant(mid, pid):
 @app.route("/meetings/{mid}/participants/{pid}", methods=["DELETE"], cors=CORS)
 def remove_participant(mid, pid):
     return participants.remove(mid, pid, _request())
+
+
+# --- lobby ------------------------------------------------------------------------------
+
+@app.route("/meetings/{mid}/lobby", methods=["GET"], cors=CORS)
+def lobby_queue(mid):
+    return lobby.queue(mid, _request())
+
+
+@app.route("/meetings/{mid}/lobby/{pid}/admit", methods=["POST"], cors=CORS)
+def lobby_admit(mid, pid):
+    return lobby.admit(mid, pid, _request())
+
+
+@app.route("/meetings/{mid}/lobby/{pid}/deny", methods=["POST"], cors=CORS)
+def lobby_deny(mid, pid):
+    return lobby.deny(mid, pid, _request())
+
+
+@app.route("/meetings/{mid}/lobby/admit-all", methods=["POST"], cors=CORS)
+def lobby_admit_all(mid):
+    return lobby.admit_all(mid, _request())
+
+
+@app.route("/meetings/{mid}/lobby/deny-all", methods=["POST"], cors=CORS)
+def lobby_deny_all(mid):
+    return lobby.deny_all(mid, _request())
 
 
 # --- signaling --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from .errors import (
     MeetingNotFound,
     NotHost,
     ParticipantGone,
+    ParticipantWaiting,
     TokenExpired,
     TokenInvalid,
     WrongMeeting,
@@ -74,22 +75,32 @@ def open_meeting(mid: str) -> Meeting:
     return check_open(meeting)
 
 
-def member_for(claims: dict, mid: str) -> tuple[Meeting, Participant]:
+def member_for(claims: dict, mid: str, waiting: bool = False) -> tuple[Meeting, Participant]:
     """The open meeting and the live participant behind verified claims, read together in
-    one BatchGetItem; the meeting's errors (404/410) come before the participant's (403)."""
-    meeting, participant, _ = member_with(claims["sub"], mid)
+    one BatchGetItem; the meeting's errors (404/410) come before the participant's (403).
+    `waiting`: someone in the lobby will do too (opening a socket, leaving the lobby)."""
+    meeting, participant, _ = member_with(claims["sub"], mid, waiting=waiting)
     return meeting, participant
 
 
-def member_with(pid: str, mid: str, also: tuple = ()) -> tuple[Meeting, Participant, dict]:
+def member_with(pid: str, mid: str, also: tuple = (),
+                waiting: bool = False) -> tuple[Meeting, Participant, dict]:
     """`member_for` participant `pid`, plus the items at the (pk, sk) keys `also`, read in
-    the same BatchGetItem (a ticket's recipient, counter and key): found ones by sort key."""
+    the same BatchGetItem (a ticket's recipient, counter and key): found ones by sort key.
+
+    Someone in the lobby gets 403 `participant_waiting` unless `waiting` allows them;
+    anyone who left, was removed, denied or timed out gets 403 `participant_gone`."""
     pk, sk = meeting_pk(mid), participant_sk(pid)
     found = {item.sk: item for item in Item.batch_get([(pk, META_SK), (pk, sk), *also],
                                                       consistent_read=True)}
     meeting = check_open(found.get(META_SK))
     participant = found.get(sk)
-    if not isinstance(participant, Participant) or not participant.active:
+    if not isinstance(participant, Participant):
+        raise ParticipantGone()
+    if participant.waiting:
+        if not waiting:
+            raise ParticipantWaiting()
+    elif not participant.active:
         raise ParticipantGone()
     return meeting, participant, found
 
@@ -120,6 +131,6 @@ def claims(mid: str, request) -> dict:
     return verified
 
 
-def member(mid: str, request) -> tuple[Meeting, Participant]:
+def member(mid: str, request, waiting: bool = False) -> tuple[Meeting, Participant]:
     """`member_for` the bearer token of an HTTP request, for meeting `mid`."""
-    return member_for(claims(mid, request), mid)
+    return member_for(claims(mid, request), mid, waiting=waiting)

@@ -1,4 +1,5 @@
-"""The daily purge: every item of meetings older than the retention period.
+"""The daily purge: every item of meetings older than the retention period (counted from
+the scheduled start for a meeting created ahead of its time).
 
 A meeting is first marked ended (so a racing join is refused and nobody sees it as
 open while it is half deleted), then its partition is deleted with META last, so a
@@ -35,7 +36,9 @@ def _delete_partition(meeting: Meeting) -> int:
 def purge(s: Settings) -> dict:
     cutoff = now() - timedelta(hours=s.retention_hours)
     counts = {"meetings": 0, "items": 0, "connections": 0}
-    for meeting in Meeting.scan(Meeting.created_at < cutoff):
+    old = (Meeting.created_at < cutoff) & (
+        Meeting.starts_at.does_not_exist() | (Meeting.starts_at < cutoff))
+    for meeting in Meeting.scan(old):
         roster.end(meeting)
         counts["items"] += _delete_partition(meeting)
         counts["meetings"] += 1

@@ -32,12 +32,14 @@ def _item(connection_id: str, **attributes) -> Connection:
 
 
 def connect(event) -> Response | None:
-    """Refuse the upgrade (401/403/404/410) unless the token names a live participant."""
+    """Refuse the upgrade (401/403/404/410) unless the token names a live participant, or
+    one waiting in the lobby (their socket hears only what is addressed to them: push.py
+    tells them whether a host is present as soon as the socket is recorded)."""
     params = event.to_dict().get("queryStringParameters") or {}
     try:
         claims = auth.decode(params.get("token") or "", settings())
         mid = claims["mid"]
-        _, participant = auth.member_for(claims, mid)
+        _, participant = auth.member_for(claims, mid, waiting=True)
     except ApiError as err:
         return err.to_response()
     cid = event.connection_id
@@ -46,7 +48,7 @@ def connect(event) -> Response | None:
           expires=created + CONN_TTL).save()
     try:
         participant.update(actions=[Participant.connections.add({cid})],
-                           condition=Participant.state == "active")
+                           condition=Participant.state.is_in("active", "waiting"))
     except UpdateError as err:
         if not condition_failed(err):
             raise
@@ -88,7 +90,7 @@ def forget(connection_id: str, mid: str, pid: str) -> None:
         if not condition_failed(err):
             raise
     else:
-        if participant.active and not participant.connected:
+        if (participant.active or participant.waiting) and not participant.connected:
             roster.note_absent(participant, at)
     _item(connection_id).delete()
 

@@ -20,18 +20,20 @@ class ApiError(ChaliceUnhandledError):
     code = "internal_error"
     message = "Something went wrong on our side."
 
-    def __init__(self, message: str | None = None, headers: dict | None = None):
+    def __init__(self, message: str | None = None, headers: dict | None = None,
+                 details: dict | None = None):
         self.message = message or type(self).message
         super().__init__(self.message)
         self.headers = headers or {}
+        self.details = details or {}  # more fields of the error object (after code, message)
 
     def to_response(self) -> Response:
-        return error_response(self.status, self.code, self.message, self.headers)
+        return error_response(self.status, self.code, self.message, self.headers, self.details)
 
     def to_event(self, **extra) -> dict:
         """The same error as a WebSocket frame; Retry-After becomes `retryAfter` seconds."""
         event = {"event": "error", **extra,
-                 "error": {"code": self.code, "message": self.message}}
+                 "error": {"code": self.code, "message": self.message, **self.details}}
         if "Retry-After" in self.headers:
             event["retryAfter"] = int(self.headers["Retry-After"])
         return event
@@ -82,6 +84,11 @@ class ParticipantGone(ApiError):
     status, code, message = 403, "participant_gone", "You are no longer in this meeting."
 
 
+class ParticipantWaiting(ApiError):
+    status, code = 403, "participant_waiting"
+    message = "You are in the lobby: wait until a host lets you in."
+
+
 class WrongMeeting(ApiError):
     status, code = 403, "wrong_meeting"
     message = "This session belongs to another meeting."
@@ -98,6 +105,21 @@ class ParticipantNotFound(ApiError):
 
 class MeetingFull(ApiError):
     status, code, message = 409, "meeting_full", "This meeting is full."
+
+
+class NotWaiting(ApiError):
+    status, code = 409, "not_waiting"
+    message = "That participant is not in the lobby (already admitted, denied or gone)."
+
+
+class MeetingNotStarted(ApiError):
+    """A join before the meeting's scheduled start; the error object carries `startsAt`."""
+
+    status, code = 409, "meeting_not_started"
+
+    def __init__(self, starts_at: str):
+        super().__init__(f"This meeting has not started yet; it starts at {starts_at}.",
+                         details={"startsAt": starts_at})
 
 
 class MeetingEnded(ApiError):
@@ -125,8 +147,9 @@ class TryAgain(ApiError):
     status, code, message = 503, "try_again", "That did not work this time; please retry."
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None) -> Response:
-    body = json.dumps({"error": {"code": code, "message": message}})
+def error_response(status: int, code: str, message: str, headers: dict | None = None,
+                   details: dict | None = None) -> Response:
+    body = json.dumps({"error": {"code": code, "message": message, **(details or {})}})
     return Response(body=body, status_code=status,
                     headers={"Content-Type": "application/json", **(headers or {})})
 

@@ -1,11 +1,29 @@
-"""Create, look up and join meetings; a moderator's (host's or co-host's) lock and end."""
+"""Create, look up and join meetings; a moderator's (host's or co-host's) lock, lobby
+switch and end.
+
+A join either takes a seat (200) or, when the meeting's lobby is on and the caller is a
+guest, waits in the lobby (202) until a moderator admits them (lobby.py). A meeting with
+a scheduled start (`startsAt`) refuses guests before it (409 `meeting_not_started`); a
+host's join starts it early for everyone.
+"""
+
+import re
+from datetime import datetime, timedelta
 
 from chalice import Response
 from pynamodb.exceptions import PutError, TransactWriteError
 
 from . import auth, passcodes, ratelimit, roster, turn
 from .config import settings
-from .errors import HostKeyMismatch, MeetingLocked, PasscodeMismatch, PasscodeRequired, TryAgain
+from .errors import (
+    HostKeyMismatch,
+    InvalidRequest,
+    MeetingLocked,
+    MeetingNotStarted,
+    PasscodeMismatch,
+    PasscodeRequired,
+    TryAgain,
+)
 from .ids import host_key, meeting_id, participant_id
 from .models import (
     META_SK,
@@ -13,6 +31,7 @@ from .models import (
     Meeting,
     Participant,
     Secret,
+    iso,
     kept_until,
     meeting_pk,
     now,
@@ -21,20 +40,47 @@ from .models import (
 )
 from .schemas import CREATE_MEETING, JOIN_MEETING, MESH_DEFAULT, UPDATE_MEETING, body_of
 
+# An RFC 3339 / ISO 8601 date and time with seconds and a timezone (Z or ±hh:mm).
+_STARTS_AT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:?\d{2})$")
+MAX_SCHEDULE_AHEAD = timedelta(days=366)  # "at most a year ahead", leap years included
+_STARTS_AT_RULE = ("startsAt must be a future time, at most a year ahead, written in ISO 8601 "
+                   "with a timezone, e.g. 2026-11-23T09:00:00Z or 2026-11-23T10:00:00+01:00.")
+
+
+def starts_at(value: str | None) -> datetime | None:
+    """A scheduled start from a create body: aware, in the future, at most a year ahead
+    (400 `invalid_request` otherwise)."""
+    if value is None:
+        return None
+    if not _STARTS_AT.match(value):
+        raise InvalidRequest(_STARTS_AT_RULE)
+    # fromisoformat takes at most 6 fractional digits; more precision means nothing here
+    text = re.sub(r"(\.\d{6})\d+", r"\1", value.upper().replace("Z", "+00:00"))
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError as err:  # a day or hour that does not exist (2026-02-30, 25:00)
+        raise InvalidRequest(_STARTS_AT_RULE) from err
+    at = now()
+    if not at < start <= at + MAX_SCHEDULE_AHEAD:
+        raise InvalidRequest(_STARTS_AT_RULE)
+    return start
+
 
 def create(request) -> Response:
     ratelimit.buckets().take("create", ratelimit.client_ip(request))
     body = body_of(request, CREATE_MEETING)
+    start = starts_at(body.get("startsAt"))
     key = host_key()
     mid = meeting_id()
     passcode = body.get("passcode")
     meeting = Meeting(meeting_pk(mid), META_SK, mid=mid, name=body["name"].strip(),
                       created_at=now(), max_participants=body.get("maxParticipants",
                                                                   MESH_DEFAULT),
-                      has_passcode=passcode is not None, expires=kept_until())
+                      has_passcode=passcode is not None, lobby=body.get("lobby", False),
+                      starts_at=start, expires=kept_until(start))
     secret = Secret(meeting_pk(mid), SECRET_SK, host_key_hash=passcodes.hash_host_key(key),
                     passcode_hash=passcodes.hash_passcode(passcode) if passcode else None,
-                    expires=kept_until())
+                    expires=kept_until(start))
     try:
         with transaction() as tx:
             tx.save(meeting, condition=Meeting.pk.does_not_exist())
@@ -67,11 +113,16 @@ def _role_for(body: dict, meeting: Meeting, secret: Secret) -> str:
     return "guest"
 
 
-def join(mid: str, request) -> dict:
+def join(mid: str, request) -> dict | Response:
+    """Take a seat (200), or wait in the lobby (202). Before a scheduled start only a
+    host gets in (and starts the meeting); anyone else gets 409 `meeting_not_started`
+    before any passcode is checked, so nothing is stored (not even a wrong guess)."""
     ratelimit.buckets().take("join", ratelimit.client_ip(request))
     body = body_of(request, JOIN_MEETING)
     s = settings()
     meeting, secret, members = roster.load(mid)
+    if "hostKey" not in body and not meeting.started():
+        raise MeetingNotStarted(iso(meeting.starts_at))
     role = _role_for(body, meeting, secret)
     if meeting.locked and role != "host":
         raise MeetingLocked()
@@ -80,6 +131,15 @@ def join(mid: str, request) -> dict:
     participant = Participant(meeting_pk(mid), participant_sk(pid), pid=pid, mid=mid,
                               name=body["name"].strip(), role=role, joined_at=now(),
                               expires=kept_until())
+    if meeting.lobby and role == "guest":
+        roster.enter_lobby(meeting, participant)
+        return Response(status_code=202, body={
+            "waiting": True,
+            "token": auth.issue(pid, mid, role, s),
+            "participant": participant.public(),
+            "meeting": meeting.public(),
+            "wsUrl": s.ws_url,
+        })
     roster.take_seat(meeting, participant)
     return {
         "token": auth.issue(pid, mid, role, s),
@@ -92,11 +152,14 @@ def join(mid: str, request) -> dict:
 
 
 def update(mid: str, request) -> dict:
+    """Lock or unlock, and switch the lobby on or off (either or both). Turning the lobby
+    off lets nobody in by itself: whoever waits stays waiting until admitted or denied."""
     meeting, me = auth.member(mid, request)
     auth.require_moderator(me)
     body = body_of(request, UPDATE_MEETING)
-    meeting.update(actions=[Meeting.locked.set(body["locked"])],
-                   condition=Meeting.state == "open")
+    actions = [getattr(Meeting, name).set(body[name]) for name in ("locked", "lobby")
+               if name in body]
+    meeting.update(actions=actions, condition=Meeting.state == "open")
     return {"meeting": meeting.public()}
 
 

@@ -36,9 +36,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def kept_until() -> datetime:
-    """TTL backstop of a meeting's lasting items: retention, then a day's margin."""
-    return now() + timedelta(hours=settings().retention_hours) + ITEM_TTL_MARGIN
+def kept_until(start: datetime | None = None) -> datetime:
+    """TTL backstop of a meeting's lasting items: retention, then a day's margin, counted
+    from now or from a scheduled `start` that is later."""
+    begins = max(now(), start) if start is not None else now()
+    return begins + timedelta(hours=settings().retention_hours) + ITEM_TTL_MARGIN
 
 
 def iso(value: datetime | None) -> str | None:
@@ -218,6 +220,19 @@ class Meeting(Item, discriminator="Meeting"):
     max_participants = NumberAttribute(default=6)
     participant_count = NumberAttribute(default=0)
     has_passcode = BooleanAttribute(default=False)
+    # a guest's join waits in the lobby until a moderator admits them (host key, bots: never)
+    lobby = BooleanAttribute(default=False)
+    # a scheduled start: guests cannot join before it; absent = started at creation
+    starts_at = UTCDateTimeAttribute(null=True)
+    # a host joined before `starts_at` and so started it early for everyone
+    started_early = BooleanAttribute(null=True)
+
+    def started(self, at: datetime | None = None) -> bool:
+        """Whether guests may join at `at` (now): no scheduled start, its time has come,
+        or a host started the meeting early."""
+        if self.starts_at is None or self.started_early:
+            return True
+        return (at or now()) >= self.starts_at
 
     def public(self) -> dict:
         return view_of(self, MEETING_VIEW)
@@ -234,6 +249,11 @@ MEETING_VIEW = {
     "participantCount": Visible(lambda m: int(m.participant_count or 0), _INT,
                                 announced=False),
     "hasPasscode": Visible(lambda m: bool(m.has_passcode), _BOOL),
+    "lobby": Visible(lambda m: bool(m.lobby), _BOOL),
+    "startsAt": Visible(lambda m: iso(m.starts_at), _TIME_OR_NULL),
+    # true once the start has come or a host started early; the clock alone pushes
+    # nothing (a page counting down turns it true itself at startsAt)
+    "started": Visible(lambda m: m.started(), _BOOL),
 }
 
 
@@ -248,7 +268,9 @@ class Secret(Item, discriminator="Secret"):
 
 ROLES = ("host", "cohost", "guest", "bot")
 MODERATORS = ("host", "cohost")  # may mute, lock, end, lower hands, remove guests
-PARTICIPANT_STATES = ("active", "left", "removed", "timeout")
+# waiting: in the lobby, no seat, until admitted (active) or denied; a waiting participant
+# who leaves the lobby or loses their socket for long becomes left or timeout
+PARTICIPANT_STATES = ("active", "waiting", "left", "removed", "timeout", "denied")
 # Why someone became host while in the meeting: the last host left, was removed or timed
 # out (the longest-present co-host or guest took over), or a host handed it over.
 HOST_REASONS = ("left", "removed", "timeout", "handed")
@@ -265,6 +287,8 @@ class Participant(Item, discriminator="Participant"):
     screen = BooleanAttribute(default=False)
     state = UnicodeAttribute(default="active")  # PARTICIPANT_STATES
     connections = UnicodeSetAttribute(null=True)
+    # when they took their seat (for one admitted from the lobby: when admitted); while
+    # waiting, when they asked to join (the lobby's order)
     joined_at = UTCDateTimeAttribute()
     # epoch seconds since which the participant has had no open connection (join time
     # until the first socket opens); meaningless while `connections` is not empty
@@ -291,6 +315,10 @@ class Participant(Item, discriminator="Participant"):
     @property
     def active(self) -> bool:
         return self.state == "active"
+
+    @property
+    def waiting(self) -> bool:
+        return self.state == "waiting"
 
     @property
     def moderator(self) -> bool:

@@ -32,7 +32,9 @@ ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "object", "required": ["code", "message"],
                                   "properties": {"code": {"type": "string",
                                                           "pattern": "^[a-z_]+$"},
-                                                 "message": {"type": "string"}}}}}
+                                                 "message": {"type": "string"},
+                                                 # meeting_not_started: when it starts
+                                                 "startsAt": _TIME}}}}
 
 _REF = {name: {"$ref": f"#/components/schemas/{name}"}
         for name in ("Meeting", "Participant", "Ticket", "Message", "Reaction", "Error")}
@@ -46,7 +48,10 @@ _BEFORE = {"name": "before", "in": "query", "required": False,
 _AUTH = [{"bearer": []}]
 
 _WHY = {400: "Invalid request", 401: "Missing, invalid or expired token, or passcode required",
-        403: "Forbidden", 404: "Not found", 409: "Meeting full", 410: "Meeting ended",
+        403: "Forbidden", 404: "Not found",
+        409: "Meeting full, not started yet (meeting_not_started, with startsAt), or the "
+             "participant is not waiting (not_waiting)",
+        410: "Meeting ended",
         413: "Payload too large", 415: "Unsupported media type", 423: "Meeting locked",
         429: "Too many attempts or requests (Retry-After says when to try again)",
         503: "A write lost a race it could not settle; retry (a ticket with the same key)"}
@@ -57,15 +62,21 @@ def _obj(**props) -> dict:
 
 
 def _op(summary, ok, ok_schema=None, body=None, auth=False, errors=(), params=(_MID,),
-        also=None):
-    """One operation; `also`: another success `(status, description)` with the same body."""
+        also=None, other=None):
+    """One operation; `also`: another success `(status, description)` with the same body;
+    `other`: another success `(status, description, schema)` with a body of its own."""
     responses = {}
-    for status, description in ((ok, summary), *([also] if also else [])):
-        if ok_schema is None:
+    successes = [(ok, summary, ok_schema)]
+    if also:
+        successes.append((*also, ok_schema))
+    if other:
+        successes.append(other)
+    for status, description, schema in successes:
+        if schema is None:
             responses[str(status)] = {"description": description}
         else:
             responses[str(status)] = {"description": description,
-                                      "content": {"application/json": {"schema": ok_schema}}}
+                                      "content": {"application/json": {"schema": schema}}}
     codes = set(errors) | {400}
     if auth:
         codes |= {401, 403}
@@ -87,18 +98,25 @@ def _op(summary, ok, ok_schema=None, body=None, auth=False, errors=(), params=(_
 def document() -> dict:
     m, p = _REF["Meeting"], _REF["Participant"]
     gone = (404, 410)
+    waiting = {**_obj(waiting={"const": True}, token={"type": "string"}, participant=p,
+                      meeting=m, wsUrl={"type": "string"}),
+               "description": "In the lobby: the token opens a WebSocket and leaves the "
+                              "lobby (DELETE .../participants/me), nothing else"}
+    lobby_counts = _obj(admitted={"type": "integer", "minimum": 0},
+                        denied={"type": "integer", "minimum": 0}, full={"type": "boolean"})
     return {
         "openapi": "3.1.0",
         "info": {"title": "Parley", "version": "1.0.0",
-                 "description": "Browser video meetings: meetings, join, WebRTC tickets, chat, "
-                                "reactions, host controls."},
+                 "description": "Browser video meetings: meetings, join, lobby, scheduled "
+                                "start, WebRTC tickets, chat, reactions, host controls."},
         "paths": {
             "/meetings": {"post": _op("Create a meeting", 201, _obj(
                 meeting=m, hostKey={"type": "string"}, link={"type": "string"}),
                 body=schemas.CREATE_MEETING, errors=(429,), params=())},
             "/meetings/{mid}": {
                 "get": _op("Look up a meeting", 200, _obj(meeting=m), errors=gone),
-                "patch": _op("Lock or unlock (host or co-host)", 200, _obj(meeting=m),
+                "patch": _op("Lock or unlock, lobby on or off (host or co-host)", 200,
+                             _obj(meeting=m),
                              body=schemas.UPDATE_MEETING, auth=True, errors=gone),
                 "delete": _op("End the meeting for everyone (host or co-host)", 204,
                               auth=True, errors=gone),
@@ -108,7 +126,26 @@ def document() -> dict:
                 participants={"type": "array", "items": p}, meeting=m,
                 iceServers={"type": "array", "items": {"type": "object"}},
                 wsUrl={"type": "string"}),
-                body=schemas.JOIN_MEETING, errors=(401, 403, 404, 409, 410, 423, 429))},
+                body=schemas.JOIN_MEETING, errors=(401, 403, 404, 409, 410, 423, 429),
+                other=(202, "Waiting in the lobby until a host or co-host admits you",
+                       waiting))},
+            "/meetings/{mid}/lobby": {"get": _op(
+                "Who waits in the lobby, oldest first (host or co-host)", 200,
+                _obj(waiting={"type": "array", "items": p}), auth=True, errors=gone)},
+            "/meetings/{mid}/lobby/{pid}/admit": {"post": _op(
+                "Admit a participant from the lobby (host or co-host)", 200,
+                _obj(participant=p), auth=True, errors=(*gone, 409, 429, 503),
+                params=(_MID, _PID))},
+            "/meetings/{mid}/lobby/{pid}/deny": {"post": _op(
+                "Deny a participant in the lobby (host or co-host)", 200,
+                _obj(participant=p), auth=True, errors=(*gone, 409, 429),
+                params=(_MID, _PID))},
+            "/meetings/{mid}/lobby/admit-all": {"post": _op(
+                "Admit everyone waiting, oldest first, until the meeting is full (host or "
+                "co-host)", 200, lobby_counts, auth=True, errors=(*gone, 429, 503))},
+            "/meetings/{mid}/lobby/deny-all": {"post": _op(
+                "Deny everyone waiting (host or co-host)", 200, lobby_counts, auth=True,
+                errors=(*gone, 429))},
             "/meetings/{mid}/tickets": {
                 "post": _op("Send a WebRTC ticket (again with the same key: the same ticket)",
                             202, _obj(ticket=_REF["Ticket"]), body=schemas.POST_TICKET,

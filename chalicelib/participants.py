@@ -57,15 +57,30 @@ def update_me(mid: str, request) -> dict:
 
 
 def leave(mid: str, request) -> Response:
-    """Leave. DELETE is idempotent: a token whose participant has already gone (a reload
-    leaving once more in case its keepalive request was lost) gets 204 and changes nothing.
-    The last host leaving hands host on (roster.depart)."""
+    """Leave, or leave the lobby (the one route besides opening a socket that a waiting
+    participant may call). DELETE is idempotent: a token whose participant has already
+    gone (a reload leaving once more in case its keepalive request was lost) gets 204 and
+    changes nothing. The last host leaving hands host on (roster.depart)."""
     try:
-        meeting, me = auth.member(mid, request)
+        meeting, me = auth.member(mid, request, waiting=True)
     except ParticipantGone:
         return Response(status_code=204, body="")
-    roster.depart(meeting, me, "left")
+    if me.waiting:
+        if not roster.leave_lobby(me, "left") and _stored_state(me) == "active":
+            # admitted just now: leaving means leaving the meeting
+            roster.depart(meeting, me, "left")
+    else:
+        roster.depart(meeting, me, "left")
     return Response(status_code=204, body="")
+
+
+def _stored_state(p: Participant) -> str | None:
+    try:
+        fresh = Participant.get(p.pk, p.sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+    p.state, p.role = fresh.state, fresh.role
+    return fresh.state
 
 
 def _target(mid: str, pid: str) -> Participant:

@@ -4,6 +4,12 @@
 resolves an audience to connections and sends, forgetting connections that are gone.
 Two triggers use it: the table's stream for every change, and `hand_over`, the fast path
 a ticket takes straight from the handler that stored it.
+
+The lobby: a waiting participant is in no audience read from the roster but the lobby's
+own (`lobby`), which hears only whether a moderator is present (`lobby-status`) and the
+end of the meeting; everything else they get is addressed to them alone (`admitted`,
+`denied`). Moderators hear who comes and goes in the lobby (`lobby-joined`,
+`lobby-left`). Two events are `Deferred`: their body is read when they are sent.
 """
 
 import json
@@ -13,10 +19,11 @@ from dataclasses import dataclass
 from chalice import WebsocketDisconnectedError
 from pynamodb.exceptions import DoesNotExist
 
-from . import connections, roster
+from . import connections, roster, turn
 from .models import (
     ASKS,
     MEETING_VIEW,
+    META_SK,
     PARTICIPANT_VIEW,
     Item,
     Meeting,
@@ -32,19 +39,66 @@ from .models import (
 log = logging.getLogger("parley")
 
 
+# Groups of a meeting an audience can be, read from the roster when sending.
+PRESENT = "present"          # everyone in the meeting (roster.present); never the lobby
+MODERATORS = "moderators"    # hosts and co-hosts present
+WAITING = "waiting"          # the lobby (roster.waiting)
+ALL = "all"                  # present and waiting: the end of the meeting
+
+_GROUPS = {
+    PRESENT: roster.present,
+    MODERATORS: lambda people: [p for p in roster.present(people) if p.moderator],
+    WAITING: roster.waiting,
+    ALL: lambda people: roster.present(people) + roster.waiting(people),
+}
+
+
 @dataclass(frozen=True)
 class Audience:
-    """Who receives an event: the participants `only` names (one, or a few), or the whole
-    meeting but `exclude`, or the whole meeting."""
+    """Who receives an event: the participants `only` names (one, or a few), or the
+    meeting's `group` (everyone present unless said otherwise) but `exclude`."""
 
     mid: str
     only: frozenset[str] | None = None
     exclude: str | None = None
+    group: str = PRESENT
 
 
 def just(mid: str, *pids: str) -> Audience:
     """The participants `pids` of meeting `mid`, and nobody else."""
     return Audience(mid, only=frozenset(pids))
+
+
+def moderators(mid: str) -> Audience:
+    return Audience(mid, group=MODERATORS)
+
+
+def lobby(mid: str) -> Audience:
+    """Everyone waiting in the lobby of meeting `mid`."""
+    return Audience(mid, group=WAITING)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """An event whose body is read when it is sent, because it tells the state of the
+    meeting at that moment, not a record's: `lobby-status` (whether a moderator is
+    present; `pid`: the participant whose coming or going prompted it, if any) and
+    `admitted` (for `pid`: everything a join answers)."""
+
+    event: str
+    mid: str
+    pid: str | None = None
+
+
+def lobby_status(mid: str, prompted_by: str | None = None) -> Deferred:
+    """Whether a moderator is present, for the lobby. `prompted_by`: a participant who
+    became or stopped being a moderator present; if another moderator is present the
+    answer did not change, and nothing is sent."""
+    return Deferred("lobby-status", mid, prompted_by)
+
+
+def admitted(mid: str, pid: str) -> Deferred:
+    return Deferred("admitted", mid, pid)
 
 
 def _decode(image: dict | None) -> Item | None:
@@ -75,6 +129,45 @@ def events_for(name: str, new: Item | None, old: Item | None) -> list[tuple[Audi
 
 
 def _participant_events(new: Participant, old: Participant | None):
+    if new.waiting or (old is not None and old.waiting):
+        return _lobby_events(new, old)
+    events = _roster_events(new, old)
+    if _moderating(new) != _moderating(old):  # a host or co-host came, went, or was made
+        events.append((lobby(new.mid), lobby_status(new.mid, new.pid)))
+    return events
+
+
+def _moderating(p: Participant | None) -> bool:
+    return p is not None and p.active and p.moderator
+
+
+# lobby-left's reason by the state someone leaves the lobby for
+LOBBY_EXITS = {"active": "admitted", "denied": "denied"}  # anything else: "left"
+
+
+def _lobby_events(new: Participant, old: Participant | None):
+    """Someone joined the lobby, opened a socket in it, or left it (admitted, denied,
+    left, timed out)."""
+    mid, pid = new.mid, new.pid
+    if old is None:
+        return [(moderators(mid), {"event": "lobby-joined", "participant": new.public()})]
+    if new.waiting:
+        opened = set(new.connections or ()) - set(old.connections or ())
+        return [(just(mid, pid), lobby_status(mid))] if opened else []
+    view = new.public()
+    events = [(moderators(mid), {"event": "lobby-left", "participant": view,
+                                 "reason": LOBBY_EXITS.get(new.state, "left")})]
+    if new.active:  # they first, so their page is in the room before anyone sends to it
+        events += [(just(mid, pid), admitted(mid, pid)),
+                   (Audience(mid, exclude=pid), {"event": "participant-joined",
+                                                 "participant": view})]
+    elif new.state == "denied":
+        events.append((just(mid, pid), {"event": "denied"}))
+    return events
+
+
+def _roster_events(new: Participant, old: Participant | None):
+    """Someone in the meeting: joined, changed, left."""
     others = Audience(new.mid, exclude=new.pid)
     view = new.public()
     if old is None:
@@ -113,8 +206,9 @@ def _meeting_events(new: Meeting, old: Meeting | None):
     everyone = Audience(new.mid)
     if old is None:
         return []
-    if old.state == "open" and new.state == "ended":
-        return [(everyone, {"event": "meeting-ended", "meeting": new.public()})]
+    if old.state == "open" and new.state == "ended":  # the lobby too: nobody will come
+        return [(Audience(new.mid, group=ALL), {"event": "meeting-ended",
+                                                "meeting": new.public()})]
     view = new.public()
     if announced_change(MEETING_VIEW, view, old.public()):
         return [(everyone, {"event": "meeting-updated", "meeting": view})]
@@ -142,12 +236,42 @@ class Sender:
                 except DoesNotExist:
                     return []
             return sorted(Participant.batch_get(keys), key=lambda p: p.pid) if keys else []
-        return [p for p in roster.present(roster.members(audience.mid))
+        return [p for p in _GROUPS[audience.group](roster.members(audience.mid))
                 if p.pid != audience.exclude]
 
-    def send(self, audience: Audience, event: dict) -> int:
-        """Send to every connection of the audience; returns how many frames went out."""
-        return self.send_to(self.recipients(audience), event)
+    def send(self, audience: Audience, event: dict | Deferred) -> int:
+        """Send to every connection of the audience; returns how many frames went out.
+        A Deferred event is read only if someone is there to hear it."""
+        recipients = self.recipients(audience)
+        if isinstance(event, Deferred):
+            if not any(p.connections for p in recipients):
+                return 0
+            event = self.body(event)
+            if event is None:
+                return 0
+        return self.send_to(recipients, event)
+
+    def body(self, deferred: Deferred) -> dict | None:
+        """A Deferred event's body as of now (strongly consistent reads); None for an
+        admission whose participant is no longer in the meeting."""
+        people = roster.members(deferred.mid, consistent=True)
+        here = roster.present(people)
+        if deferred.event == "lobby-status":
+            if any(p.moderator for p in here if p.pid != deferred.pid) and deferred.pid:
+                return None  # another moderator is here: nothing changed for the lobby
+            return {"event": "lobby-status", "hostPresent": any(p.moderator for p in here)}
+        me = next((p for p in here if p.pid == deferred.pid), None)
+        if me is None:
+            return None
+        try:
+            meeting = Meeting.get(meeting_pk(deferred.mid), META_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        # what a join answers, but the token and wsUrl the page already has
+        return {"event": "admitted", "participant": me.public(),
+                "participants": [p.public() for p in here if p.pid != me.pid],
+                "meeting": meeting.public(),
+                "iceServers": turn.ice_servers(self._settings, me.pid)}
 
     def send_to(self, participants: list[Participant], event: dict) -> int:
         """Send to every open connection of `participants` (as read just now), forgetting

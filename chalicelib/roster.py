@@ -6,6 +6,11 @@ A seat is the meeting's `participant_count`; taking one and every transition out
 `active` change the count and the participant in one transaction, so the count and the
 roster never disagree.
 
+The lobby: a guest joining a meeting whose lobby is on waits (state `waiting`) without a
+seat; a moderator admits them (one transaction: waiting → active and a seat taken, on the
+same conditions as a join) or denies them (waiting → denied). Waiting participants are
+never in `present`, so no roster push, succession or mute-all ever counts them.
+
 A host going never leaves others without one: when the last host leaves, is removed or
 times out, the longest-present co-host (else guest) becomes host in the same transaction
 (`depart`), and a host hands host over by one transaction too (`hand_over`). A meeting
@@ -20,7 +25,15 @@ import time
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from . import auth
-from .errors import MeetingEnded, MeetingFull, MeetingLocked, MeetingNotFound, TryAgain
+from .errors import (
+    MeetingEnded,
+    MeetingFull,
+    MeetingLocked,
+    MeetingNotFound,
+    NotWaiting,
+    ParticipantNotFound,
+    TryAgain,
+)
 from .models import (
     ABSENCE_PK,
     META_SK,
@@ -75,22 +88,120 @@ def present(people: list[Participant]) -> list[Participant]:
     return sorted((p for p in people if p.active), key=lambda p: (p.joined_at, p.pid))
 
 
+def waiting(people: list[Participant]) -> list[Participant]:
+    """The lobby: participants waiting to be admitted, oldest first (who asked first)."""
+    return sorted((p for p in people if p.waiting), key=lambda p: (p.joined_at, p.pid))
+
+
+def _seat_free(meeting: Meeting):
+    """Condition: the meeting is open and has a free seat (as join and admission check)."""
+    return (Meeting.state == "open") & (Meeting.participant_count < meeting.max_participants)
+
+
 def take_seat(meeting: Meeting, participant: Participant) -> None:
     """Add `participant` if a seat is free and the meeting admits them (a host also gets
-    into a locked meeting); otherwise raise why not. The newcomer has no socket yet, so
-    their absence is noted in the same transaction."""
+    into a locked meeting, and a host joining before the scheduled start starts it for
+    everyone); otherwise raise why not. The newcomer has no socket yet, so their absence
+    is noted in the same transaction."""
     participant.disconnected_at = time.time()
-    seat_free = (Meeting.state == "open") & (Meeting.participant_count < meeting.max_participants)
+    seat_free = _seat_free(meeting)
     if participant.role != "host":
         seat_free &= Meeting.locked == False  # noqa: E712 (a PynamoDB condition, not a bool)
+    actions = [Meeting.participant_count.add(1)]
+    starts_now = participant.role == "host" and not meeting.started()
+    if starts_now:
+        actions.append(Meeting.started_early.set(True))
     try:
         with transaction() as tx:
-            tx.update(meeting, actions=[Meeting.participant_count.add(1)], condition=seat_free)
+            tx.update(meeting, actions=actions, condition=seat_free)
             tx.save(participant, condition=Participant.pk.does_not_exist())
             tx.save(Absence.of(participant, participant.disconnected_at))
     except TransactWriteError as err:
         raise _refused(meeting, participant.role) from err
     meeting.participant_count += 1
+    if starts_now:
+        meeting.started_early = True
+        log.info("meeting %s started early by host %s", meeting.mid, participant.pid)
+
+
+def enter_lobby(meeting: Meeting, participant: Participant) -> None:
+    """Add `participant` to the lobby: stored as waiting, no seat taken (a full meeting
+    still lets people wait), on condition that the meeting is still open. Their absence
+    is noted in the same transaction, so a lobby page that never opens its socket is
+    swept like anyone else."""
+    participant.state = "waiting"
+    participant.disconnected_at = time.time()
+    try:
+        with transaction() as tx:
+            tx.condition_check(Meeting, meeting.pk, meeting.sk, condition=Meeting.state == "open")
+            tx.save(participant, condition=Participant.pk.does_not_exist())
+            tx.save(Absence.of(participant, participant.disconnected_at))
+    except TransactWriteError as err:
+        meeting.refresh(consistent_read=True)
+        if meeting.state != "open":
+            raise MeetingEnded() from err
+        raise TryAgain("Could not join right now; please retry.") from err
+
+
+def admit(meeting: Meeting, p: Participant) -> Participant:
+    """Let waiting participant `p` in: in one transaction `p` goes from waiting to active
+    (joined now) and takes a seat on the same condition a join does (the meeting open, a
+    seat free; a moderator's admission passes a lock). Exactly one of any number of
+    admissions at once succeeds; the others get 409 `not_waiting`. A full meeting answers
+    409 `meeting_full` and nothing changes. Returns `p` as admitted."""
+    joined = now()
+    for attempt in range(DEPART_ATTEMPTS):
+        try:
+            with transaction() as tx:
+                tx.update(meeting, actions=[Meeting.participant_count.add(1)],
+                          condition=_seat_free(meeting))
+                tx.update(p, actions=[Participant.state.set("active"),
+                                      Participant.joined_at.set(joined)],
+                          condition=Participant.state == "waiting")
+        except TransactWriteError as err:
+            if _conflict(err) and not condition_failed(err):
+                time.sleep(random.uniform(0, 0.004 * (attempt + 1)))  # noqa: S311 (jitter)
+                continue
+            raise _not_admitted(meeting, p) from err
+        p.state, p.joined_at = "active", joined
+        meeting.participant_count = (meeting.participant_count or 0) + 1
+        log.info("meeting %s: %s admitted from the lobby", p.mid, p.pid)
+        return p
+    raise _not_admitted(meeting, p)
+
+
+def _not_admitted(meeting: Meeting, p: Participant) -> Exception:
+    """Why an admission was cancelled: the participant first (admitted or denied by
+    someone else, or gone), then the meeting (ended, full)."""
+    try:
+        fresh = Participant.get(p.pk, p.sk, consistent_read=True)
+    except DoesNotExist:
+        return ParticipantNotFound()
+    if not fresh.waiting:
+        return NotWaiting()
+    meeting.refresh(consistent_read=True)
+    if meeting.state != "open":
+        return MeetingEnded()
+    if meeting.participant_count >= meeting.max_participants:
+        return MeetingFull()
+    return TryAgain("Could not admit right now; please retry.")
+
+
+def leave_lobby(p: Participant, state: str, condition=None) -> bool:
+    """Move waiting participant `p` out of the lobby to `state` (denied, left, timeout);
+    `condition`: what else must still hold. False if they were no longer waiting (admitted,
+    denied or gone meanwhile) or the condition does not hold."""
+    still = Participant.state == "waiting"
+    if condition is not None:
+        still &= condition
+    try:
+        p.update(actions=[Participant.state.set(state),
+                          Participant.disconnected_at.set(time.time())], condition=still)
+    except UpdateError as err:
+        if condition_failed(err):
+            return False
+        raise
+    return True
 
 
 def _refused(meeting: Meeting, role: str) -> Exception:
@@ -234,25 +345,30 @@ def hand_over(host: Participant, target: Participant, actions: list) -> None:
 
 
 def is_stale(p: Participant, at: float) -> bool:
-    return p.active and not p.connected and at - p.absent_since > STALE_SECONDS
+    return (p.active or p.waiting) and not p.connected and at - p.absent_since > STALE_SECONDS
 
 
 def time_out(meeting: Meeting, p: Participant, at: float,
              people: list[Participant] | None = None) -> bool:
     """Time out `p` if they have had no open connection for STALE_SECONDS at `at`; checked
-    by DynamoDB at the moment of writing, so a socket that just opened keeps its seat."""
+    by DynamoDB at the moment of writing, so a socket that just opened keeps its seat (or
+    its place in the lobby: someone waiting leaves it, lobby-left reason left)."""
     cutoff = at - STALE_SECONDS
     still_absent = Participant.connections.does_not_exist() & (
         Participant.disconnected_at <= cutoff)
+    if p.waiting:
+        return leave_lobby(p, "timeout", condition=still_absent)
     return depart(meeting, p, "timeout", condition=still_absent, people=people)
 
 
 def expire_stale(meeting: Meeting, people: list[Participant]) -> list[Participant]:
     """Give back the seats of participants whose connection has been gone too long (a host
-    among them hands host on; `people` shows who took it)."""
+    among them hands host on; `people` shows who took it), and let those waiting without
+    a socket for as long leave the lobby."""
     at = time.time()
     for p in people:
-        if is_stale(p, at) and time_out(meeting, p, at, people):
+        seated = p.active
+        if is_stale(p, at) and time_out(meeting, p, at, people) and seated:
             meeting.participant_count -= 1
     return people
 
@@ -269,13 +385,13 @@ def excuse_absences(at: float) -> int:
     seat, since no page could reconnect meanwhile. Returns how many were excused.
     """
     excused = 0
-    for p in Participant.scan(Participant.state == "active", consistent_read=True):
+    here = Participant.state.is_in("active", "waiting")
+    for p in Participant.scan(here, consistent_read=True):
         if p.connected:
             continue
         try:
             p.update(actions=[Participant.disconnected_at.set(at)],
-                     condition=(Participant.state == "active")
-                     & Participant.connections.does_not_exist())
+                     condition=here & Participant.connections.does_not_exist())
         except UpdateError as err:
             if not condition_failed(err):
                 raise

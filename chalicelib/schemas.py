@@ -38,6 +38,13 @@ CREATE_MEETING = {
         "name": _name(80),
         "passcode": PASSCODE,
         "maxParticipants": {"type": "integer", "minimum": 2, "maximum": MESH_MAX},
+        # guests wait in the lobby until a moderator admits them
+        "lobby": {"type": "boolean"},
+        # a scheduled start: ISO 8601 with a timezone, in the future, at most a year ahead
+        # (the format is checked by meetings.starts_at with the rest: FORMATS below)
+        "startsAt": {"type": "string", "format": "date-time", "minLength": 1, "maxLength": 64,
+                     "description": "ISO 8601 date and time with a timezone, in the future, "
+                                    "at most a year ahead"},
     },
 }
 
@@ -145,8 +152,8 @@ POST_REACTION = {
 UPDATE_MEETING = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["locked"],
-    "properties": {"locked": {"type": "boolean"}},
+    "minProperties": 1,
+    "properties": {"locked": {"type": "boolean"}, "lobby": {"type": "boolean"}},
 }
 
 _CURSOR = {"type": "string", "pattern": r"^[0-9A-Za-z]{1,32}$"}
@@ -166,13 +173,16 @@ HISTORY_QUERY = {
 }
 
 _compiled: dict = {}
+# Formats a handler checks itself, so that its message can say all that is wrong at once
+# (startsAt: also that it must lie ahead); the schema states them for the OpenAPI document.
+FORMATS = {"date-time": lambda value: True}
 
 
 def validate(schema: dict, value):
     """Return `value` if it matches `schema`, else ApiError 400 naming the first problem."""
     key = id(schema)
     if key not in _compiled:
-        _compiled[key] = fastjsonschema.compile(schema)
+        _compiled[key] = fastjsonschema.compile(schema, formats=FORMATS)
     try:
         return _compiled[key](value)
     except fastjsonschema.JsonSchemaException as err:

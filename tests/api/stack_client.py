@@ -40,6 +40,13 @@ class Rest:
         assert reply.status == 200, reply.json
         return Participant(self, mid, reply.json)
 
+    def wait(self, mid: str, name: str, **extra) -> "Participant":
+        """A join that waits in the meeting's lobby (202)."""
+        reply = self.call("POST", f"/meetings/{mid}/join", {"name": name, **extra})
+        assert reply.status == 202, reply.json
+        assert reply.json["waiting"] is True and reply.json["participant"]["state"] == "waiting"
+        return Participant(self, mid, reply.json)
+
 
 class Participant:
     """Someone who joined: their token, id, and the wsUrl the join response gave them."""

@@ -92,6 +92,7 @@ def room(stack, store):
 # an integer, a boolean), so a hostile value there is refused by validation, not by luck.
 ENDPOINTS = {
     "create meeting": ("POST", "/meetings", None, '{"name": VALUE}'),
+    "schedule a meeting": ("POST", "/meetings", None, '{"name": "ok", "startsAt": VALUE}'),
     "join": ("POST", "/meetings/{mid}/join", None, '{"name": VALUE}'),
     "ticket": ("POST", "/meetings/{mid}/tickets", "host",
                '{"to": "GUEST", "kind": "candidates", "data": [{"candidate": '
@@ -99,15 +100,17 @@ ENDPOINTS = {
     "chat": ("POST", "/meetings/{mid}/messages", "guest", '{"text": VALUE}'),
     "my state": ("PATCH", "/meetings/{mid}/participants/me", "guest", '{"audio": VALUE}'),
     "lock": ("PATCH", "/meetings/{mid}", "host", '{"locked": VALUE}'),
+    "lobby on or off": ("PATCH", "/meetings/{mid}", "host", '{"lobby": VALUE}'),
     "reaction": ("POST", "/meetings/{mid}/reactions", "host", '{"emoji": VALUE}'),
     "lower a hand": ("PATCH", "/meetings/{mid}/participants/GUEST", "host", '{"hand": VALUE}'),
     "camera off": ("PATCH", "/meetings/{mid}/participants/GUEST", "host", '{"video": VALUE}'),
     "give a role": ("PATCH", "/meetings/{mid}/participants/GUEST", "host", '{"role": VALUE}'),
 }
-GOOD_VALUE = {"create meeting": '"ok"', "join": '"ok"', "ticket": "0", "chat": '"ok"',
-              "my state": "false", "lock": "false", "reaction": '"👍"', "lower a hand": "false",
-              "camera off": "false", "give a role": '"cohost"'}
-TEXT_FIELDS = ("create meeting", "join", "chat")
+GOOD_VALUE = {"create meeting": '"ok"', "schedule a meeting": '"2099-01-01T09:00:00Z"',
+              "join": '"ok"', "ticket": "0", "chat": '"ok"', "my state": "false",
+              "lock": "false", "lobby on or off": "false", "reaction": '"👍"',
+              "lower a hand": "false", "camera off": "false", "give a role": '"cohost"'}
+TEXT_FIELDS = ("create meeting", "schedule a meeting", "join", "chat")
 
 # (what, JSON value slotted into the endpoint's body, or a whole body as bytes, status, code)
 BAD_BODIES = [

@@ -41,12 +41,15 @@ def _changed(old, **changes):
 
 def test_a_role_given_is_told_to_everyone_the_participant_included():
     old = _person("gus")
-    [(audience, event)] = push.events_for("MODIFY", _changed(old, role="cohost"), old)
+    # a moderator more or less: the lobby hears whether one is present
+    [(audience, event), lobby] = push.events_for("MODIFY", _changed(old, role="cohost"), old)
     assert audience == push.Audience("m1")
     assert (event["event"], event["participant"]["role"]) == ("participant-updated", "cohost")
-    [(audience, event)] = push.events_for("MODIFY", _changed(old, role="guest"),
-                                          _changed(old, role="cohost"))
+    assert lobby == (push.lobby("m1"), push.lobby_status("m1", "gus"))
+    [(audience, event), lobby] = push.events_for("MODIFY", _changed(old, role="guest"),
+                                                 _changed(old, role="cohost"))
     assert audience == push.Audience("m1") and event["participant"]["role"] == "guest"
+    assert lobby == (push.lobby("m1"), push.lobby_status("m1", "gus"))
 
 
 def test_becoming_host_is_told_to_everyone_with_the_reason():
