@@ -66,7 +66,8 @@ def test_a_scheduled_meeting_joins_by_itself_when_the_countdown_ends(people, sta
     assert "Joining by itself in" in bob.text_content("#countdown")
     bob.wait_for_selector(".room", timeout=30_000)
     assert datetime.now(UTC) >= starts
-    assert bob.errors == []
+    # the join before the start answered 409, which Chromium logs; nothing else went wrong
+    assert [e for e in bob.errors if "status of 409" not in e] == []
 
 
 def test_creating_a_meeting_with_a_waiting_room_from_the_start_page(people, stack):

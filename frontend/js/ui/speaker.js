@@ -4,18 +4,21 @@
 //     must not flicker between words);
 //   - the active speaker (speaker layout's main view): the loudest speaker, once they have
 //     been the loudest for SETTLE ms, and never sooner than SWITCH ms after the last change,
-//     so a cough does not steal the view.
+//     so a cough does not steal the view. "Loudest" compares levels that fall off slowly
+//     (DECAY a tick) rather than the last reading: the pauses between words (or the beeps of
+//     a test microphone) must not hand the lead to nobody and restart the clock.
 
 const EVERY = 250;
 const THRESHOLD = 0.02; // about -34 dBov; the room's hum and a muted mic stay below it
 const HOLD = 800;
 const SETTLE = 700;
 const SWITCH = 1500;
+const DECAY = 0.85; // per tick: a level halves in about a second of silence
 
 export class SpeakerWatch {
   // room: the Room (me, peers, audio); onSpeaking(pid, on); onSpeaker(pid)
   constructor(room, {onSpeaking, onSpeaker}) {
-    Object.assign(this, {room, onSpeaking, onSpeaker, heard: new Map(), speaking: new Set(),
+    Object.assign(this, {room, onSpeaking, onSpeaker, heard: new Map(), held: new Map(), speaking: new Set(),
       speaker: null, candidate: null, since: 0, changed: -Infinity});
     this.timer = setInterval(() => this.tick().catch(() => {}), EVERY);
   }
@@ -43,15 +46,19 @@ export class SpeakerWatch {
     const levels = await this.levels();
     let loudest = null;
     for (const [pid, level] of levels) {
+      const held = Math.max(level, (this.held.get(pid) || 0) * DECAY);
+      this.held.set(pid, held);
       if (level > THRESHOLD) this.heard.set(pid, now);
       const on = now - (this.heard.get(pid) ?? -Infinity) < HOLD;
       if (on !== this.speaking.has(pid)) {
         if (on) this.speaking.add(pid); else this.speaking.delete(pid);
         this.onSpeaking(pid, on);
       }
-      if (level > THRESHOLD && (!loudest || level > levels.get(loudest))) loudest = pid;
+      if (on && held > THRESHOLD && (!loudest || held > this.held.get(loudest))) loudest = pid;
     }
-    for (const pid of this.speaking) if (!levels.has(pid)) this.speaking.delete(pid); // gone
+    for (const pid of this.held.keys()) { // gone
+      if (!levels.has(pid)) [this.held, this.heard, this.speaking].forEach((x) => x.delete(pid));
+    }
     if (loudest !== this.candidate) [this.candidate, this.since] = [loudest, now];
     if (this.candidate && this.candidate !== this.speaker && now - this.since >= SETTLE
         && now - this.changed >= SWITCH) {
