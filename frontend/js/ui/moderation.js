@@ -24,9 +24,12 @@ export function confirmDialog(text, yes) {
   });
 }
 
+let closeOpen = () => {}; // the menu open now, if any: one at a time, and none after the room
+
 // A small menu that closes on Escape, on a click outside it, and after a pick. items:
 // [label, run, danger?]; run may return a promise (its failure was already said in words).
 function popup(anchor, id, items) {
+  closeOpen();
   const menu = h('div', {class: 'card popup', id, role: 'menu'},
     items.map(([label, run, danger]) => h('button', {type: 'button', role: 'menuitem', class: danger ? 'danger' : '',
       onclick: () => { close(); Promise.resolve().then(run).catch(() => {}); }}, label)));
@@ -34,6 +37,7 @@ function popup(anchor, id, items) {
     if (e.type === 'keydown' ? e.key === 'Escape' : !menu.contains(e.target) && e.target !== anchor) close();
   };
   function close() {
+    closeOpen = () => {};
     menu.remove();
     anchor.setAttribute('aria-expanded', 'false');
     removeEventListener('pointerdown', outside, true);
@@ -48,6 +52,7 @@ function popup(anchor, id, items) {
   addEventListener('pointerdown', outside, true);
   addEventListener('keydown', outside);
   menu.querySelector('button')?.focus();
+  closeOpen = close;
   return menu;
 }
 
@@ -198,6 +203,8 @@ export class Moderation {
     } else this.queue.delete(p.id);
     this.drawQueue();
   }
+
+  close() { closeOpen(); }
 
   // What a host asks of this page (the server only tells the one asked).
   event(ev) {

@@ -136,6 +136,7 @@ export async function roomTools(room) {
     copyLink: () => buttons.copyLink(),
     close() {
       buttons.close();
+      mod.close();
       shortcuts.close();
       reactions.close();
       share.stop(true);
