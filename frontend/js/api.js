@@ -10,7 +10,8 @@ export class ApiError extends Error {
 export function createApi(base) {
   let token = '';
 
-  async function call(method, path, body, {auth = token, keepalive = false} = {}) {
+  // raw: a success answer's text as {text} (a CSV report), not JSON
+  async function call(method, path, body, {auth = token, keepalive = false, raw = false} = {}) {
     const headers = body === undefined ? {} : {'Content-Type': 'application/json'};
     if (auth) headers.Authorization = 'Bearer ' + auth;
     let res;
@@ -21,7 +22,7 @@ export function createApi(base) {
     } catch (e) {
       throw new ApiError(0, 'network_error', e.message);
     }
-    const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
+    const data = res.status === 204 ? {} : raw && res.ok ? {text: await res.text()} : await res.json().catch(() => ({}));
     if (res.ok) return data;
     const err = data.error || {};
     throw Object.assign(new ApiError(res.status, err.code || 'http_' + res.status, err.message,

@@ -16,6 +16,7 @@ import {useOutput} from './devices.js';
 import {Hands, orderRoster} from './hands.js';
 import {roomButtons} from './roombuttons.js';
 import {Moderation} from './moderation.js';
+import {Polls} from './polls.js';
 import words from '../i18n.room.js';
 
 Object.assign(PATHS, {
@@ -27,6 +28,7 @@ Object.assign(PATHS, {
   pin: 'M16 9V4h1a1 1 0 0 0 0-2H7a1 1 0 0 0 0 2h1v5a3 3 0 0 1-3 3v2h6v7l1 1 1-1v-7h6v-2a3 3 0 0 1-3-3z',
   full: 'M7 14H5v5h5v-2H7zm-2-4h2V7h3V5H5zm12 7h-3v2h5v-5h-2zM14 5v2h3v3h2V5z',
   shield: 'M12 1 3 5v6c0 5.5 3.8 10.7 9 12 5.2-1.3 9-6.5 9-12V5zm-2 16-4-4 1.4-1.4 2.6 2.6 6.6-6.6L18 9z',
+  poll: 'M4 20h4V10H4zm6 0h4V4h-4zm6 0h4v-7h-4z',
   more: 'M12 8a2 2 0 1 0 0-4 2 2 0 0 0 0 4zm0 2a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm0 6a2 2 0 1 0 0 4 2 2 0 0 0 0-4z',
   keys: 'M20 5H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm-9 3h2v2h-2zm0 3h2v2h-2zM8 8h2v2H8zm0 3h2v2H8zm-1 2H5v-2h2zm0-3H5V8h2zm9 7H8v-2h8zm0-4h-2v-2h2zm0-3h-2V8h2zm3 3h-2v-2h2zm0-3h-2V8h2z',
 });
@@ -82,8 +84,10 @@ export async function roomTools(room) {
 
 
   // --- chat, reactions, shortcuts
-  const closePeople = view.aside(() => chat.show(false));
-  const chat = new Chat(room, (open) => open && closePeople());
+  // One side panel at a time: people (room view), chat, polls.
+  const closePeople = view.aside(() => { chat.show(false); polls.show(false); });
+  const chat = new Chat(room, (open) => open && (closePeople(), polls.show(false)));
+  const polls = new Polls(room, () => mod.moderator, (open) => open && (closePeople(), chat.show(false)));
   const reactions = new Reactions({me, tile: (pid) => view.grid.tiles.get(pid)?.el,
     name: (pid) => (pid === me ? t('you') : people.get(pid)?.name || ''),
     send: (emoji) => api.call('POST', api.path(mid) + '/reactions', {emoji})});
@@ -96,15 +100,16 @@ export async function roomTools(room) {
   view.tools.insertBefore(hands.button, view.tools.querySelector('#devices'));
   view.tools.insertBefore(reactions.button, view.tools.querySelector('#devices'));
   view.tools.insertBefore(share.button, view.tools.querySelector('#devices'));
-  view.side.prepend(mod.button, stage.layoutBtn, shortcuts.button, chat.button);
+  view.side.prepend(mod.button, stage.layoutBtn, shortcuts.button, polls.button, chat.button);
   view.el.querySelector('#meeting-title').after(mod.chip);
   view.roster.el.before(mod.waiting); // the lobby queue heads the people list
   mod.show();
-  view.stage.append(chat.el);
+  view.stage.append(chat.el, polls.el);
   view.el.append(reactions.menu);
   for (const p of people.values()) person(p, true);
   for (const peer of room.peers.values()) if (peer.screen) showScreen(peer.id, peer.screen);
   chat.load();
+  polls.load();
 
   return {
     person,
@@ -120,6 +125,7 @@ export async function roomTools(room) {
       if (p.role && p.role !== people.get(me)?.role) {
         room.set({id: me, role: p.role});
         mod.show();
+        polls.roleChanged();
         for (const q of people.values()) { // every row: its menu comes or goes with my powers
           view.roster.set(q);
           person(q, true);
@@ -129,6 +135,7 @@ export async function roomTools(room) {
     event(ev) {
       if (ev.event === 'message') chat.add(ev.message);
       else if (ev.event === 'reaction' && ev.reaction.from !== me) reactions.float(ev.reaction.from, ev.reaction.emoji);
+      else if (ev.event === 'poll') polls.event(ev);
       else mod.event(ev);
     },
     resync: () => chat.catchUp(),
