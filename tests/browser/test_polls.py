@@ -32,7 +32,8 @@ def test_a_poll_is_asked_voted_from_two_pages_closed_and_its_report_downloaded(p
     vote(bob, "Pizza")
     bob.wait_for_selector("#poll-list .poll-results")
     vote(cy, "Pizza")
-    bob.wait_for_function("() => document.querySelector('#poll-list .poll-results li')?.dataset.votes === '2'")
+    bob.wait_for_function("() => document.querySelector('#poll-list .poll-results li')"
+                          "?.dataset.votes === '2'")
     assert votes(bob, "Sushi") == "0"
 
     ada.click("#poll-list .poll-close")
