@@ -1,9 +1,8 @@
 // A meeting in progress: owns the participant map and wires signaling ↔ peers ↔ UI.
 import {Signaling} from './signaling.js';
 import {Peer} from './peer.js';
-import {swapTrack, stopStream, mediaError, watchTrack, watchPermissions} from './media.js';
+import {stopStream, mediaError, watchTrack, watchPermissions} from './media.js';
 import {roomView} from './ui/roomview.js';
-import {h} from './ui/dom.js';
 import {toast} from './ui/toasts.js';
 import {t, errorText} from './i18n.js';
 
@@ -163,31 +162,15 @@ export class Room {
 
   showSelf() { this.view.setStream(this.me, new MediaStream(this.stream.getTracks())); }
 
-  // A new `kind` track (device `id`, else the remembered one) for every peer, `tries` times a
-  // second apart. → null, or the error (`kept`: the device we had is back). A kind that was on
-  // and is left without a track is off for everyone.
-  async swap(kind, id, tries = 1) {
-    let error;
-    for (let i = 0; i < tries && !this.closed; i++) {
-      if (i) await new Promise((r) => setTimeout(r, 1e3));
-      error = await swapTrack(this.stream, kind, id).then(() => null, (e) => e);
-      if (!error || error.kept) break;
-    }
-    if (this.closed) { // left meanwhile: nothing may stay open
-      stopStream(this.stream);
-      return {closed: true};
-    }
-    if (this.track('audio')) this.track('audio').enabled = this.audio;
-    this.watch();
-    this.peers.forEach((p) => p.setTracks(this.stream));
-    this.showSelf();
-    if (this.track(kind)) this.unnote(kind);
-    else if (this[kind]) {
-      this[kind] = false;
-      this.patch({[kind]: false});
-    }
-    return error;
-  }
+  // Getting a device back, or saying why it will not start: js/roommedia.js, loaded the first
+  // time it is needed (a device that stops, one that will not start, a switch).
+  recovery() { return (this.fixer ??= import('./roommedia.js')); }
+
+  async swap(kind, id, tries) { return (await this.recovery()).swap(this, kind, id, tries); }
+
+  async failed(kinds, code, before) { (await this.recovery()).failed(this, kinds, code, before); }
+
+  async retry(kinds) { (await this.recovery()).retry(this, kinds); }
 
   async turnOn(kind) { // → whether `kind` has a track now
     const error = !this.track(kind) && (await this.swap(kind));
@@ -222,40 +205,7 @@ export class Room {
     for (const track of this.stream.getTracks()) {
       if (this.watched.has(track)) continue;
       this.watched.add(track);
-      watchTrack(track, () => this.lost(track));
-    }
-  }
-
-  async lost(track) {
-    const {kind} = track;
-    if (this.closed || this.track(kind) !== track) return;
-    const error = await this.swap(kind, undefined, 3);
-    if (!error || error.kept) toast(t('back_' + kind));
-    else this.failed([kind], mediaError(error), t('lost_' + kind));
-  }
-
-  // Why camera or mic (`kinds`) did not start, and Try again; once the browser's permission
-  // allows them, they are tried again by themselves.
-  failed(kinds, code, before = '') {
-    if (this.closed) return;
-    const again = h('button', {type: 'button', i18n: 'retry', onclick: () => this.retry(kinds)});
-    const text = t({media_denied: 'room_denied', media_none: 'room_none'}[code] || code);
-    const note = toast(h('span', {}, before, ' ', text, ' ', again), 'error', 30e3);
-    for (const kind of kinds) {
-      this.unnote(kind);
-      this.notes[kind] = note;
-    }
-  }
-
-  unnote(kind) {
-    this.notes[kind]?.remove();
-    delete this.notes[kind];
-  }
-
-  async retry(kinds) {
-    for (const kind of kinds) {
-      this.unnote(kind);
-      await (kind === 'video' ? this.setVideo(true) : this.setAudio(true));
+      watchTrack(track, () => this.recovery().then((m) => m.lost(this, track)));
     }
   }
 
