@@ -13,6 +13,7 @@ from chalicelib import (
     meetings,
     messages,
     participants,
+    polls,
     push,
     reactions,
     roster,
@@ -164,6 +165,33 @@ def list_messages(mid):
 @app.route("/meetings/{mid}/reactions", methods=["POST"], cors=CORS)
 def post_reaction(mid):
     return reactions.post(mid, _request())
+
+
+# --- polls ------------------------------------------------------------------------------
+
+@app.route("/meetings/{mid}/polls", methods=["POST"], cors=CORS)
+def create_poll(mid):
+    return polls.create(mid, _request())
+
+
+@app.route("/meetings/{mid}/polls", methods=["GET"], cors=CORS)
+def list_polls(mid):
+    return polls.listing(mid, _request())
+
+
+@app.route("/meetings/{mid}/polls/report", methods=["GET"], cors=CORS)
+def poll_report(mid):
+    return polls.report(mid, _request())
+
+
+@app.route("/meetings/{mid}/polls/{poll}/votes", methods=["POST"], cors=CORS)
+def vote_in_poll(mid, poll):
+    return polls.vote(mid, poll, _request())
+
+
+@app.route("/meetings/{mid}/polls/{poll}/close", methods=["POST"], cors=CORS)
+def close_poll(mid, poll):
+    return polls.close(mid, poll, _request())
 
 
 # --- WebSocket --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The daily purge: every item of meetings older than the retention period (counted from
-the scheduled start for a meeting created ahead of its time).
+"""The daily purge: every item (polls and votes included) of meetings older than the
+retention period (counted from the scheduled start for a meeting created ahead of its
+time).
 
 A meeting is first marked ended (so a racing join is refused and nobody sees it as
 open while it is half deleted), then its partition is deleted with META last, so a

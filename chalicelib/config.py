@@ -31,6 +31,8 @@ class Settings:
     turn_secret: str | None = None
     stream_arn: str = PLACEHOLDER_STREAM_ARN
     rate_limits: str = ""
+    report_sender: str | None = None  # SES sender of poll reports; none: no email
+    ses_endpoint: str | None = None  # another SES (tests: moto's server); none: AWS's
 
     def cors_config(self) -> CORSConfig:
         # Browsers cache a preflight per URL for at most this long (Chromium caps it at
@@ -73,6 +75,8 @@ def load() -> Settings:
         turn_secret=env.get("PARLEY_TURN_SECRET") or None,
         stream_arn=env.get("PARLEY_STREAM_ARN", PLACEHOLDER_STREAM_ARN),
         rate_limits=env.get("PARLEY_RATE_LIMITS", ""),
+        report_sender=env.get("PARLEY_REPORT_SENDER") or None,
+        ses_endpoint=env.get("PARLEY_SES_ENDPOINT") or None,
     )
 
 

@@ -103,6 +103,18 @@ class ParticipantNotFound(ApiError):
     message = "That participant is not in the meeting."
 
 
+class PollNotFound(ApiError):
+    status, code, message = 404, "poll_not_found", "There is no such poll in this meeting."
+
+
+class AlreadyVoted(ApiError):
+    status, code, message = 409, "already_voted", "You have already voted in this poll."
+
+
+class PollClosed(ApiError):
+    status, code, message = 409, "poll_closed", "This poll is closed."
+
+
 class MeetingFull(ApiError):
     status, code, message = 409, "meeting_full", "This meeting is full."
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from chalice import Response
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from . import auth, passcodes, ratelimit, roster, turn
+from . import auth, passcodes, polls, ratelimit, roster, turn
 from .config import settings
 from .errors import (
     HostKeyMismatch,
@@ -80,6 +80,7 @@ def create(request) -> Response:
                       starts_at=start, expires=kept_until(start))
     secret = Secret(meeting_pk(mid), SECRET_SK, host_key_hash=passcodes.hash_host_key(key),
                     passcode_hash=passcodes.hash_passcode(passcode) if passcode else None,
+                    report_email=body.get("reportEmail"),
                     expires=kept_until(start))
     try:
         with transaction() as tx:
@@ -164,7 +165,10 @@ def update(mid: str, request) -> dict:
 
 
 def end(mid: str, request) -> Response:
+    """End the meeting for everyone; the one request that ends it also emails the poll
+    report (polls.email_report), if the meeting has polls and a reportEmail."""
     meeting, me = auth.member(mid, request)
     auth.require_moderator(me)
-    roster.end(meeting)
+    if roster.end(meeting):
+        polls.email_report(meeting)
     return Response(status_code=204, body="")

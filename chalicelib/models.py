@@ -54,7 +54,10 @@ def iso(value: datetime | None) -> str | None:
 # order DynamoDB keeps them (byte order):
 #
 #     E#<id>  <  K#<from>#<to>#<key>  <  META  <  MSG#<id>  <  N#<to>  <  P#<pid>
-#             <  SECRET  <  T#<to>#<tid>
+#             <  SECRET  <  T#<to>#<tid>  <  V#<poll>#<pid>
+#
+# Polls `O#<poll>` sort before the roster and votes `V#<poll>#<pid>` after the tickets, so
+# neither falls in `roster_range`; poll ids, like chat message ids, begin with the time.
 #
 # Facts the code relies on: participants and the secret are one contiguous range
 # (`roster_range`: P#… up to SECRET), read by one Query on every join, so nothing else
@@ -70,6 +73,8 @@ _PARTICIPANT = "P#"
 _MESSAGE = "MSG#"
 _REACTION = "E#"
 _TICKET = "T#"
+_POLL = "O#"
+_VOTE = "V#"
 _TICKET_COUNTER = "N#"
 _TICKET_KEY = "K#"
 _CONNECTION = "C#"
@@ -99,6 +104,23 @@ def message_sk(message_id: str) -> str:
 
 def reaction_sk(reaction_id: str) -> str:
     return f"{_REACTION}{reaction_id}"
+
+
+def poll_sk(poll_id: str) -> str:
+    return f"{_POLL}{poll_id}"
+
+
+def vote_sk(poll_id: str, pid: str) -> str:
+    """One participant's vote in one poll: the key that makes it one vote per person."""
+    return f"{_VOTE}{poll_id}#{pid}"
+
+
+def polls_range():
+    return Item.sk.startswith(_POLL)
+
+
+def votes_range(poll_id: str):
+    return Item.sk.startswith(f"{_VOTE}{poll_id}#")
 
 
 def ticket_sk(to: str, tid: str) -> str:
@@ -264,6 +286,8 @@ class Secret(Item, discriminator="Secret"):
     host_key_hash = UnicodeAttribute()
     attempts = NumberAttribute(default=0)
     window_start = NumberAttribute(default=0)
+    # where the poll report goes when the meeting ends (optional; never shown to anyone)
+    report_email = UnicodeAttribute(null=True)
 
 
 ROLES = ("host", "cohost", "guest", "bot")
@@ -495,6 +519,82 @@ class Reaction(Item, discriminator="Reaction"):
     def public(self) -> dict:
         return {"id": self.rid, "from": self.sender, "emoji": self.emoji,
                 "sentAt": iso(self.sent_at)}
+
+
+MAX_POLL_OPTIONS = 10
+POLL_RESULTS = ("live", "closed")  # counts shown while open to everyone / to moderators only
+
+
+def option_id(index: int) -> str:
+    return f"o{index}"
+
+
+class Poll(Item, discriminator="Poll"):
+    """A moderator's question with 2..MAX_POLL_OPTIONS options. Counts are attributes of
+    the poll (`count_<i>`, `voters`), bumped with `ADD` in the transaction that stores a
+    vote; the poll never records who voted (Vote items do, and are never pushed)."""
+
+    poll_id = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    question = UnicodeAttribute()
+    options = JSONAttribute()  # [text, ...]; option i has the id option_id(i)
+    multiple = BooleanAttribute(default=False)
+    anonymous = BooleanAttribute(default=False)
+    results = UnicodeAttribute(default="live")  # POLL_RESULTS
+    state = UnicodeAttribute(default="open")  # open | closed
+    created_at = UTCDateTimeAttribute()
+    closed_at = UTCDateTimeAttribute(null=True)
+    voters = NumberAttribute(default=0)
+    count_0 = NumberAttribute(null=True)
+    count_1 = NumberAttribute(null=True)
+    count_2 = NumberAttribute(null=True)
+    count_3 = NumberAttribute(null=True)
+    count_4 = NumberAttribute(null=True)
+    count_5 = NumberAttribute(null=True)
+    count_6 = NumberAttribute(null=True)
+    count_7 = NumberAttribute(null=True)
+    count_8 = NumberAttribute(null=True)
+    count_9 = NumberAttribute(null=True)
+
+    @property
+    def mid(self) -> str:
+        return mid_of(self.pk)
+
+    @property
+    def option_ids(self) -> list[str]:
+        return [option_id(i) for i in range(len(self.options))]
+
+    def counts(self) -> list[int]:
+        return [int(getattr(self, f"count_{i}") or 0) for i in range(len(self.options))]
+
+    def count_attribute(self, oid: str):
+        return getattr(Poll, f"count_{self.option_ids.index(oid)}")
+
+    def counts_hidden(self, moderator: bool) -> bool:
+        """Results "closed": while the poll is open only moderators see the counts."""
+        return self.results == "closed" and self.state == "open" and not moderator
+
+    def public(self, moderator: bool, my_vote: list[str] | None = None) -> dict:
+        """The poll as one participant sees it (`moderator`: a host or co-host)."""
+        return {"id": self.poll_id, "question": self.question,
+                "options": [{"id": option_id(i), "text": t} for i, t in enumerate(self.options)],
+                "multiple": bool(self.multiple), "anonymous": bool(self.anonymous),
+                "results": self.results, "state": self.state,
+                "createdAt": iso(self.created_at), "closedAt": iso(self.closed_at),
+                "counts": None if self.counts_hidden(moderator) else self.counts(),
+                "voters": int(self.voters or 0), "myVote": my_vote}
+
+
+class Vote(Item, discriminator="Vote"):
+    """One participant's vote in one poll (key: poll and participant, written only if
+    absent). Read back for the voter's own `myVote` and, for a named poll, the report;
+    never pushed, never shown to anyone for an anonymous poll."""
+
+    poll_id = UnicodeAttribute()
+    pid = UnicodeAttribute()
+    name = UnicodeAttribute()
+    choices = JSONAttribute()  # option ids, in the poll's order
+    voted_at = UTCDateTimeAttribute()
 
 
 class Connection(Item, discriminator="Connection"):

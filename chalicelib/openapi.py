@@ -28,6 +28,38 @@ MESSAGE = {"type": "object", "required": ["id", "from", "fromName", "to", "toNam
 REACTION = {"type": "object", "required": ["id", "from", "emoji", "sentAt"],
             "properties": {"id": {"type": "string"}, "from": _ID,
                            "emoji": {"enum": list(REACTION_EMOJI)}, "sentAt": _TIME}}
+_COUNTS = {"type": ["array", "null"], "items": {"type": "integer", "minimum": 0},
+           "description": "Votes per option; null for a guest while a poll with results "
+                          "\"closed\" is open"}
+POLL = {"type": "object",
+        "required": ["id", "question", "options", "multiple", "anonymous", "results", "state",
+                     "createdAt", "closedAt", "counts", "voters", "myVote"],
+        "properties": {"id": {"type": "string"}, "question": {"type": "string"},
+                       "options": {"type": "array", "items": {
+                           "type": "object", "required": ["id", "text"],
+                           "properties": {"id": {"type": "string"},
+                                          "text": {"type": "string"}}}},
+                       "multiple": {"type": "boolean"}, "anonymous": {"type": "boolean"},
+                       "results": {"enum": ["live", "closed"]},
+                       "state": {"enum": ["open", "closed"]}, "createdAt": _TIME,
+                       "closedAt": {"type": ["string", "null"], "format": "date-time"},
+                       "counts": _COUNTS, "voters": {"type": "integer", "minimum": 0},
+                       "myVote": {"type": ["array", "null"], "items": {"type": "string"}}}}
+REPORT = {"type": "object", "required": ["meeting", "polls"], "properties": {
+    "meeting": {"type": "object", "required": ["id", "name"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+    "polls": {"type": "array", "items": {
+        "type": "object", "required": ["question", "options", "voters"],
+        "properties": {
+            "question": {"type": "string"}, "voters": {"type": "integer"},
+            "options": {"type": "array", "items": {
+                "type": "object", "required": ["text", "votes"],
+                "properties": {"text": {"type": "string"}, "votes": {"type": "integer"}}}},
+            "votes": {"type": "array", "description": "Named polls only", "items": {
+                "type": "object", "required": ["name", "options"],
+                "properties": {"name": {"type": "string"},
+                               "options": {"type": "array",
+                                           "items": {"type": "string"}}}}}}}}}}
 ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "object", "required": ["code", "message"],
                                   "properties": {"code": {"type": "string",
@@ -37,7 +69,8 @@ ERROR = {"type": "object", "required": ["error"],
                                                  "startsAt": _TIME}}}}
 
 _REF = {name: {"$ref": f"#/components/schemas/{name}"}
-        for name in ("Meeting", "Participant", "Ticket", "Message", "Reaction", "Error")}
+        for name in ("Meeting", "Participant", "Ticket", "Message", "Reaction", "Poll",
+                     "Error")}
 _MID = {"name": "mid", "in": "path", "required": True, "schema": {"type": "string"}}
 _PID = {"name": "pid", "in": "path", "required": True, "schema": {"type": "string"}}
 _AFTER = {"name": "after", "in": "query", "required": False,
@@ -45,12 +78,16 @@ _AFTER = {"name": "after", "in": "query", "required": False,
 _BEFORE = {"name": "before", "in": "query", "required": False,
            "description": "Older than this message id (not together with after)",
            "schema": schemas.HISTORY_QUERY["properties"]["before"]}
+_POLL_ID = {"name": "poll", "in": "path", "required": True, "schema": {"type": "string"}}
+_FORMAT = {"name": "format", "in": "query", "required": False,
+           "schema": schemas.REPORT_QUERY["properties"]["format"]}
 _AUTH = [{"bearer": []}]
 
 _WHY = {400: "Invalid request", 401: "Missing, invalid or expired token, or passcode required",
         403: "Forbidden", 404: "Not found",
-        409: "Meeting full, not started yet (meeting_not_started, with startsAt), or the "
-             "participant is not waiting (not_waiting)",
+        409: "Meeting full, not started yet (meeting_not_started, with startsAt), the "
+             "participant is not waiting (not_waiting), already voted (already_voted) or "
+             "the poll is closed (poll_closed)",
         410: "Meeting ended",
         413: "Payload too large", 415: "Unsupported media type", 423: "Meeting locked",
         429: "Too many attempts or requests (Retry-After says when to try again)",
@@ -95,6 +132,15 @@ def _op(summary, ok, ok_schema=None, body=None, auth=False, errors=(), params=(_
     return op
 
 
+def _report_op(gone) -> dict:
+    """The poll report: JSON, or with format=csv a CSV file (one row per option, then per
+    voter of a named poll)."""
+    op = _op("Poll report, JSON or CSV (host or co-host)", 200, REPORT, auth=True,
+             errors=gone, params=(_MID, _FORMAT))
+    op["responses"]["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    return op
+
+
 def document() -> dict:
     m, p = _REF["Meeting"], _REF["Participant"]
     gone = (404, 410)
@@ -108,7 +154,7 @@ def document() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Parley", "version": "1.0.0",
                  "description": "Browser video meetings: meetings, join, lobby, scheduled "
-                                "start, WebRTC tickets, chat, reactions, host controls."},
+                                "start, WebRTC tickets, chat, reactions, polls, host controls."},
         "paths": {
             "/meetings": {"post": _op("Create a meeting", 201, _obj(
                 meeting=m, hostKey={"type": "string"}, link={"type": "string"}),
@@ -194,10 +240,27 @@ def document() -> dict:
             "/meetings/{mid}/reactions": {"post": _op(
                 "Send a reaction to everyone else", 202, _obj(reaction=_REF["Reaction"]),
                 body=schemas.POST_REACTION, auth=True, errors=(*gone, 429))},
+            "/meetings/{mid}/polls": {
+                "post": _op("Create a poll (host or co-host)", 201, _obj(poll=_REF["Poll"]),
+                            body=schemas.CREATE_POLL, auth=True, errors=(*gone, 429)),
+                "get": _op("Every poll, oldest first, as the caller sees it", 200,
+                           _obj(polls={"type": "array", "items": _REF["Poll"]}), auth=True,
+                           errors=gone),
+            },
+            "/meetings/{mid}/polls/report": {"get": _report_op(gone)},
+            "/meetings/{mid}/polls/{poll}/votes": {"post": _op(
+                "Vote once: one option, or one or more in a multiple-choice poll", 201,
+                _obj(poll=_REF["Poll"]), body=schemas.VOTE, auth=True,
+                errors=(*gone, 409, 429, 503), params=(_MID, _POLL_ID))},
+            "/meetings/{mid}/polls/{poll}/close": {"post": _op(
+                "Close a poll (host or co-host; again: the same answer)", 200,
+                _obj(poll=_REF["Poll"]), auth=True, errors=(*gone, 429),
+                params=(_MID, _POLL_ID))},
         },
         "components": {
             "schemas": {"Meeting": MEETING, "Participant": PARTICIPANT, "Ticket": TICKET,
-                        "Message": MESSAGE, "Reaction": REACTION, "Error": ERROR},
+                        "Message": MESSAGE, "Reaction": REACTION, "Poll": POLL,
+                        "Error": ERROR},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},
         },

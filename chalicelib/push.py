@@ -29,6 +29,7 @@ from .models import (
     Meeting,
     Message,
     Participant,
+    Poll,
     Reaction,
     Ticket,
     announced_change,
@@ -42,12 +43,14 @@ log = logging.getLogger("parley")
 # Groups of a meeting an audience can be, read from the roster when sending.
 PRESENT = "present"          # everyone in the meeting (roster.present); never the lobby
 MODERATORS = "moderators"    # hosts and co-hosts present
+GUESTS = "guests"            # everyone present but hosts and co-hosts
 WAITING = "waiting"          # the lobby (roster.waiting)
 ALL = "all"                  # present and waiting: the end of the meeting
 
 _GROUPS = {
     PRESENT: roster.present,
     MODERATORS: lambda people: [p for p in roster.present(people) if p.moderator],
+    GUESTS: lambda people: [p for p in roster.present(people) if not p.moderator],
     WAITING: roster.waiting,
     ALL: lambda people: roster.present(people) + roster.waiting(people),
 }
@@ -121,11 +124,34 @@ def events_for(name: str, new: Item | None, old: Item | None) -> list[tuple[Audi
         # the sender's page shows its own reaction at once
         return [(Audience(new.mid, exclude=new.sender),
                  {"event": "reaction", "reaction": new.public()})] if inserted else []
+    if isinstance(new, Poll):
+        return _poll_events(new, None if inserted else old)
     if isinstance(new, Participant):
         return _participant_events(new, None if inserted else old)
     if isinstance(new, Meeting):
         return _meeting_events(new, None if inserted else old)
     return []
+
+
+def _poll_events(new: Poll, old: Poll | None):
+    """A poll created, closed or voted in: `poll` events to everyone present, with counts
+    only for whom they are visible (results "closed": moderators alone while it is open).
+    A vote in such a poll is news to moderators only. Pushed polls carry `myVote: null`
+    (the voter's page has its vote from the answer); they never say who voted what."""
+    mid = new.mid
+
+    def told(audience, moderator):
+        return audience, {"event": "poll", "poll": new.public(moderator)}
+
+    closed_now = old is not None and old.state == "open" and new.state == "closed"
+    voted = old is not None and (new.voters or 0) != (old.voters or 0)
+    if old is not None and not closed_now and not (voted and new.state == "open"):
+        return []
+    if not new.counts_hidden(moderator=False):
+        return [told(Audience(mid), True)]
+    if voted and not closed_now:
+        return [told(moderators(mid), True)]
+    return [told(moderators(mid), True), told(Audience(mid, group=GUESTS), False)]
 
 
 def _participant_events(new: Participant, old: Participant | None):

@@ -1,6 +1,6 @@
-"""Token-bucket rate limits: tickets, chat, reactions and moderators' requests (mute, ask to
-unmute, camera off, mute all, role changes) per participant, creates and joins per client
-address.
+"""Token-bucket rate limits: tickets, chat, reactions, poll votes and moderators' requests
+(mute, ask to unmute, camera off, mute all, role changes, polls created or closed) per
+participant, creates and joins per client address.
 
 Buckets live in the function's memory. On the local stack (one process) that is the
 whole limit; in AWS each warm Lambda instance keeps its own buckets, and API Gateway's
@@ -29,7 +29,8 @@ DEFAULTS = {
     "ticket": Limit(burst=120, per_second=30),      # per participant: a 7-peer renegotiation fits
     "message": Limit(burst=10, per_second=1),       # per participant: chat
     "reaction": Limit(burst=8, per_second=2),       # per participant: emoji reactions
-    "moderate": Limit(burst=20, per_second=1),      # per moderator: mute/unmute/camera asks
+    "moderate": Limit(burst=20, per_second=1),      # per moderator: mute/unmute/camera asks, polls
+    "vote": Limit(burst=10, per_second=1),          # per participant: poll votes
 }
 MAX_KEYS = 50_000  # forget the least recently used buckets beyond this
 

@@ -7,7 +7,7 @@ import fastjsonschema
 from .errors import InvalidRequest
 from .http import json_body, query_params
 from .ids import ID_PATTERN
-from .models import PARTICIPANT_VIEW, REACTION_EMOJI, SETTABLE
+from .models import MAX_POLL_OPTIONS, PARTICIPANT_VIEW, POLL_RESULTS, REACTION_EMOJI, SETTABLE
 
 # Printable text: no control characters (tabs/newlines are allowed only in chat text).
 # Printable text with at least one visible character; chat text may also hold tabs and
@@ -28,6 +28,10 @@ def _name(max_length: int) -> dict:
     return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NAME_PATTERN}
 
 
+# An email address as far as a form can tell: local@domain.tld, no spaces or controls.
+EMAIL = {"type": "string", "minLength": 6, "maxLength": 254,
+         "pattern": r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$"}
+
 PASSCODE = {"type": "string", "minLength": 4, "maxLength": 64, "pattern": NAME_PATTERN}
 
 CREATE_MEETING = {
@@ -45,6 +49,8 @@ CREATE_MEETING = {
         "startsAt": {"type": "string", "format": "date-time", "minLength": 1, "maxLength": 64,
                      "description": "ISO 8601 date and time with a timezone, in the future, "
                                     "at most a year ahead"},
+        # where the poll report is emailed when the meeting ends; stored, never shown
+        "reportEmail": EMAIL,
     },
 }
 
@@ -154,6 +160,36 @@ UPDATE_MEETING = {
     "additionalProperties": False,
     "minProperties": 1,
     "properties": {"locked": {"type": "boolean"}, "lobby": {"type": "boolean"}},
+}
+
+CREATE_POLL = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["question", "options"],
+    "properties": {
+        "question": _name(300),
+        # distinct once trimmed: checked by the handler (polls.create)
+        "options": {"type": "array", "minItems": 2, "maxItems": MAX_POLL_OPTIONS,
+                    "uniqueItems": True, "items": _name(100)},
+        "multiple": {"type": "boolean"},
+        "anonymous": {"type": "boolean"},
+        "results": {"enum": list(POLL_RESULTS)},
+    },
+}
+
+VOTE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["options"],
+    "properties": {"options": {"type": "array", "minItems": 1, "maxItems": MAX_POLL_OPTIONS,
+                               "uniqueItems": True,
+                               "items": {"type": "string", "pattern": r"^o[0-9]$"}}},
+}
+
+REPORT_QUERY = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"format": {"enum": ["json", "csv"]}},
 }
 
 _CURSOR = {"type": "string", "pattern": r"^[0-9A-Za-z]{1,32}$"}

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 120
 # Every request of a test or benchmark comes from 127.0.0.1: no rate limit applies.
 UNLIMITED = ("create=1e9/1e9,join=1e9/1e9,ticket=1e9/1e9,message=1e9/1e9,reaction=1e9/1e9,"
-             "moderate=1e9/1e9")
+             "moderate=1e9/1e9,vote=1e9/1e9")
 
 
 def free_port() -> int:

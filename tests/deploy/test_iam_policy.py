@@ -35,6 +35,7 @@ USED_ACTIONS = {
     "dynamodb:ListStreams": None,
     "execute-api:ManageConnections": r"\.send\(",
     "ssm:GetParameter": r"get_parameter\(",
+    "ses:SendEmail": r"\.send_email\(",  # the poll report when a meeting ends
     "logs:CreateLogGroup": None,  # the Lambda runtime
     "logs:CreateLogStream": None,
     "logs:PutLogEvents": None,
@@ -45,6 +46,9 @@ UNGRANTED_CALLS = {
     r"websocket_api\.close\(|_api\.close\(": "execute-api:ManageConnections on DELETE",
     r"websocket_api\.info\(|_api\.info\(": "execute-api:ManageConnections on GET",
 }
+
+# the verified SES identities of this account and region (the report's sender is one)
+SES_IDENTITIES = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
 
 ACCOUNT = {
     "AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333",
@@ -111,9 +115,9 @@ def test_wildcard_resources_are_exactly_those_listed_in_deploy_md(stage):
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_every_resource_is_this_accounts_table_stream_api_secret_or_logs(stage):
+def test_every_resource_is_this_accounts_table_stream_api_secret_logs_or_ses_identity(stage):
     for resource in all_resources(policy_template(stage)):
-        if resource == "${StreamArn}":
+        if resource in ("${StreamArn}", SES_IDENTITIES):
             continue
         assert resource.startswith("arn:${AWS::Partition}:"), resource
         assert ":${AWS::Region}:${AWS::AccountId}:" in resource, resource

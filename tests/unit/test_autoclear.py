@@ -1,4 +1,5 @@
-"""The daily purge deletes whole old meetings, keeps new ones, and can run twice."""
+"""The daily purge deletes whole old meetings (polls and votes too), keeps new ones, and can
+run twice."""
 
 from datetime import timedelta
 
@@ -133,3 +134,19 @@ def test_purge_racing_joins_and_tickets_never_shows_a_half_deleted_meeting_as_op
     leftovers = _items(mid)
     # at most a late ticket (1 h TTL) and the counter its transaction wrote (TTL too)
     assert all(isinstance(item, Ticket | TicketCounter) and item.expires for item in leftovers)
+
+
+def test_purge_takes_polls_and_votes_with_the_meeting(client):
+    created = client.create("polled")
+    mid = created["meeting"]["id"]
+    host = client.join(mid, "H", hostKey=created["hostKey"])
+    guest = client.join(mid, "G")
+    poll = client.call("POST", f"/meetings/{mid}/polls",
+                       {"question": "Q?", "options": ["a", "b"]}, token=host["token"]).json
+    assert client.call("POST", f"/meetings/{mid}/polls/{poll['poll']['id']}/votes",
+                       {"options": ["o1"]}, token=guest["token"]).status == 201
+    kinds = {type(i).__name__ for i in _items(mid)}
+    assert {"Poll", "Vote"} <= kinds
+    _age(mid, 49)
+    autoclear.purge(load())
+    assert _items(mid) == []

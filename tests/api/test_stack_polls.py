@@ -1,0 +1,110 @@
+"""Polls over real HTTP and WebSocket against the local stack: a guest cannot create one,
+a double vote counts once, a closed poll takes no votes, sockets hear counts only where
+they are visible, and the report downloads as JSON and CSV. A refused request changes
+nothing in the meeting's partition."""
+
+import threading
+
+import pytest
+
+from harness.http import fetch
+from tests.fixtures.table import Store
+
+from .stack_client import Rest, joined, updated
+
+
+@pytest.fixture
+def room(stack):
+    """A host and two guests, each with an open socket that has heard of everyone."""
+    rest = Rest(stack.api)
+    created = rest.create("Polls")
+    mid = created["meeting"]["id"]
+    host = rest.join(mid, "Hana", hostKey=created["hostKey"])
+    people, sockets = [host], [host.connect()]
+    try:
+        for name in ("Gus", "Ola"):
+            newcomer = rest.join(mid, name)
+            for ws in sockets:
+                ws.wait_for(joined(newcomer.pid))
+            people.append(newcomer)
+            sockets.append(newcomer.connect())
+            for ws in sockets[:-1]:
+                ws.wait_for(updated(newcomer.pid, connected=True))
+        yield people, sockets
+    finally:
+        for ws in sockets:
+            ws.close()
+
+
+def _poll_event(poll_id, state, voters):
+    def match(e):
+        return (e.get("event") == "poll" and e["poll"]["id"] == poll_id
+                and e["poll"]["state"] == state and e["poll"]["voters"] == voters)
+    return match
+
+
+def _post(who, path, body=None):
+    return who.rest.call("POST", f"/meetings/{who.mid}{path}", body, who.token)
+
+
+def test_polls_over_the_stack(stack, room):
+    (hana, gus, ola), (hana_ws, gus_ws, ola_ws) = room
+    partition = Store(stack).partition
+    question = {"question": "Ship it?", "options": ["Yes", "No"], "results": "closed"}
+
+    before = partition(hana.mid)
+    reply = _post(gus, "/polls", question)
+    assert (reply.status, reply.json["error"]["code"]) == (403, "not_host")
+    assert partition(hana.mid) == before
+
+    reply = _post(hana, "/polls", question)
+    assert reply.status == 201, reply.json
+    poll = reply.json["poll"]
+    for ws, counts in ((hana_ws, [0, 0]), (gus_ws, None), (ola_ws, None)):
+        assert ws.wait_for(_poll_event(poll["id"], "open", 0))["poll"]["counts"] == counts
+
+    # the same person twice at once: one counts, the other is refused
+    replies = []
+    threads = [threading.Thread(target=lambda: replies.append(
+        _post(gus, f"/polls/{poll['id']}/votes", {"options": ["o0"]}))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in replies) == [201, 409]
+    assert [r.json["error"]["code"] for r in replies if r.status == 409] == ["already_voted"]
+    mine = next(r for r in replies if r.status == 201).json["poll"]
+    assert (mine["counts"], mine["myVote"], mine["voters"]) == (None, ["o0"], 1)
+    assert hana_ws.wait_for(_poll_event(poll["id"], "open", 1))["poll"]["counts"] == [1, 0]
+
+    reply = _post(hana, f"/polls/{poll['id']}/close")
+    assert reply.status == 200 and reply.json["poll"]["state"] == "closed"
+    for ws in (hana_ws, gus_ws, ola_ws):
+        assert ws.wait_for(_poll_event(poll["id"], "closed", 1))["poll"]["counts"] == [1, 0]
+    # guests never heard of the vote itself while the results were closed
+    assert [e["poll"]["voters"] for e in gus_ws.of("poll")] == [0, 1]
+
+    before = partition(hana.mid)
+    reply = _post(ola, f"/polls/{poll['id']}/votes", {"options": ["o1"]})
+    assert (reply.status, reply.json["error"]["code"]) == (409, "poll_closed")
+    assert partition(hana.mid) == before
+
+    listed = ola.rest.call("GET", f"/meetings/{ola.mid}/polls", token=ola.token).json["polls"]
+    assert [(p["id"], p["counts"], p["myVote"]) for p in listed] == [(poll["id"], [1, 0], None)]
+
+    report = hana.rest.call("GET", f"/meetings/{hana.mid}/polls/report?format=json",
+                            token=hana.token)
+    assert report.status == 200
+    assert report.json["polls"] == [{"question": "Ship it?", "voters": 1,
+                                     "options": [{"text": "Yes", "votes": 1},
+                                                 {"text": "No", "votes": 0}],
+                                     "votes": [{"name": "Gus", "options": ["Yes"]}]}]
+    status, headers, raw = fetch(f"{stack.api}/meetings/{hana.mid}/polls/report?format=csv",
+                                 "GET", None, {"Authorization": f"Bearer {hana.token}"})
+    assert status == 200
+    assert {k.lower(): v for k, v in headers.items()}["content-type"].startswith("text/csv")
+    assert raw.decode().splitlines() == ["poll,question,option,votes,voter",
+                                         "1,Ship it?,Yes,1,", "1,Ship it?,No,0,",
+                                         "1,Ship it?,Yes,,Gus"]
+    reply = gus.rest.call("GET", f"/meetings/{gus.mid}/polls/report", token=gus.token)
+    assert (reply.status, reply.json["error"]["code"]) == (403, "not_host")
