@@ -94,6 +94,7 @@ export class Polls {
   // A poll as the server shaped it for us (counts hidden while they are not ours to see).
   upsert(poll, quiet = false) {
     const isNew = !this.polls.has(poll.id);
+    poll.myVote ??= this.polls.get(poll.id)?.myVote ?? null; // a pushed poll does not carry our vote
     this.polls.set(poll.id, poll);
     this.draw(poll);
     this.reports.hidden = !this.moderator();
