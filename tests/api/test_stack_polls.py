@@ -5,35 +5,8 @@ nothing in the meeting's partition."""
 
 import threading
 
-import pytest
-
 from harness.http import fetch
 from tests.fixtures.table import Store
-
-from .stack_client import Rest, joined, updated
-
-
-@pytest.fixture
-def room(stack):
-    """A host and two guests, each with an open socket that has heard of everyone."""
-    rest = Rest(stack.api)
-    created = rest.create("Polls")
-    mid = created["meeting"]["id"]
-    host = rest.join(mid, "Hana", hostKey=created["hostKey"])
-    people, sockets = [host], [host.connect()]
-    try:
-        for name in ("Gus", "Ola"):
-            newcomer = rest.join(mid, name)
-            for ws in sockets:
-                ws.wait_for(joined(newcomer.pid))
-            people.append(newcomer)
-            sockets.append(newcomer.connect())
-            for ws in sockets[:-1]:
-                ws.wait_for(updated(newcomer.pid, connected=True))
-        yield people, sockets
-    finally:
-        for ws in sockets:
-            ws.close()
 
 
 def _poll_event(poll_id, state, voters):

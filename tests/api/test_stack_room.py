@@ -2,34 +2,10 @@
 history pages past others' direct messages, a host lowers a hand, reactions go to the
 others. A request that is refused changes nothing in the meeting's partition."""
 
-import pytest
 
 from tests.fixtures.table import Store
 
-from .stack_client import Rest, event, joined, message, updated
-
-
-@pytest.fixture
-def room(stack):
-    """A host and two guests, each with an open socket that has heard of everyone."""
-    rest = Rest(stack.api)
-    created = rest.create("Room")
-    mid = created["meeting"]["id"]
-    host = rest.join(mid, "Hana", hostKey=created["hostKey"])
-    people, sockets = [host], [host.connect()]
-    try:
-        for name in ("Gus", "Ola"):
-            newcomer = rest.join(mid, name)
-            for ws in sockets:
-                ws.wait_for(joined(newcomer.pid))
-            people.append(newcomer)
-            sockets.append(newcomer.connect())
-            for ws in sockets[:-1]:
-                ws.wait_for(updated(newcomer.pid, connected=True))
-        yield people, sockets
-    finally:
-        for ws in sockets:
-            ws.close()
+from .stack_client import Rest, event, message, updated
 
 
 def test_a_direct_message_reaches_the_recipient_and_the_sender_and_nobody_else(room):

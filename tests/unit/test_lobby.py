@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import lobby, participants, push, ratelimit, roster
+from chalicelib import lobby, participants, push, roster
 from chalicelib.config import load
 from chalicelib.errors import ApiError, MeetingFull, NotWaiting
 from chalicelib.models import (
@@ -556,16 +556,8 @@ def test_a_waiting_participant_without_a_socket_for_long_leaves_the_lobby(client
 # --- rate limit ---------------------------------------------------------------------------
 
 @pytest.fixture
-def strict_moderation(monkeypatch):
-    monkeypatch.setenv("PARLEY_RATE_LIMITS", "moderate=3/0.001")
-    from chalicelib import config
-
-    config.settings.cache_clear()
-    ratelimit.buckets.cache_clear()
-    yield
-    monkeypatch.undo()
-    config.settings.cache_clear()
-    ratelimit.buckets.cache_clear()
+def strict_moderation(rate_limits):
+    rate_limits("moderate=3/0.001")
 
 
 def test_lobby_actions_share_the_moderators_bucket(client, room, strict_moderation):

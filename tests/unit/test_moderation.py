@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import participants, push, ratelimit, roster
+from chalicelib import participants, push, roster
 from chalicelib.config import load
 from chalicelib.errors import ApiError
 from chalicelib.models import (
@@ -445,16 +445,8 @@ def test_two_departures_in_threads_leave_exactly_one_host(client, second):
 # --- rate limit ---------------------------------------------------------------------------
 
 @pytest.fixture
-def strict_moderation(monkeypatch):
-    monkeypatch.setenv("PARLEY_RATE_LIMITS", "moderate=4/0.001")
-    from chalicelib import config
-
-    config.settings.cache_clear()
-    ratelimit.buckets.cache_clear()
-    yield
-    monkeypatch.undo()
-    config.settings.cache_clear()
-    ratelimit.buckets.cache_clear()
+def strict_moderation(rate_limits):
+    rate_limits("moderate=4/0.001")
 
 
 def test_moderators_requests_share_one_bucket_per_moderator(client, room, strict_moderation):

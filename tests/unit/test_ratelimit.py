@@ -37,17 +37,8 @@ def test_limits_parse_from_settings_string():
 
 
 @pytest.fixture
-def strict_limits(monkeypatch):
-    monkeypatch.setenv("PARLEY_RATE_LIMITS",
-                       "join=2/0.001,message=2/0.001,ticket=3/0.001,reaction=2/0.001")
-    from chalicelib import config
-
-    config.settings.cache_clear()
-    ratelimit.buckets.cache_clear()
-    yield
-    monkeypatch.undo()
-    config.settings.cache_clear()
-    ratelimit.buckets.cache_clear()
+def strict_limits(rate_limits):
+    rate_limits("join=2/0.001,message=2/0.001,ticket=3/0.001,reaction=2/0.001")
 
 
 def test_routes_answer_429_and_change_nothing_when_limited(client, strict_limits):
