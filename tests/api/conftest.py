@@ -2,7 +2,7 @@
 
 import pytest
 
-from .stack_client import Rest, joined, updated
+from .stack_client import Rest, join_all
 
 
 @pytest.fixture
@@ -12,17 +12,10 @@ def room(stack):
     created = rest.create("Room")
     mid = created["meeting"]["id"]
     host = rest.join(mid, "Hana", hostKey=created["hostKey"])
-    people, sockets = [host], [host.connect()]
+    people, sockets = {"hana": host}, {"hana": host.connect()}
     try:
-        for name in ("Gus", "Ola"):
-            newcomer = rest.join(mid, name)
-            for ws in sockets:
-                ws.wait_for(joined(newcomer.pid))
-            people.append(newcomer)
-            sockets.append(newcomer.connect())
-            for ws in sockets[:-1]:
-                ws.wait_for(updated(newcomer.pid, connected=True))
-        yield people, sockets
+        join_all(rest, mid, ("Gus", "Ola"), people, sockets)
+        yield list(people.values()), list(sockets.values())
     finally:
-        for ws in sockets:
+        for ws in sockets.values():
             ws.close()

@@ -187,3 +187,17 @@ def contiguous_end(ids: list[str]) -> str | None:
             break
         last = tid
     return last
+
+
+def join_all(rest: Rest, mid: str, names, people: dict, sockets: dict) -> None:
+    """`names` join one after another, each opening a socket, into `people` and `sockets`
+    (keyed by lower-case name, holding whoever is in already); each step waits until every
+    socket has heard of the join and of the new socket, so a test starts from a settled room."""
+    for name in names:
+        newcomer = rest.join(mid, name)
+        for ws in sockets.values():
+            ws.wait_for(joined(newcomer.pid))
+        sockets[name.lower()] = newcomer.connect()
+        for ws in list(sockets.values())[:-1]:
+            ws.wait_for(updated(newcomer.pid, connected=True))
+        people[name.lower()] = newcomer

@@ -13,7 +13,7 @@ import pytest
 
 from tests.fixtures.table import Store
 
-from .stack_client import Rest, event, joined, message, ticket, updated
+from .stack_client import Rest, event, join_all, joined, message, ticket, updated
 
 
 def _call(who, method, path, body=None):
@@ -49,14 +49,7 @@ def room(stack):
     hana = rest.join(mid, "Hana", hostKey=created["hostKey"])
     people, sockets = {"hana": hana}, {"hana": hana.connect()}
     try:
-        for name in ("Cato", "Gus"):
-            newcomer = rest.join(mid, name)
-            for ws in sockets.values():
-                ws.wait_for(joined(newcomer.pid))
-            sockets[name.lower()] = newcomer.connect()
-            for ws in list(sockets.values())[:-1]:
-                ws.wait_for(updated(newcomer.pid, connected=True))
-            people[name.lower()] = newcomer
+        join_all(rest, mid, ("Cato", "Gus"), people, sockets)
         assert _call(hana, "PATCH", f"/participants/{people['cato'].pid}",
                      {"role": "cohost"}).status == 200
         reply = _call(hana, "PATCH", "", {"lobby": True})

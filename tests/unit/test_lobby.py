@@ -5,7 +5,6 @@ threads, admit-all against a full meeting, and the sweep of lobby sockets gone q
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,23 +23,8 @@ from chalicelib.models import (
 )
 from tests.fixtures.dynamo import direct_request
 from tests.unit.test_connections import _event
+from tests.unit.test_moderation import T0, _changed, _person
 from tests.unit.test_push import RecordingGateway
-
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-def _person(pid, role="guest", state="active", minute=0, **extra):
-    return Participant(meeting_pk("m1"), participant_sk(pid), pid=pid, mid="m1", name=pid,
-                       role=role, state=state, joined_at=T0 + timedelta(minutes=minute),
-                       **extra)
-
-
-def _changed(old, **changes):
-    new = Participant.from_raw_data(old.serialize())
-    for name, value in changes.items():
-        setattr(new, name, value)
-    return new
-
 
 # --- audiences (push.events_for) ----------------------------------------------------------
 
