@@ -21,7 +21,7 @@ $(LOCAL_STAMP): requirements.txt requirements-local.txt
 	$(PY) -m pip install --quiet -r requirements-local.txt
 	touch $(LOCAL_STAMP)
 
-$(DEV_STAMP): $(LOCAL_STAMP) requirements-dev.txt
+$(DEV_STAMP): $(LOCAL_STAMP) requirements-dev.txt requirements-bots.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
