@@ -1,28 +1,19 @@
 """Storing a recording in S3 (moto in-process) and calling back a local HTTP receiver."""
 
 import hashlib
-import http.server
-import json
-import threading
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from bots.recorder import callback
 from bots.recorder.storage import STORED, UPLOAD_FAILED, MiB, Store, key_for
+from tests.bots.receivers import Receiver, s3_bucket
 
 BUCKET = "parley-recordings-test"
 
 
 @pytest.fixture
 def s3(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
+    with s3_bucket(monkeypatch, BUCKET) as client:
         yield client
 
 
@@ -98,42 +89,6 @@ def test_a_store_that_never_answers_keeps_the_file_and_says_so(s3, tmp_path):
     report = Store(s3, BUCKET, attempts=3, sleep=lambda _: None).put(path, "k/recording.mp4")
     assert report.status == UPLOAD_FAILED and path.exists()
     assert "after 3 attempts" in report.message and str(path) in report.message
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records every POST and answers with the next of
-    `statuses` (then 200)."""
-
-    def __init__(self, statuses=(), headers=None):
-        self.requests: list[tuple[dict, dict]] = []
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), json.loads(body)))
-                status = statuses[len(receiver.requests) - 1] \
-                    if len(receiver.requests) <= len(statuses) else 200
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/recorded"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 FILES = [{"file": "recording.mp3", "key": "recordings/m1/r1/recording.mp3", "status": 0,
