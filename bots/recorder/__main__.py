@@ -75,8 +75,9 @@ async def record(config: BotConfig, store: Store, workdir: Path) -> int:
     bot = RecorderBot(config, store, workdir)
     try:
         await bot.run()
-    finally:  # a join that failed never reaches on_stop: the server still hears `failed`
+    finally:  # a join that failed never reaches on_stop: the server is still told `failed`
         bot.exit_code = await bot.recording.finish(bot.stop_reason or "not joined")
+        await bot.api.close()
     return bot.exit_code
 
 
