@@ -5,8 +5,10 @@ paced in real time, with pts), with content that can be recognised in the output
 - ToneTrack: a sine tone, 20 ms frames of packed s16 stereo at 48 kHz (what aiortc's Opus
   decoder hands out);
 - ColorTrack: yuv420p frames of one solid colour with a white bar that moves across the
-  picture, so consecutive frames differ.
-Both end like a remote track: stop() makes recv() raise MediaStreamError.
+  picture, so consecutive frames differ (easy to tell apart in a test);
+- FramesTrack: any frames in a loop, e.g. pattern_frames(), FFmpeg's testsrc2 (moving
+  colours, gradients and text: closer to what a camera costs an encoder).
+All end like a remote track: stop() makes recv() raise MediaStreamError.
 """
 
 import asyncio
@@ -70,22 +72,34 @@ def color_frames(rgb: tuple[int, int, int], size=(640, 480), count: int = 16) ->
     return frames
 
 
-class ColorTrack(_Paced):
-    """Cycles through frames made once (so the sender costs next to nothing); each recv()
-    hands out a new frame object, as a decoder does."""
+def pattern_frames(size=(640, 480), count: int = 30) -> list[av.VideoFrame]:
+    """`count` frames (a second at 30 fps) of FFmpeg's testsrc2 test pattern."""
+    width, height = size
+    source = f"testsrc2=size={width}x{height}:rate=30:duration={count / 30}"
+    with av.open(source, format="lavfi") as container:
+        return [f.reformat(format="yuv420p") for f in container.decode(video=0)][:count]
+
+
+class FramesTrack(_Paced):
+    """Loops over frames made once (so the sender costs next to nothing), from `offset`;
+    each recv() hands out a new frame object, as a decoder does."""
 
     kind = "video"
 
-    def __init__(self, rgb: tuple[int, int, int], size=(640, 480), fps: int = 30):
+    def __init__(self, frames: list[av.VideoFrame], fps: int = 30, offset: int = 0):
         super().__init__(fps)
-        self.fps = fps
-        self._frames = color_frames(rgb, size)
+        self._frames, self._offset = frames, offset
 
     async def recv(self) -> av.VideoFrame:
         await self._next()
-        source = self._frames[(self.sent - 1) % len(self._frames)]
+        source = self._frames[(self._offset + self.sent - 1) % len(self._frames)]
         frame = av.VideoFrame(source.width, source.height, "yuv420p")
         for mine, theirs in zip(frame.planes, source.planes, strict=True):
             mine.update(bytes(theirs))
         frame.pts, frame.time_base = (self.sent - 1) * 3000, Fraction(1, 90_000)
         return frame
+
+
+class ColorTrack(FramesTrack):
+    def __init__(self, rgb: tuple[int, int, int], size=(640, 480), fps: int = 30):
+        super().__init__(color_frames(rgb, size), fps)
