@@ -23,7 +23,7 @@ from bots.recorder.writer import Writer
 
 log = logging.getLogger(__name__)
 
-SOFT_LAG = 0.5   # seconds late: written without the picture
+SOFT_LAG = 1.0   # seconds late: written without the picture
 HARD_LAG = 1.5   # seconds late: dropped
 
 
