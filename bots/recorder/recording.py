@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bots.recorder import callback
 from bots.recorder.mixer import Mixer
-from bots.recorder.storage import RECORDING_FAILED, STORED, FileReport, Store, key_for
+from bots.recorder.storage import RECORDING_FAILED, STORED, FileReport, Store, key_for, short
 from bots.recorder.writer import MODES
 
 log = logging.getLogger(__name__)
@@ -74,13 +74,14 @@ class Recording:
         key = key_for(self.meeting, self.id, name)
         if result.path is None:
             files = [FileReport(name, key, RECORDING_FAILED,
-                                result.error or f"nothing was recorded ({reason})", 0)]
+                                short(result.error or f"nothing was recorded ({reason})"), 0)]
         else:
             await self._report({"state": "uploading"})
             stored = await asyncio.to_thread(self.store.put, result.path, key)
             if result.error and stored.status == STORED:
                 stored.status = RECORDING_FAILED
-                stored.message = f"recording broke off ({result.error}); what came before is stored"
+                stored.message = (f"recording broke off ({short(result.error)}); what came "
+                                  "before is stored")
             files = [stored]
         await self.mixer.close()
         done = all(f.status == STORED for f in files)

@@ -37,6 +37,12 @@ class FileReport:
         return asdict(self)
 
 
+def short(text: str, limit: int = 400) -> str:
+    """An error's text cut to fit a report (the API takes messages of up to 2000
+    characters; a botocore error can quote a whole response)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def key_for(meeting: str, recording: str, file: str) -> str:
     return f"recordings/{meeting}/{recording}/{file}"
 
@@ -76,7 +82,7 @@ class Store:
             log.info("stored s3://%s/%s (%d bytes)", self.bucket, key, size)
             return FileReport(path.name, key, STORED, "", size)
         return FileReport(path.name, key, UPLOAD_FAILED,
-                          f"upload failed after {self.attempts} attempts ({last}); "
+                          f"upload failed after {self.attempts} attempts ({short(str(last))}); "
                           f"the file is kept at {path}", size)
 
 

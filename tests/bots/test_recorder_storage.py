@@ -91,6 +91,18 @@ def test_a_store_that_never_answers_keeps_the_file_and_says_so(s3, tmp_path):
     assert "after 3 attempts" in report.message and str(path) in report.message
 
 
+def test_a_long_error_is_cut_to_fit_the_report(s3, tmp_path):
+    path = _file(tmp_path, 1000)
+
+    def verbose(**kwargs):
+        raise ConnectionError("no " * 5000)
+
+    s3.meta.events.register("before-call.s3.PutObject", verbose)
+    report = Store(s3, BUCKET, attempts=1).put(path, "k/recording.mp4")
+    assert report.status == UPLOAD_FAILED and len(report.message) < 600
+    assert report.message.endswith(f"kept at {path}")
+
+
 FILES = [{"file": "recording.mp3", "key": "recordings/m1/r1/recording.mp3", "status": 0,
           "message": "", "size": 1234}]
 
