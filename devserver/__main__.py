@@ -59,7 +59,7 @@ async def _release_stale_sockets(models, websockets, host: str) -> None:
         log.info("%d socket(s) of the previous run had no $disconnect: given it now", len(stale))
 
 
-def _banner(listen, store, data_dir) -> str:
+def _banner(listen, store, data_dir, services=None) -> str:
     url = listen.url
     lines = [
         "",
@@ -70,6 +70,9 @@ def _banner(listen, store, data_dir) -> str:
         f"    health      {url}/health",
         f"    data store  {store.describe()}, table {store.table!r}",
     ]
+    if services is not None:
+        lines += [f"    S3, SES     embedded (moto) at {services.endpoint}, bucket {services.bucket!r}",
+                  f"    mail        {url}/local/mail (what the stack emailed; nothing is sent)"]
     if data_dir is None:
         lines.append("    kept        nothing: PARLEY_EPHEMERAL=1 (tokens end with this run)")
     else:
@@ -108,10 +111,12 @@ async def _keep_house(work, interval: float) -> None:
             log.exception("housekeeping of the embedded DynamoDB failed; trying again")
 
 
-async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None) -> int:
+async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
+                services=None) -> int:
     """`data_dir`: where this run keeps its state (None: nowhere); `kept`: the embedded
     store's Snapshots (None when its items are not kept); `embedded`: the embedded
-    DynamoDB (None for another store), whose streams and TTL this process looks after."""
+    DynamoDB (None for another store), whose streams and TTL this process looks after;
+    `services`: the embedded S3 and SES (None when the app uses others)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     parley = importlib.import_module("app")
@@ -159,7 +164,8 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None) ->
     web_app = server.build(
         health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept),
         rest=rest, websockets=websockets, management=management,
-        frontend=Frontend(ROOT / "frontend"))
+        frontend=Frontend(ROOT / "frontend"),
+        outbox=server.Outbox(services) if services is not None else None)
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock, shutdown_timeout=5).start()
@@ -169,7 +175,7 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None) ->
     if embedded is not None:
         chores = housekeeping.Housekeeping(embedded, lambda: _delivered(pollers))
         tidy = asyncio.create_task(_keep_house(chores.run_once, housekeeping.TRIM_INTERVAL))
-    print(_banner(listen, store, data_dir), flush=True)
+    print(_banner(listen, store, data_dir, services), flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -212,7 +218,7 @@ def main() -> int:
     data_dir = datadir.resolve()
     sock = environment.bind(listen)
     store = environment.data_store()
-    embedded = kept = None
+    embedded = kept = services = None
     try:
         if data_dir is not None:
             datadir.lock(datadir.prepare(data_dir))
@@ -235,7 +241,10 @@ def main() -> int:
             store = dataclasses.replace(store, endpoint=embedded.endpoint,
                                         kept_in=data_dir and datadir.shown(data_dir))
         environment.apply(listen, store, data_dir and (lambda: datadir.token_secret(data_dir)))
-        return asyncio.run(serve(sock, listen, store, data_dir, kept, embedded))
+        if store.kind != "aws" and not (os.environ.get("PARLEY_S3_ENDPOINT")
+                                         or os.environ.get("PARLEY_SES_ENDPOINT")):
+            services = _start_services(data_dir)
+        return asyncio.run(serve(sock, listen, store, data_dir, kept, embedded, services))
     except KeyboardInterrupt:
         return 130
     finally:
@@ -244,6 +253,35 @@ def main() -> int:
             _last_snapshot(kept)
         if embedded is not None:
             embedded.stop()
+        if services is not None:
+            _stop_services(services, data_dir)
+
+
+def _start_services(data_dir):
+    """The embedded S3 and SES, the app pointed at them, and the kept objects put back."""
+    from . import embedded_services
+
+    services = embedded_services.EmbeddedServices(environment.region())
+    services.start()
+    for name, value in services.settings().items():
+        os.environ.setdefault(name, value)
+    if data_dir is not None:
+        restored = services.restore_objects(embedded_services.objects_folder(data_dir))
+        if restored:
+            log.info("%d S3 object(s) of the previous run put back", restored)
+    return services
+
+
+def _stop_services(services, data_dir) -> None:
+    from . import embedded_services
+
+    try:
+        if data_dir is not None:
+            services.keep_objects(embedded_services.objects_folder(data_dir))
+    except Exception:
+        log.exception("cannot copy the embedded S3's objects to %s", data_dir)
+    finally:
+        services.stop()
 
 
 def _last_snapshot(kept) -> None:
