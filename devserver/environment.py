@@ -109,6 +109,14 @@ def data_store(env=os.environ) -> DataStore:
     return DataStore("embedded", table or "parley")
 
 
+def turn_wanted(env=os.environ) -> bool:
+    """Whether the stack starts its own TURN server: unless TURN=off (docs/LOCAL.md, "TURN")."""
+    value = env.get("TURN", "").strip()
+    if value not in ("", "on", "off"):
+        fail(f"TURN={value!r}: use off to run without a TURN server, or leave it unset.")
+    return value != "off"
+
+
 def region(env=os.environ) -> str:
     return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
 
