@@ -60,7 +60,7 @@ async def _release_stale_sockets(models, websockets, host: str) -> None:
         log.info("%d socket(s) of the previous run had no $disconnect: given it now", len(stale))
 
 
-def _banner(listen, store, data_dir, services=None, turn="off") -> str:
+def _banner(listen, store, data_dir, services=None, turn="off", ice_policy=None) -> str:
     url = listen.url
     lines = [
         "",
@@ -75,6 +75,8 @@ def _banner(listen, store, data_dir, services=None, turn="off") -> str:
         lines += [f"    S3, SES     embedded (moto) at {services.endpoint}, bucket {services.bucket!r}",
                   f"    mail        {url}/local/mail (what the stack emailed; nothing is sent)"]
     lines.append(f"    TURN        {turn}")
+    if ice_policy == "relay":
+        lines.append("    ICE         relay only (PARLEY_ICE_POLICY=relay): every call goes through TURN")
     if data_dir is None:
         lines.append("    kept        nothing: PARLEY_EPHEMERAL=1 (tokens end with this run)")
     else:
@@ -114,12 +116,12 @@ async def _keep_house(work, interval: float) -> None:
 
 
 async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
-                services=None, turn="off") -> int:
+                services=None, turn="off", ice_policy=None) -> int:
     """`data_dir`: where this run keeps its state (None: nowhere); `kept`: the embedded
     store's Snapshots (None when its items are not kept); `embedded`: the embedded
     DynamoDB (None for another store), whose streams and TTL this process looks after;
     `services`: the embedded S3 and SES (None when the app uses others); `turn`: what the
-    banner says of TURN."""
+    banner says of TURN; `ice_policy`: the pages' iceTransportPolicy (None: the default)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     parley = importlib.import_module("app")
@@ -167,7 +169,7 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
     web_app = server.build(
         health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept),
         rest=rest, websockets=websockets, management=management,
-        frontend=Frontend(ROOT / "frontend"),
+        frontend=Frontend(ROOT / "frontend", ice_policy=ice_policy),
         outbox=server.Outbox(services) if services is not None else None)
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -178,7 +180,7 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
     if embedded is not None:
         chores = housekeeping.Housekeeping(embedded, lambda: _delivered(pollers))
         tidy = asyncio.create_task(_keep_house(chores.run_once, housekeeping.TRIM_INTERVAL))
-    print(_banner(listen, store, data_dir, services, turn), flush=True)
+    print(_banner(listen, store, data_dir, services, turn, ice_policy), flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -221,6 +223,7 @@ def main() -> int:
     data_dir = datadir.resolve()
     sock = environment.bind(listen)
     store = environment.data_store()
+    ice_policy = environment.ice_policy()
     embedded = kept = services = turn = None
     try:
         if data_dir is not None:
@@ -250,7 +253,7 @@ def main() -> int:
             services = _start_services(data_dir)
         turn = _turn_ready(turn)
         return asyncio.run(serve(sock, listen, store, data_dir, kept, embedded, services,
-                                 _turn_shown(turn)))
+                                 _turn_shown(turn), ice_policy))
     except KeyboardInterrupt:
         return 130
     finally:

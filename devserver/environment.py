@@ -117,6 +117,19 @@ def turn_wanted(env=os.environ) -> bool:
     return value != "off"
 
 
+ICE_POLICIES = ("all", "relay")
+
+
+def ice_policy(env=os.environ) -> str | None:
+    """PARLEY_ICE_POLICY, the pages' iceTransportPolicy: `relay` makes every call go through
+    TURN (to try it on one machine); unset, the browser's default (`all`)."""
+    value = env.get("PARLEY_ICE_POLICY", "").strip()
+    if value and value not in ICE_POLICIES:
+        fail(f"PARLEY_ICE_POLICY={value!r}: use relay (every call through TURN) or all, "
+             "or leave it unset.")
+    return value or None
+
+
 def region(env=os.environ) -> str:
     return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
 

@@ -99,10 +99,14 @@ def test_turn_off_or_a_turn_server_of_ones_own_starts_none(monkeypatch, caplog):
     assert caplog.records == []
 
 
-
-def test_turn_takes_known_values_only(capsys):
+def test_turn_and_the_ice_policy_take_known_values_only(capsys):
     assert [environment.turn_wanted({"TURN": v}) for v in ("", "on", "off", " off ")] == [
         True, True, False, False]
+    assert [environment.ice_policy({"PARLEY_ICE_POLICY": v}) for v in ("", "relay", "all")] == [
+        None, "relay", "all"]
     with pytest.raises(SystemExit):
         environment.turn_wanted({"TURN": "no"})
     assert "TURN='no': use off" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        environment.ice_policy({"PARLEY_ICE_POLICY": "relay-only"})
+    assert "use relay (every call through TURN) or all" in capsys.readouterr().err
