@@ -59,11 +59,12 @@ def test_it_answers_over_udp_and_tcp_and_stop_ends_it_and_removes_its_files(tmp_
 
 
 @needs_coturn
-def test_a_killed_stack_takes_its_coturn_along():
-    script = ("import time; from devserver.coturn import Coturn; c = Coturn('s' * 43); c.start(); "
-              "c.wait_ready(); print(c.pid, flush=True); time.sleep(60)")
-    parent = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
-                              text=True)
+def test_a_killed_stack_takes_its_coturn_along(tmp_path):
+    script = ("import sys, time; from pathlib import Path; from devserver.coturn import Coturn; "
+              "c = Coturn('s' * 43, Path(sys.argv[1])); c.start(); c.wait_ready(); "
+              "print(c.pid, flush=True); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
     try:
         pid = int(parent.stdout.readline())
         assert not gone(pid)
