@@ -9,6 +9,7 @@ a name that later resolves elsewhere is the recorder's to re-check when it calls
 """
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -16,6 +17,21 @@ from urllib.parse import urlsplit
 from .errors import InvalidCallbackUrl
 
 Resolver = Callable[[str, int], list[str]]
+# A DNS name once IDNA-encoded: labels of letters, digits and hyphens (checked before any
+# lookup, so a malformed host costs no resolver round trip).
+_HOSTNAME = re.compile(r"^(?=.{1,253}\.?$)([A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?$")
+
+
+def _well_formed(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        return bool(_HOSTNAME.match(host.encode("idna").decode("ascii")))
+    except UnicodeError:
+        return False
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -51,6 +67,9 @@ def check(url: str, allow_private: bool = False, resolver: Resolver = resolve) -
     if any(c.isspace() or ord(c) < 0x20 for c in url):
         raise InvalidCallbackUrl("The callback URL must not contain spaces or control "
                                  "characters.")
+    if not _well_formed(parts.hostname):
+        raise InvalidCallbackUrl(f"The callback URL's host {parts.hostname} is not a valid "
+                                 "host name.")
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         addresses = resolver(parts.hostname, port)

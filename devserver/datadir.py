@@ -3,8 +3,8 @@
 `.parley/` at the repository root unless PARLEY_DATA_DIR names another; PARLEY_EPHEMERAL=1
 keeps nothing (the tests run that way). It holds the token secret (`jwt-secret`) and the
 embedded DynamoDB's snapshot (devserver/snapshots.py), both readable by the owner only, the
-recording bots' logs (`bots/`), and a `lock` file that one stack at a time holds: two stacks restoring the same snapshot and
-then overwriting each other's would lose meetings.
+recording bots' logs (`bots/`), and a `lock` file that one stack at a time holds: two
+stacks restoring the same snapshot and then overwriting each other's would lose meetings.
 """
 
 import fcntl

@@ -79,11 +79,20 @@ def test_the_local_stack_may_call_this_machine_back():
     ("https://user:secret@hooks.example.com/", "user name or password"),
     ("https://hooks.example.com:99999/", "not a valid URL"),
     ("https://hooks.example.com/a b", "spaces"),
+    ("https://hooks..example.com/", "not a valid host name"),
+    ("https://hooks!.example.com/", "not a valid host name"),
+    ("https://" + "a" * 64 + ".example.com/", "not a valid host name"),
 ])
 def test_malformed_urls_are_refused_with_the_reason(url, why):
     with pytest.raises(InvalidCallbackUrl) as refused:
         callbacks.check(url, allow_private=True, resolver=resolving_to("93.184.215.14"))
     assert why in refused.value.message
+
+
+def test_international_names_are_looked_up_in_their_ascii_form():
+    resolve = resolving_to("93.184.215.14")
+    callbacks.check("https://bücher.example/hook", resolver=resolve)
+    assert resolve.asked == [("bücher.example", 443)]  # getaddrinfo encodes it itself
 
 
 def test_a_host_that_does_not_resolve_is_refused_even_locally():
