@@ -7,6 +7,7 @@ a scheduled start (`startsAt`) refuses guests before it (409 `meeting_not_starte
 host's join starts it early for everyone.
 """
 
+import logging
 import re
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from . import auth, bots, passcodes, polls, ratelimit, recording_store, roster, turn
 from .config import settings
 from .errors import (
+    ApiError,
     HostKeyMismatch,
     InvalidRequest,
     MeetingLocked,
@@ -39,6 +41,8 @@ from .models import (
     transaction,
 )
 from .schemas import CREATE_MEETING, JOIN_MEETING, MESH_DEFAULT, UPDATE_MEETING, body_of
+
+log = logging.getLogger("parley")
 
 # An RFC 3339 / ISO 8601 date and time with seconds and a timezone (Z or ±hh:mm).
 _STARTS_AT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:?\d{2})$")
@@ -181,6 +185,9 @@ def end(mid: str, request) -> Response:
     meeting, me = auth.member(mid, request)
     auth.require_moderator(me)
     if roster.end(meeting):
-        recording_store.stop_active(meeting)
+        try:
+            recording_store.stop_active(meeting)
+        except ApiError:  # its bot hears meeting-ended and stops by itself all the same
+            log.exception("meeting %s ended; stopping its recording failed", mid)
         polls.email_report(meeting)
     return Response(status_code=204, body="")

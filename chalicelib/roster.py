@@ -139,23 +139,31 @@ def seat_bot(meeting: Meeting, bot: Participant, recording: Recording) -> None:
     bot.disconnected_at = time.time()
     room = (Meeting.state == "open") & (Meeting.bot_count.does_not_exist()
                                         | (Meeting.bot_count < MAX_BOTS))
-    try:
-        with transaction() as tx:
-            tx.update(meeting, actions=[Meeting.bot_count.add(1)], condition=room)
-            tx.condition_check(Recording, recording.pk, recording.sk,
-                               condition=Recording.state.is_in(*RECORDING_ACTIVE))
-            tx.save(bot, condition=Participant.pk.does_not_exist())
-            tx.save(Absence.of(bot, bot.disconnected_at))
-    except TransactWriteError as err:
-        meeting.refresh(consistent_read=True)
-        recording.refresh(consistent_read=True)
-        if meeting.state != "open":
-            raise MeetingEnded() from err
-        if not recording.active:
-            raise InvalidBotToken("This recording is over; its bot cannot join again.") from err
-        if (meeting.bot_count or 0) >= MAX_BOTS:
-            raise TooManyBots() from err
-        raise TryAgain("Could not join right now; please retry.") from err
+    for attempt in range(DEPART_ATTEMPTS):
+        try:
+            with transaction() as tx:
+                tx.update(meeting, actions=[Meeting.bot_count.add(1)], condition=room)
+                tx.condition_check(Recording, recording.pk, recording.sk,
+                                   condition=Recording.state.is_in(*RECORDING_ACTIVE))
+                tx.save(bot, condition=Participant.pk.does_not_exist())
+                tx.save(Absence.of(bot, bot.disconnected_at))
+            break
+        except TransactWriteError as err:
+            if _conflict(err) and not condition_failed(err):  # a recording moving meanwhile
+                time.sleep(random.uniform(0, 0.004 * (attempt + 1)))  # noqa: S311 (jitter)
+                continue
+            meeting.refresh(consistent_read=True)
+            recording.refresh(consistent_read=True)
+            if meeting.state != "open":
+                raise MeetingEnded() from err
+            if not recording.active:
+                raise InvalidBotToken("This recording is over; its bot cannot join "
+                                      "again.") from err
+            if (meeting.bot_count or 0) >= MAX_BOTS:
+                raise TooManyBots() from err
+            raise TryAgain("Could not join right now; please retry.") from err
+    else:
+        raise TryAgain("Could not join right now; please retry.")
     meeting.bot_count = (meeting.bot_count or 0) + 1
     log.info("meeting %s: bot %s (%s) joined for recording %s", meeting.mid, bot.pid,
              bot.bot, bot.recording_id)
