@@ -38,7 +38,7 @@ class BotJob:
     api_url: str
     meeting: str
     recording: str
-    token: str  # the bot invitation (bots.issue_invite)
+    token: str  # the bot invitation (bot_access.issue_invite)
     options: dict  # {"mode", "reserve", "callbackUrl"}
 
     def environment(self, s: Settings) -> dict[str, str]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from chalice import Response
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from . import auth, bots, passcodes, polls, ratelimit, recording_store, roster, turn
+from . import auth, bot_access, passcodes, polls, ratelimit, recording_store, roster, turn
 from .config import settings
 from .errors import (
     ApiError,
@@ -135,12 +135,12 @@ def join(mid: str, request) -> dict | Response:
     """Take a seat (200), or wait in the lobby (202). Before a scheduled start only a
     host gets in (and starts the meeting); anyone else gets 409 `meeting_not_started`
     before any passcode is checked, so nothing is stored (not even a wrong guess). A bot
-    joins with its invitation (`botToken`, bots.join): no seat, no lobby."""
+    joins with its invitation (`botToken`, bot_access.join): no seat, no lobby."""
     ratelimit.buckets().take("join", ratelimit.client_ip(request))
     body = body_of(request, JOIN_MEETING)
     s = settings()
     if "botToken" in body:
-        meeting, members, bot = bots.join(mid, body, s)
+        meeting, members, bot = bot_access.join(mid, body, s)
         return _joined(meeting, bot, members, s)
     meeting, secret, members = roster.load(mid)
     if "hostKey" not in body and not meeting.started():

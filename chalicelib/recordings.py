@@ -1,6 +1,6 @@
 """The recording routes: a moderator starts, lists and stops recordings; the recording's
 own bot reports how it goes. The state machine and its writes are in recording_store.py,
-the bot's invitation and join in bots.py, starting the bot in launcher.py.
+the bot's invitation and join in bot_access.py, starting the bot in launcher.py.
 
 Checks, in the order of the other moderator routes: the token and the caller (401/403),
 the caller's power (403 `not_host`; on PATCH only the recording's own bot: 403
@@ -15,7 +15,7 @@ import logging
 from chalice import Response
 from pynamodb.exceptions import DoesNotExist
 
-from . import auth, bots, callbacks, ratelimit, recording_store, roster
+from . import auth, bot_access, callbacks, ratelimit, recording_store, roster
 from .config import settings
 from .errors import (
     InvalidRequest,
@@ -110,7 +110,7 @@ def start(mid: str, request, launcher: Launcher | None) -> Response:
                           callback_url=callback, expires=kept_until())
     _open(meeting, recording)
     job = BotJob(api_url=api_url, meeting=mid, recording=rid,
-                 token=bots.issue_invite(mid, rid, s),
+                 token=bot_access.issue_invite(mid, rid, s),
                  options={"mode": recording.mode, "reserve": recording.reserve,
                           "callbackUrl": callback})
     try:

@@ -70,7 +70,7 @@ JOIN_MEETING = {
         "passcode": {"type": "string", "maxLength": 64},
         "hostKey": {"type": "string", "minLength": 1, "maxLength": 64},
         # a bot's invitation (issued by the server when it starts the bot); with it the
-        # join skips lobby, passcode, lock and scheduled start (bots.join)
+        # join skips lobby, passcode, lock and scheduled start (bot_access.join)
         "botToken": {"type": "string", "minLength": 1, "maxLength": 4096},
     },
 }

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from chalicelib import bots, config, meetings, recording_store
+from chalicelib import bot_access, config, meetings, recording_store
 from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.ids import recording_id
@@ -98,7 +98,7 @@ def test_a_bot_joins_before_the_scheduled_start(client):
     recording_store.create(meeting_item(mid), recording)
     resp = client.call("POST", f"/meetings/{mid}/join", {"name": "Gus"})
     assert resp.json["error"]["code"] == "meeting_not_started"
-    joined = join_bot(client, mid, bots.issue_invite(mid, rid, settings()))
+    joined = join_bot(client, mid, bot_access.issue_invite(mid, rid, settings()))
     assert joined["meeting"]["started"] is False
 
 
