@@ -1,5 +1,5 @@
 """The two launchers: a local subprocess in a process group of its own (a stand-in bot
-records how it was started), and ECS RunTask against moto's ECS."""
+records how it was started), and ECS RunTask against moto's ECS server."""
 
 import dataclasses
 import json
@@ -9,7 +9,7 @@ import time
 
 import boto3
 import pytest
-from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from chalicelib import launcher
 from chalicelib.config import load
@@ -128,19 +128,28 @@ def test_a_bot_that_ignores_sigterm_is_killed_after_the_grace(tmp_path):
     assert time.monotonic() - started < 10
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def ecs_account():
-    """moto's ECS and EC2: a cluster, a VPC with two subnets and a security group, and
-    the bot task definition as infra/parley.yaml registers it."""
-    with mock_aws():
-        ec2 = boto3.client("ec2", region_name=REGION)
+    """moto's ECS and EC2 on a loopback port of their own (moto's `mock_aws` would reset
+    the embedded DynamoDB of this process): a cluster, a VPC with two subnets and a
+    security group, and the bot task definition as infra/parley.yaml registers it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+
+    def client(service):
+        return boto3.client(service, endpoint_url=f"http://{host}:{port}", region_name=REGION,
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+    try:
+        ec2 = client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.72.0.0/16")["Vpc"]["VpcId"]
         ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
         subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.72.{n}.0/24")["Subnet"]["SubnetId"]
                    for n in (0, 1)]
         group = ec2.create_security_group(GroupName="bots", Description="bots",
                                           VpcId=vpc)["GroupId"]
-        ecs = boto3.client("ecs", region_name=REGION)
+        ecs = client("ecs")
         ecs.create_cluster(clusterName="parley-dev-bots")
         ecs.register_task_definition(
             family="parley-dev-bot", requiresCompatibilities=["FARGATE"],
@@ -148,6 +157,8 @@ def ecs_account():
             containerDefinitions=[{"name": "bot", "image": "parley-bot:latest",
                                    "memory": 2048, "essential": True}])
         yield ecs, subnets, group
+    finally:
+        server.stop()
 
 
 def test_ecs_runs_the_bot_task_with_its_network_and_environment(ecs_account):
