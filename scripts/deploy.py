@@ -10,7 +10,8 @@ Steps, each a small function taking a boto3 client so tests run them against mot
    it twice, because the WebSocket API id (needed by the stream Lambda and the policy)
    exists only afterwards; both zips it uploads carry compiled bytecode (scripts/bytecode.py);
 4. API Gateway stage throttling on the REST and WebSocket APIs (scripts/throttling.py);
-5. bounded retries + bisect on the stream's event source mapping;
+5. bounded retries + bisect on the stream's event source mapping, once Lambda lets it
+   change (scripts/stream_mapping.py);
 6. `config.js` + `frontend/` to the bucket, CloudFront invalidation (scripts/site.py);
    print the site URL.
 Re-running is safe: every step converges on the same state.
@@ -20,6 +21,7 @@ import argparse
 import json
 import secrets
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +29,7 @@ import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 from chalice.deploy.deployer import ChaliceDeploymentError
 
+from scripts import stream_mapping
 from scripts.account import (
     NO_CREDENTIALS,
     add_account_arguments,
@@ -143,15 +146,20 @@ def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, 
 
 # --- 5. stream retries ------------------------------------------------------------------
 
-def configure_stream_mapping(lambda_client, mapping_uuid: str, stream_arn: str) -> dict:
-    """Bounded retries and bisect-on-error for a stream mapping (chalice cannot set them)."""
-    current = lambda_client.get_event_source_mapping(UUID=mapping_uuid)
+def configure_stream_mapping(lambda_client, mapping_uuid: str, stream_arn: str,
+                             sleep: Callable[[float], None] = time.sleep) -> dict:
+    """Bounded retries and bisect-on-error for a stream mapping (chalice cannot set them).
+
+    chalice has just updated the mapping, so this waits until Lambda lets it change
+    (scripts/stream_mapping.py); returns the settled configuration.
+    """
+    current = stream_mapping.settled(lambda_client, mapping_uuid, sleep)
     if current["EventSourceArn"] != stream_arn:
         raise RuntimeError(
             f"event source mapping {mapping_uuid} reads {current['EventSourceArn']}, not the "
             f"table's stream {stream_arn}; the table was replaced: run make destroy, then "
             "make deploy")
-    return lambda_client.update_event_source_mapping(UUID=mapping_uuid, **STREAM_RETRY_SETTINGS)
+    return stream_mapping.update(lambda_client, mapping_uuid, STREAM_RETRY_SETTINGS, sleep)
 
 
 # --- all of it --------------------------------------------------------------------------
@@ -160,7 +168,8 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
            endpoint_url: str | None = None, template_body: str | None = None,
            frontend_dir: Path = FRONTEND_DIR, build_dir: Path = BUILD_DIR,
            price_class: str = "PriceClass_100",
-           log: Callable[[str], None] = print) -> str:
+           log: Callable[[str], None] = print,
+           sleep: Callable[[float], None] = time.sleep) -> str:
     """Deploy (or update) one stage end to end; return the site URL."""
 
     if not (frontend_dir / "index.html").is_file():
@@ -190,7 +199,7 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
             log("WebSocket API throttling is up to date")
     lambda_client = client("lambda")
     for mapping in app.stream_mappings:
-        configure_stream_mapping(lambda_client, mapping, outputs["StreamArn"])
+        configure_stream_mapping(lambda_client, mapping, outputs["StreamArn"], sleep)
 
     keys = upload_site(client("s3"), outputs["BucketName"], frontend_dir,
                        config_js(app.rest_api_url, app.websocket_api_url or ""))

@@ -219,3 +219,100 @@ class RecordingChalice:
              "websocket_api_id": self.websocket_api_id,
              "websocket_api_url": f"wss://{self.websocket_api_id}.{host}/{api_stage}/"},
         ]}
+
+
+# --- AWS behaviour moto lacks ----------------------------------------------------------
+
+def error_response(url: str, status: int, code: str, message: str):
+    """What a `before-call` handler returns to answer a call with an AWS error."""
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse(url, status, {}, None), {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status}}
+
+
+class BuiltinHandlers:
+    """Event handlers every botocore session gets from its creation on, as moto's own
+    mock_aws installs itself: the only way to reach the sessions chalice creates inside
+    its deployer. `with` scope; removed again on exit."""
+
+    def __init__(self, handlers: list[tuple[str, object]]):
+        self.handlers = handlers
+
+    def __enter__(self):
+        from botocore.handlers import BUILTIN_HANDLERS
+
+        BUILTIN_HANDLERS.extend(self.handlers)
+        return self
+
+    def __exit__(self, *_):
+        from botocore.handlers import BUILTIN_HANDLERS
+
+        for handler in self.handlers:
+            BUILTIN_HANDLERS.remove(handler)
+
+
+class MappingStates(BuiltinHandlers):
+    """Lambda's event source mapping states, which moto does not keep.
+
+    In moto a mapping is Enabled from the start and takes any change at once. In AWS a
+    create or update leaves it Creating or Updating for a while (seconds to minutes), and
+    an update or delete meanwhile gets ResourceInUseException. Here "a while" is the next
+    `reads` reads of the mapping (GetEventSourceMapping, ListEventSourceMappings) by any
+    session. Changes are refused only on the sessions passed to `enforce` (the deploy
+    script's): chalice retries the error itself, 10 s apart, which a test cannot wait for.
+    """
+
+    def __init__(self, reads: int = 2):
+        self.reads = reads
+        self.busy = {}      # UUID -> [state, reads left]
+        self.refused = []   # (operation, UUID) answered with ResourceInUseException
+        self.concurrent = 0  # refuse this many more changes as if another one had started
+        super().__init__([
+            ("after-call.lambda.CreateEventSourceMapping", self._created),
+            ("after-call.lambda.UpdateEventSourceMapping", self._updated),
+            ("after-call.lambda.GetEventSourceMapping", self._read),
+            ("after-call.lambda.ListEventSourceMappings", self._read_list),
+        ])
+
+    def enforce(self, session):
+        for operation in ("UpdateEventSourceMapping", "DeleteEventSourceMapping"):
+            session.events.register(f"before-call.lambda.{operation}", self._refuse)
+
+    def _start(self, parsed, state):
+        if "UUID" in parsed and parsed["ResponseMetadata"]["HTTPStatusCode"] < 300:
+            self.busy[parsed["UUID"]] = [state, self.reads]
+            parsed["State"] = state
+
+    def _created(self, parsed, **_):
+        self._start(parsed, "Creating")
+
+    def _updated(self, parsed, **_):
+        self._start(parsed, "Updating")
+
+    def _report(self, mapping):
+        busy = self.busy.get(mapping.get("UUID"))
+        if busy:
+            mapping["State"] = busy[0]
+            busy[1] -= 1
+            if busy[1] <= 0:
+                del self.busy[mapping["UUID"]]
+
+    def _read(self, parsed, **_):
+        self._report(parsed)
+
+    def _read_list(self, parsed, **_):
+        for mapping in parsed.get("EventSourceMappings", []):
+            self._report(mapping)
+
+    def _refuse(self, model, params, **_):
+        mapping = params["url_path"].rstrip("/").split("/")[-1]
+        if mapping not in self.busy and self.concurrent > 0:
+            self.concurrent -= 1
+        elif mapping not in self.busy:
+            return None
+        self.refused.append((model.name, mapping))
+        return error_response(params["url"], 409, "ResourceInUseException",
+                              f"The operation cannot be performed at this time. The event "
+                              f"source mapping {mapping} is in use.")
