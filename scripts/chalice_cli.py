@@ -21,8 +21,20 @@ class Deployed:
     stream_mappings: tuple[str, ...]  # event source mapping UUIDs of stream handlers
 
 
+def previous_deploy(values: dict | None) -> Deployed | None:
+    """What an earlier deploy left, or None when there is none to build on.
+
+    `chalice delete` leaves the record as `{"resources": []}`, and a deploy that failed
+    part way leaves no REST API in it: neither is a deploy.
+    """
+    if not values or not any(r.get("resource_type") == "rest_api"
+                             for r in values.get("resources", [])):
+        return None
+    return read_deployed(values)
+
+
 def read_deployed(values: dict) -> Deployed:
-    """Pick the URLs and ids out of `.chalice/deployed/<stage>.json`."""
+    """Pick the URLs and ids out of `.chalice/deployed/<stage>.json` of a finished deploy."""
     rest = ws = None
     mappings = []
     for resource in values.get("resources", []):

@@ -36,7 +36,7 @@ from scripts.account import (
     caller_account,
     open_session,
 )
-from scripts.chalice_cli import ChaliceCli, Deployed, read_deployed
+from scripts.chalice_cli import ChaliceCli, Deployed, previous_deploy, read_deployed
 from scripts.cloudformation import ensure_stack
 from scripts.common import (
     BUILD_DIR,
@@ -130,8 +130,7 @@ def write_policy(stage: str, values: dict[str, str | None], build_dir: Path = BU
 def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, str],
                build_dir: Path = BUILD_DIR, log: Callable[[str], None] = print) -> Deployed:
     """Run chalice deploy until the Lambdas know the WebSocket API they push through."""
-    previous = chalice.deployed(stage)
-    known = read_deployed(previous) if previous else None
+    known = previous_deploy(chalice.deployed(stage))
     for _ in range(2):
         ws_id = known.websocket_api_id if known else None
         policy = write_policy(stage, policy_values(stage, account, outputs, ws_id), build_dir)

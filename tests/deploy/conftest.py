@@ -1,4 +1,5 @@
-"""Fixtures for the deploy checks: the packaged template (built once) and moto's server."""
+"""Fixtures for the deploy checks: the packaged template (built once), moto's server, and a
+stand-in for chalice's deploy."""
 
 import io
 import json
@@ -12,6 +13,8 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+
+from scripts.common import INFRA_TEMPLATE, load_cfn_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -139,17 +142,77 @@ class UnemulatedCalls:
             "ResponseMetadata": {"HTTPStatusCode": 200}}
 
 
-class RecordingChalice:
-    """Stands in for `chalice deploy` / `chalice delete`, the step moto cannot emulate.
+def moto_template(distribution_id: str, domain: str) -> str:
+    """infra/parley.yaml without its CloudFront resources, pointing at an existing
+    distribution instead (moto's CloudFormation cannot create CloudFront resources)."""
+    template = load_cfn_yaml(INFRA_TEMPLATE)
+    cloudfront = {name for name, res in template["Resources"].items()
+                  if res["Type"].startswith("AWS::CloudFront::")}
+    assert "Distribution" in cloudfront
+    for name in cloudfront:
+        del template["Resources"][name]
 
-    chalice's deployer creates Lambda functions, IAM roles and API Gateway REST and
-    WebSocket APIs (apigatewayv2 integrations, routes, stages, permissions) through its
-    own planner and executor; moto can hold some of these but cannot run that deployer.
-    This recorder keeps what the script passed (stage, environment, rendered policy) and
-    returns deployed values in the shape of `.chalice/deployed/<stage>.json`. It creates in
-    moto the things later steps of the script touch, as chalice would: the stream Lambda
+    def point_at_distribution(value):
+        if value == {"Ref": "Distribution"}:
+            return distribution_id
+        if value == {"Fn::GetAtt": ["Distribution", "DomainName"]}:
+            return domain
+        if isinstance(value, str):
+            return (value.replace("${Distribution.DomainName}", domain)
+                    .replace("${Distribution}", distribution_id))
+        if isinstance(value, list):
+            return [point_at_distribution(v) for v in value]
+        if isinstance(value, dict):
+            return {k: point_at_distribution(v) for k, v in value.items()}
+        return value
+
+    template = point_at_distribution(template)
+    text = json.dumps(template)
+    assert not any(f'"{name}"' in text or "${" + name in text for name in cloudfront)
+    return json.dumps(template)
+
+
+def create_distribution(cloudfront, reference: str = "parley-test") -> tuple[str, str]:
+    """A CloudFront distribution made through moto's CloudFront API: (id, domain name)."""
+    result = cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": reference, "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{
+            "Id": "site", "DomainName": "site.s3.us-east-1.amazonaws.com",
+            "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "site",
+                                 "ViewerProtocolPolicy": "redirect-to-https"},
+    })["Distribution"]
+    return result["Id"], result["DomainName"]
+
+
+def write_frontend(site: Path) -> Path:
+    """A small site with what the upload treats differently: a local config.js, a dotfile,
+    subfolders, several content types."""
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "index.html").write_text("<!doctype html><script type=module src=app.js></script>")
+    (site / "app.js").write_text("import config from './config.js';\n")
+    (site / "css").mkdir(exist_ok=True)
+    (site / "css" / "app.css").write_text("body { margin: 0 }\n")
+    (site / "i18n").mkdir(exist_ok=True)
+    (site / "i18n" / "zh-CN.json").write_text('{"join": "加入"}\n')
+    (site / "config.js").write_text("export default {apiUrl: '/api', wsUrl: '/ws'};\n")
+    (site / ".DS_Store").write_bytes(b"\0")
+    return site
+
+
+EMPTY_RECORD = {"resources": [], "schema_version": "2.0", "backend": "api"}
+
+
+class RecordingChalice:
+    """Stands in for scripts.chalice_cli.ChaliceCli in the moto server tests.
+
+    Those run the deploy script against moto's server, which chalice's deployer does not
+    talk to. This recorder keeps what the script passed (stage, environment, rendered
+    policy) and returns deployed values in the shape of `.chalice/deployed/<stage>.json`.
+    It creates in moto the things later steps of the script touch, as chalice would: the stream Lambda
     and its event source mapping, the REST API with the app's routes deployed to the API
-    Gateway stage, and the WebSocket API with that stage.
+    Gateway stage, and the WebSocket API with that stage. Deleting leaves the record as
+    chalice's deletion deployer does: `{"resources": []}`, not no record.
     """
 
     def __init__(self, client):
@@ -166,14 +229,15 @@ class RecordingChalice:
     def deploy(self, stage, environment, policy_file):
         self.calls.append({"stage": stage, "environment": dict(environment),
                            "policy": json.loads(Path(policy_file).read_text())})
-        if self._values is None:
+        if not (self._values or {}).get("resources"):
             self._values = self._create(stage, environment["PARLEY_STREAM_ARN"])
         return self._values
 
     def delete(self, stage):
         self.deleted.append(stage)
+        record = self._values or EMPTY_RECORD
         lam = self._client("lambda")
-        for resource in self._values["resources"]:
+        for resource in record["resources"]:
             if resource["resource_type"] == "dynamodb_event":
                 lam.delete_event_source_mapping(UUID=resource["event_uuid"])
             if resource["resource_type"] == "lambda_function":
@@ -182,14 +246,17 @@ class RecordingChalice:
                 self._client("apigateway").delete_rest_api(restApiId=resource["rest_api_id"])
             if resource["resource_type"] == "websocket_api":
                 self._client("apigatewayv2").delete_api(ApiId=resource["websocket_api_id"])
-        self._values = None
+            if resource["resource_type"] == "iam_role":
+                self._client("iam").delete_role(RoleName=resource["role_name"])
+        self._values = json.loads(json.dumps(EMPTY_RECORD))
+        return record
 
     def _create(self, stage, stream_arn):
         from scripts.common import api_gateway_stage
 
+        role_name = f"parley-{stage}-on_table_change"
         role = self._client("iam").create_role(
-            RoleName=f"parley-{stage}-on_table_change", AssumeRolePolicyDocument="{}",
-        )["Role"]["Arn"]
+            RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as zf:
             zf.writestr("app.py", "def on_table_change(event, context):\n    pass\n")
@@ -209,6 +276,8 @@ class RecordingChalice:
             self._client("apigatewayv2"), "parley-websocket-api", api_stage)
         host = f"execute-api.{REGION}.amazonaws.com"
         return {"schema_version": "2.0", "backend": "api", "resources": [
+            {"name": "on_table_change_role", "resource_type": "iam_role", "role_arn": role,
+             "role_name": role_name},
             {"name": "on_table_change", "resource_type": "lambda_function",
              "lambda_arn": function},
             {"name": "on_table_change-dynamodb-event-source", "resource_type": "dynamodb_event",
