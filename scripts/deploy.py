@@ -9,12 +9,14 @@ Steps, each a small function taking a boto3 client so tests run them against mot
    Lambdas' environment and the IAM policy rendered for this account; a first deploy runs
    it twice, because the WebSocket API id (needed by the stream Lambda and the policy)
    exists only afterwards; both zips it uploads carry compiled bytecode (scripts/bytecode.py);
+   chalice's record is first checked against the account (scripts/recovery.py);
 4. API Gateway stage throttling on the REST and WebSocket APIs (scripts/throttling.py);
 5. bounded retries + bisect on the stream's event source mapping, once Lambda lets it
    change (scripts/stream_mapping.py);
 6. `config.js` + `frontend/` to the bucket, CloudFront invalidation (scripts/site.py);
    print the site URL.
-Re-running is safe: every step converges on the same state.
+Re-running is safe: every step converges on the same state, also after a run that failed
+part way (docs/DEPLOY.md, "First deploy, re-run, recovery, teardown").
 """
 
 import argparse
@@ -222,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(NO_CREDENTIALS)
     except ChaliceDeploymentError as err:
         print(err, file=sys.stderr)
-        print("chalice deploy failed; fix the cause and run make deploy again "
-              "(it picks up where it stopped)", file=sys.stderr)
+        print("chalice deploy failed; fix the cause and run make deploy again: it adopts "
+              "what this run created (docs/DEPLOY.md, re-run and recovery)", file=sys.stderr)
         return 1
     print(f"\nParley ({args.stage}) is at {url}\n"
           "(a new CloudFront distribution can take a few minutes to answer everywhere)")

@@ -1,12 +1,14 @@
-"""Fixtures for the deploy checks: the packaged template (built once), moto's server, and a
-stand-in for chalice's deploy."""
+"""Fixtures for the deploy checks: the packaged template (built once), moto's server, a
+stand-in for chalice's deploy, and what lets chalice's own deployer run against moto."""
 
 import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -207,9 +209,10 @@ class RecordingChalice:
     """Stands in for scripts.chalice_cli.ChaliceCli in the moto server tests.
 
     Those run the deploy script against moto's server, which chalice's deployer does not
-    talk to. This recorder keeps what the script passed (stage, environment, rendered
-    policy) and returns deployed values in the shape of `.chalice/deployed/<stage>.json`.
-    It creates in moto the things later steps of the script touch, as chalice would: the stream Lambda
+    talk to; test_lifecycle.py runs chalice's own deployer in process instead. This
+    recorder keeps what the script passed (stage, environment, rendered policy) and
+    returns deployed values in the shape of `.chalice/deployed/<stage>.json`. It creates in
+    moto the things later steps of the script touch, as chalice would: the stream Lambda
     and its event source mapping, the REST API with the app's routes deployed to the API
     Gateway stage, and the WebSocket API with that stage. Deleting leaves the record as
     chalice's deletion deployer does: `{"resources": []}`, not no record.
@@ -385,3 +388,153 @@ class MappingStates(BuiltinHandlers):
         return error_response(params["url"], 409, "ResourceInUseException",
                               f"The operation cannot be performed at this time. The event "
                               f"source mapping {mapping} is in use.")
+
+
+class MotoGaps(BuiltinHandlers):
+    """What chalice's deployer needs from AWS that moto 5.2.5 lacks or gets wrong.
+
+    - ImportRestApi / PutRestApi: moto reads OpenAPI 3 only, requires `info.description`
+      and an `uri` and `httpMethod` on every integration (AWS takes chalice's Swagger 2.0,
+      whose CORS preflight integrations are `mock` ones without them). The document is
+      relabelled and those keys filled in; paths, methods and integrations are chalice's.
+    - apigatewayv2 CreateDeployment: not implemented by moto (404); answered with a new
+      deployment id, which chalice then hands to CreateStage (moto implements that).
+    - GetLayerVersionByArn: not implemented by moto; answered with moto's GetLayerVersion
+      of the version the ARN names (chalice calls it on a re-run to find its layer).
+    - CreateEventSourceMapping: moto accepts a second mapping of the same function and
+      stream; Lambda refuses it with ResourceConflictException, which is what a re-run of
+      chalice with no record runs into.
+    """
+
+    def __init__(self):
+        self.deployments = []
+        super().__init__([
+            ("before-parameter-build.api-gateway.ImportRestApi", self._openapi3),
+            ("before-parameter-build.api-gateway.PutRestApi", self._openapi3),
+            ("before-call.apigatewayv2.CreateDeployment", self._deployment),
+            ("before-call.lambda.GetLayerVersionByArn", self._layer_version),
+            ("before-call.lambda.CreateEventSourceMapping", self._one_mapping),
+        ])
+
+    @staticmethod
+    def _openapi3(params, **_):
+        document = json.loads(params["body"])
+        document.pop("swagger", None)
+        document["openapi"] = "3.0.1"
+        document["info"].setdefault("description", "")
+        for methods in document.get("paths", {}).values():
+            for verb, method in methods.items():
+                integration = method.get("x-amazon-apigateway-integration", {})
+                if integration:
+                    integration.setdefault("uri", "")
+                    integration.setdefault("httpMethod", verb.upper())
+        params["body"] = json.dumps(document).encode()
+
+    def _deployment(self, params, **_):
+        from botocore.awsrequest import AWSResponse
+
+        deployment = uuid.uuid4().hex[:6]
+        self.deployments.append(deployment)
+        return AWSResponse(params["url"], 201, {}, None), {
+            "DeploymentId": deployment, "DeploymentStatus": "DEPLOYED",
+            "ResponseMetadata": {"HTTPStatusCode": 201}}
+
+    @staticmethod
+    def _layer_version(params, **_):
+        from botocore.awsrequest import AWSResponse
+
+        arn = params["query_string"]["Arn"]
+        _, _, _, region, _, _, layer, version = arn.split(":")
+        lam = boto3.client("lambda", region_name=region)
+        try:
+            found = lam.get_layer_version(LayerName=layer, VersionNumber=int(version))
+        except lam.exceptions.ResourceNotFoundException as err:
+            return error_response(params["url"], 404, "ResourceNotFoundException", str(err))
+        return AWSResponse(params["url"], 200, {}, None), found
+
+    @staticmethod
+    def _one_mapping(params, **_):
+        wanted = json.loads(params["body"])
+        region = re.search(r"lambda\.([a-z0-9-]+)\.", params["url"]).group(1)
+        function = wanted["FunctionName"]
+        mappings = boto3.client("lambda", region_name=region).list_event_source_mappings(
+            EventSourceArn=wanted["EventSourceArn"])["EventSourceMappings"]
+        for mapping in mappings:
+            if mapping["FunctionArn"] == function or \
+                    mapping["FunctionArn"].endswith(f":function:{function}"):
+                return error_response(
+                    params["url"], 409, "ResourceConflictException",
+                    f"An event source mapping with event source ({wanted['EventSourceArn']})"
+                    f" and function ({function}) already exists. Please update or delete "
+                    f"the existing mapping with UUID {mapping['UUID']}")
+        return None
+
+
+class FailOnce(BuiltinHandlers):
+    """Answers the first call of one operation with an error, as a throttled or broken
+    AWS call would, to stop chalice's deployer part way."""
+
+    def __init__(self, event_operation: str, code: str = "BadRequestException"):
+        self.code = code
+        self.failed = False
+        super().__init__([(f"before-call.{event_operation}", self._fail)])
+
+    def _fail(self, params, **_):
+        if self.failed:
+            return None
+        self.failed = True
+        return error_response(params["url"], 400, self.code, "failing this call on purpose")
+
+
+# --- chalice's own deployer against moto (test_lifecycle.py) -----------------------------
+
+def write_chalice_project(project: Path) -> Path:
+    """A copy of the chalice project to deploy from, so chalice's record
+    (`.chalice/deployed/`) and zips (`.chalice/deployments/`) stay out of the checkout.
+
+    Its layer carries one vendored module instead of requirements.txt, which chalice would
+    download wheels for; the app code and configuration are the project's own.
+    """
+    import shutil
+
+    project.mkdir(parents=True)
+    shutil.copy(ROOT / "app.py", project)
+    shutil.copytree(ROOT / "chalicelib", project / "chalicelib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (project / ".chalice").mkdir()
+    for config in (ROOT / ".chalice").glob("*.json"):
+        shutil.copy(config, project / ".chalice")
+    (project / "vendor").mkdir()
+    (project / "vendor" / "parley_layer_probe.py").write_text("LAYER = True\n")
+    return project
+
+
+class FreshApp:
+    """chalice loads the project's app.py with `import app`, and app.py reads the stream ARN
+    from the environment as it is imported: once per `make deploy`, a process of its own.
+    Tests deploy in one process against tables created after `app` was imported (by other
+    tests, or an earlier deploy of the same test), so `forget` drops the imported app and
+    the cached settings before each run, for chalice to import it anew. On exit the
+    earlier `app`, sys.path and the environment are put back as they were."""
+
+    def __enter__(self):
+        self._app = sys.modules.pop("app", None)
+        self._path = list(sys.path)
+        self._environ = dict(os.environ)
+        self.forget()
+        return self
+
+    @staticmethod
+    def forget():
+        from chalicelib import config  # the checkout's package, not a project copy's
+
+        sys.modules.pop("app", None)
+        config.settings.cache_clear()
+
+    def __exit__(self, *_):
+        sys.path[:] = self._path
+        os.environ.clear()
+        os.environ.update(self._environ)
+        self.forget()
+        if self._app is not None:
+            sys.modules["app"] = self._app

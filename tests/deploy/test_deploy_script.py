@@ -2,7 +2,8 @@
 
 Everything runs for real against moto except three things moto cannot emulate, all named
 in docs/DEPLOY.md: chalice's own deploy (tests.deploy.conftest.RecordingChalice stands
-in), CloudFront resources inside CloudFormation (the distribution is created through moto's
+in; test_lifecycle.py runs chalice's deployer itself, in process against moto),
+CloudFront resources inside CloudFormation (the distribution is created through moto's
 CloudFront API and the template refers to it instead) and the WebSocket stage's
 throttling update (tests.deploy.conftest.UnemulatedCalls records the request).
 """
