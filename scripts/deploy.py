@@ -1,6 +1,7 @@
 """Deploy Parley to an AWS account: `make deploy STAGE=prod` (= `python -m scripts.deploy`).
 
 Steps, each a small function taking a boto3 client so tests run them against moto:
+0. refuse a stage that already runs in another region (scripts/stage_region.py);
 1. create or update the infra stack (infra/parley.yaml): table + stream, bucket, CloudFront
    (scripts/cloudformation.py);
 2. create the JWT signing key in SSM Parameter Store once (SecureString, never rotated
@@ -53,6 +54,7 @@ from scripts.common import (
     stack_name,
 )
 from scripts.site import config_js, invalidate, upload_site
+from scripts.stage_region import StageInAnotherRegion, check_region
 from scripts.throttling import (
     REST_THROTTLE,
     STRICT_THROTTLE,
@@ -180,6 +182,7 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
         return session.client(service, endpoint_url=endpoint_url)
 
     account = caller_account(client("sts"), session.region_name)
+    check_region(stage, account["region"], chalice.deployed(stage), client("iam"))
     outputs = ensure_stack(client("cloudformation"), stack_name(stage),
                            template_body or INFRA_TEMPLATE.read_text(),
                            {"Stage": stage, "PriceClass": price_class}, log)
@@ -222,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
                      price_class=args.price_class)
     except NoCredentialsError:
         parser.error(NO_CREDENTIALS)
+    except StageInAnotherRegion as err:
+        print(err, file=sys.stderr)
+        return 1
     except ChaliceDeploymentError as err:
         print(err, file=sys.stderr)
         print("chalice deploy failed; fix the cause and run make deploy again: it adopts "

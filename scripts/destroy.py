@@ -5,8 +5,9 @@ groups (chalice delete leaves those), then the site bucket is emptied (CloudForm
 cannot delete a bucket with objects), then the infra stack, and last the SSM parameter
 holding the token signing key. What chalice deletes is what the account holds, found by
 name when chalice's record is missing or out of date (scripts/recovery.py), so a stage
-whose deploy failed part way is removed too. Running it again on a stage that is already
-gone does nothing.
+whose deploy failed part way is removed too. A stage deployed in another region is
+refused (scripts/stage_region.py). Running it again on a stage that is already gone does
+nothing.
 """
 
 import argparse
@@ -21,6 +22,7 @@ from scripts.chalice_cli import ChaliceCli, log_group_names
 from scripts.cloudformation import delete_stack, stack_outputs, stack_status
 from scripts.common import ROOT, stack_name
 from scripts.site import empty_bucket
+from scripts.stage_region import StageInAnotherRegion, check_region
 
 
 def delete_secret(ssm, name: str) -> bool:
@@ -52,6 +54,7 @@ def destroy(stage: str, *, session: boto3.session.Session, chalice,
     def client(service):
         return session.client(service, endpoint_url=endpoint_url)
 
+    check_region(stage, session.region_name, chalice.deployed(stage), client("iam"))
     log(f"deleting chalice stage {stage} (Lambdas, REST and WebSocket APIs, roles)")
     deleted = chalice.delete(stage)
     for name in delete_log_groups(client("logs"), log_group_names(deleted)):
@@ -86,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         destroy(args.stage, session=session, chalice=ChaliceCli(ROOT, args.profile))
     except NoCredentialsError:
         parser.error(NO_CREDENTIALS)
+    except StageInAnotherRegion as err:
+        print(err, file=sys.stderr)
+        return 1
     print(f"stage {args.stage} is gone")
     return 0
 

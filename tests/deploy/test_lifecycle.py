@@ -1,6 +1,7 @@
 """`make deploy` / `make destroy` with chalice's own deployer and deletion deployer, run in
 process against moto (mock_aws): a first deploy and a re-run, a deploy after a destroy,
-and a deploy or destroy that fails part way and what the next run does about it.
+a deploy or destroy that fails part way and what the next run does about it, and a stage
+that already runs in another region.
 
 chalice plans and executes for real; tests.deploy.conftest.MotoGaps fills what moto 5.2.5
 lacks on chalice's path, and MappingStates adds Lambda's busy mapping states. CloudFront
@@ -19,6 +20,7 @@ from scripts import deploy as deploy_script
 from scripts import destroy as destroy_script
 from scripts.chalice_cli import ChaliceCli, previous_deploy
 from scripts.cloudformation import stack_outputs, stack_status
+from scripts.stage_region import StageInAnotherRegion
 from tests.deploy.conftest import (
     EMPTY_RECORD,
     FailOnce,
@@ -260,3 +262,24 @@ def test_destroy_after_a_destroy_that_failed_part_way_finishes_it(account):
         "account does not" in logs
     assert all(not found for found in what_the_stage_has(account).values()), \
         what_the_stage_has(account)
+
+
+# --- one stage, one region ---------------------------------------------------------------
+
+def test_a_stage_running_in_another_region_is_refused_before_anything_is_created(account):
+    run_deploy(account)
+    elsewhere = "eu-west-1"
+    cfn = boto3.Session(region_name=elsewhere).client("cloudformation")
+
+    with pytest.raises(StageInAnotherRegion, match=f"stage dev is deployed in {REGION}"):
+        run_deploy(account, region=elsewhere)
+    assert stack_status(cfn, f"{PREFIX}-infra") is None
+
+    # from a checkout without chalice's record: the roles' policies tell
+    (account.project / ".chalice" / "deployed" / f"{STAGE}.json").unlink()
+    with pytest.raises(StageInAnotherRegion, match=f"the policy of IAM role {PREFIX}-"):
+        run_deploy(account, region=elsewhere)
+    with pytest.raises(StageInAnotherRegion):
+        run_destroy(account, region=elsewhere)
+    assert stack_status(cfn, f"{PREFIX}-infra") is None
+    assert what_the_stage_has(account)["functions"]  # the us-east-1 stage is untouched
