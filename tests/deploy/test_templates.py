@@ -189,12 +189,42 @@ def test_bot_network_and_task_exist_only_with_a_bot_image(infra):
             "BotTaskRoleArn", "BotExecutionRoleArn"} <= set(outputs)
 
 
+def names_of(value) -> list:
+    """Every `Name` property anywhere in a JSON-like value."""
+    if isinstance(value, dict):
+        found = [value["Name"]] if "Name" in value else []
+        return found + [n for v in value.values() for n in names_of(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in names_of(v)]
+    return []
+
+
+def test_account_wide_cloudfront_names_carry_the_stack_and_the_region(infra):
+    """CloudFront is global: the same stage's stack in a second region must not take
+    (or fail on) the first one's origin access control and headers policy names."""
+    names = [name for res in infra["Resources"].values()
+             if res["Type"].startswith("AWS::CloudFront::")
+             for name in names_of(res["Properties"])]
+    assert len(names) == 2  # the origin access control and the response headers policy
+    for name in names:
+        assert "${AWS::StackName}" in name["Fn::Sub"] and "${AWS::Region}" in name["Fn::Sub"]
+
+
 # --- make package -----------------------------------------------------------------------
 
 def test_packaged_template_passes_cfn_lint(packaged):
     path, _ = packaged
     result = run_cfn_lint(path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_packaged_roles_are_named_by_cloudformation(packaged):
+    """IAM names are account-wide; a role name fixed in the template would collide when
+    the same template is deployed in a second region."""
+    _, template = packaged
+    roles = of_type(template, "AWS::IAM::Role")
+    assert roles
+    assert not [name for name, role in roles.items() if "RoleName" in role["Properties"]]
 
 
 def test_packaged_template_holds_the_infra_resources(packaged, infra):
