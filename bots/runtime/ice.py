@@ -69,3 +69,10 @@ def restarted(before: str | None, after: str) -> bool:
     if ufrag(before) != ufrag(after):
         return True
     return set(_FINGERPRINT.findall(before)) != set(_FINGERPRINT.findall(after))
+
+
+def same_offer(before: str | None, after: str) -> bool:
+    """Whether `after` is `before` sent again, perhaps with more candidates in it."""
+    def bare(sdp: str) -> list[str]:
+        return [x for x in sdp.splitlines() if not x.startswith(("a=candidate:", "a=end-of-candidates"))]
+    return before is not None and bare(before) == bare(after)

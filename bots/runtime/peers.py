@@ -21,7 +21,7 @@ import math
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from .api import ApiError, new_key
-from .ice import candidate_from_init, restarted, ufrag
+from .ice import candidate_from_init, restarted, same_offer, ufrag
 
 log = logging.getLogger("parley.bot")
 KINDS = ("audio", "video")
@@ -250,8 +250,10 @@ class Peer:
         elif pc.remoteDescription is not None and restarted(pc.remoteDescription.sdp, desc.sdp):
             log.info("peer %s: they restarted", self.id)
             await self._rebuild()
-        elif desc.sdp == self._remote_offer and pc.signalingState == "stable":
-            await self._describe(pc)  # the same offer again: our answer once more
+        elif pc.signalingState == "stable" and same_offer(self._remote_offer, desc.sdp):
+            # sent again (its sender heard no answer in time), maybe with the candidates found
+            # since, which were trickled to us as well: our answer once more
+            await self._describe(pc)
             return
         pc = self.pc
         await pc.setRemoteDescription(desc)

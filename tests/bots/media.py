@@ -35,10 +35,11 @@ class FrameCount:
         self.tracks = 0
 
     def read(self, track) -> asyncio.Task:
-        self.tracks += 1
-        return asyncio.ensure_future(self._read(track))
+        return asyncio.ensure_future(self.consume(track))
 
-    async def _read(self, track) -> None:
+    async def consume(self, track) -> None:
+        """Read `track` until it ends."""
+        self.tracks += 1
         try:
             while True:
                 frame = await track.recv()

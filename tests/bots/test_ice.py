@@ -3,7 +3,7 @@ restart is told from a renegotiation."""
 
 import pytest
 
-from bots.runtime.ice import candidate_from_init, ice_servers, restarted, ufrag
+from bots.runtime.ice import candidate_from_init, ice_servers, restarted, same_offer, ufrag
 
 
 def test_a_chrome_host_candidate_becomes_an_aiortc_candidate():
@@ -74,3 +74,11 @@ def test_a_new_ufrag_or_certificate_is_a_restart_and_the_same_session_is_not():
     assert restarted(before, SDP.format(ufrag="efgh", fp="AA:BB"))
     assert restarted(before, SDP.format(ufrag="abcd", fp="CC:DD"))
     assert not restarted(None, before)  # a first description restarts nothing
+
+
+def test_an_offer_sent_again_with_more_candidates_is_the_same_offer():
+    first = SDP.format(ufrag="abcd", fp="AA:BB")
+    again = first + "a=candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host\r\na=end-of-candidates\r\n"
+    assert same_offer(first, again)
+    assert not same_offer(first, first + "a=recvonly\r\n")
+    assert not same_offer(None, first)

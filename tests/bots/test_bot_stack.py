@@ -1,0 +1,126 @@
+"""A runtime Bot against the running local stack, without a browser: how it joins, and every
+way it stops — by itself when only bots are left, when the meeting ends, when a host removes
+it, on SIGTERM — each time leaving the meeting cleanly."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bots.runtime import Bot
+from tests.api.stack_client import Rest, left, updated
+
+from .conftest import config_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Watcher(Bot):
+    """Remembers why it stopped and every event it heard."""
+
+    display_name = "Watcher"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.stopped_with = None
+        self.events = []
+
+    async def on_event(self, event):
+        self.events.append(event)
+
+    async def on_stop(self, reason):
+        self.stopped_with = reason
+
+
+def present(rest: Rest, person) -> list[dict]:
+    reply = rest.call("GET", f"/meetings/{person.mid}/participants", token=person.token)
+    assert reply.status == 200, reply.json
+    return reply.json["participants"]
+
+
+def test_a_bot_alone_in_a_meeting_leaves_after_the_idle_time(stack, run_bot):
+    rest = Rest(stack.api)
+    mid = rest.create("Empty")["meeting"]["id"]
+    runner = run_bot(Watcher(config_for(stack, mid, idle_seconds=1)))
+    assert runner.finish() == 0
+    assert runner.bot.stopped_with == "idle"
+    late = rest.join(mid, "Late")
+    assert [p["id"] for p in present(rest, late)] == [late.pid]  # the bot left
+
+
+@pytest.mark.parametrize("ending", ["meeting-ended", "removed"])
+def test_a_bot_stops_when_the_meeting_ends_or_a_host_removes_it(stack, run_bot, ending):
+    rest = Rest(stack.api)
+    created = rest.create("Ends")
+    mid = created["meeting"]["id"]
+    host = rest.join(mid, "Hana", hostKey=created["hostKey"])
+    with host.connect() as ws:
+        runner = run_bot(Watcher(config_for(stack, mid, idle_seconds=60)))
+        bot_id = ws.wait_for(lambda e: e.get("event") == "participant-joined")["participant"]["id"]
+        assert runner.wait_until(lambda bot: bot.me, "joined") == bot_id
+        ws.wait_for(updated(bot_id, connected=True))  # its socket is open: it hears the end
+        if ending == "meeting-ended":
+            assert rest.call("DELETE", f"/meetings/{mid}", token=host.token).status == 204
+        else:
+            reply = rest.call("DELETE", f"/meetings/{mid}/participants/{bot_id}", token=host.token)
+            assert reply.status == 204, reply.json
+        assert runner.finish() == 0
+    assert runner.bot.stopped_with == ending
+    assert runner.bot.events[-1]["event"] == ending
+    assert runner.bot.peers == {}  # the peer with the host was closed
+
+
+def test_a_guest_join_needs_no_token_and_offers_to_everyone_already_there(stack, run_bot):
+    rest = Rest(stack.api)
+    mid = rest.create("Offers")["meeting"]["id"]
+    ada = rest.join(mid, "Ada")
+    runner = run_bot(Watcher(config_for(stack, mid)))
+    runner.wait_until(lambda bot: bot.me, "joined")
+    assert runner.bot.join_response["participant"]["name"] == "Watcher"
+    tickets = []
+    while not tickets:
+        tickets = ada.replay()
+    offer = tickets[0]
+    assert (offer["from"], offer["kind"], offer["data"]["type"]) == (runner.bot.me, "description", "offer")
+    # aiortc gathers before it describes: the offer carries its candidates, none trickle
+    assert "a=candidate:" in offer["data"]["sdp"]
+    assert list(runner.bot.participants) == [ada.pid]
+    assert runner.stop() == 0
+    assert [t["kind"] for t in ada.replay()][-1] == "bye"
+
+
+SCRIPT = textwrap.dedent("""
+    import asyncio, logging, sys
+    from bots.runtime import Bot, BotConfig
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    sys.exit(asyncio.run(Bot(BotConfig.from_env()).run()))
+""")
+
+
+def test_sigterm_makes_a_bot_process_leave_and_exit_0(stack, tmp_path):
+    rest = Rest(stack.api)
+    mid = rest.create("Signal")["meeting"]["id"]
+    ada = rest.join(mid, "Ada")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env.update(PARLEY_API_URL=stack.api, PARLEY_BOT_MEETING=mid, PARLEY_BOT_IDLE_SECONDS="60",
+               PARLEY_BOT_OPTIONS=json.dumps({"mode": "audio"}), PARLEY_BOT_NAME="Signalled")
+    log = tmp_path / "bot.log"
+    with ada.connect() as ws, open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, stderr=out)
+        try:
+            bot_id = ws.wait_for(lambda e: e.get("event") == "participant-joined")["participant"]["id"]
+            ws.wait_for(updated(bot_id, connected=True))
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(60) == 0, log.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        gone = ws.wait_for(left(bot_id))
+    assert gone["reason"] == "left"
+    assert "stopping: signal" in log.read_text()
