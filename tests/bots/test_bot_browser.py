@@ -48,7 +48,7 @@ def page_connected_to(person, bot_pid: str) -> None:
                bot_pid)
 
 
-def test_a_bot_decodes_a_pages_camera_and_microphone(stack, people, run_bot):
+def test_a_bot_decodes_a_pages_camera_and_microphone_and_restarts_with_it(stack, people, run_bot):
     mid = Rest(stack.api).create("Bot and Ada")["meeting"]["id"]
     (ada,) = people(1)
     ada_id = join(ada, mid, "Ada")
@@ -58,6 +58,20 @@ def test_a_bot_decodes_a_pages_camera_and_microphone(stack, people, run_bot):
     page_connected_to(ada, bot_id)
     peer = runner.bot.peers[ada_id]
     assert peer.rebuilds == 0 and runner.bot.counts[ada_id].tracks == 2
+
+    # A restart (after a failure, by the impolite side: made so here, whatever the ids say)
+    # starts on a fresh aiortc connection with a new certificate; Chrome takes the new offer
+    # as an ICE and DTLS restart, and media comes back on new tracks.
+    before = runner.call(lambda: dict(runner.bot.counts[ada_id].frames))
+
+    def restart():
+        peer.polite, peer.restarted_at = False, float("-inf")
+        peer.restart()
+    runner.call(restart)
+    runner.wait_until(media_from(ada_id, before["audio"] + 50, before["video"] + 30, pictures=10),
+                      "media again after the restart")
+    assert runner.call(lambda: (peer.rebuilds, runner.bot.counts[ada_id].tracks)) == (1, 4)
+    page_connected_to(ada, bot_id)
     assert runner.stop() == 0
     # the page heard it leave (its bye, then participant-left) and dropped its tile
     ada.wait_for_function("pid => !document.querySelector(`.tile[data-pid='${pid}']`)", arg=bot_id)
