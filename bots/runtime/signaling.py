@@ -35,7 +35,6 @@ class Signaling:
         self.on_fatal = on_fatal or (lambda code: None)
         self.sequence = TicketSequence()
         self.attempt = 0
-        self.opened = asyncio.Event()  # set at each open, once its replay is done
         self.closed = False
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -44,6 +43,7 @@ class Signaling:
         self._closing: asyncio.Task | None = None
         self._again = False
         self._pong = asyncio.Event()
+        self._renewing = False  # the socket is being replaced on purpose: no backoff
 
     def start(self) -> None:
         self._http = aiohttp.ClientSession()
@@ -76,8 +76,7 @@ class Signaling:
             self._renewing = False
             self.on_status("open")
             keep_alive = asyncio.create_task(self._keep_alive(self.ws))
-            catch_up = self.catch_up()
-            catch_up.add_done_callback(lambda _: self.opened.set())
+            self.catch_up()
             try:
                 async for msg in self.ws:
                     if msg.type == aiohttp.WSMsgType.TEXT:
@@ -86,15 +85,12 @@ class Signaling:
                         break
             finally:
                 keep_alive.cancel()
-                self.opened.clear()
             if self.closed:
                 return
             log.info("socket closed (%s); reconnecting", self.ws.close_code)
             self.on_status("reconnecting")
             if not self._renewing:
                 await self._backoff()
-
-    _renewing = False
 
     async def _keep_alive(self, ws) -> None:
         """Ping every `ping_every` seconds; a missing pong or the 2 h mark closes the socket,

@@ -4,9 +4,11 @@ import asyncio
 
 from bots.runtime.idle import IdleTimer
 
+from .aio import run_async
+
 
 def run(test):
-    asyncio.run(asyncio.wait_for(test(), 10))
+    run_async(test, timeout=10)
 
 
 def test_an_empty_meeting_fires_after_the_idle_time():

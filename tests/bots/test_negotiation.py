@@ -8,6 +8,7 @@ import re
 from bots.runtime.ice import candidate_from_init, ufrag
 from bots.runtime.peers import Peer
 
+from .aio import run_async
 from .media import ChangingVideo, FrameCount
 
 # "b" > "a": b is the polite one
@@ -85,11 +86,11 @@ def run(test):
     async def main():
         relay = Relay()
         try:
-            await asyncio.wait_for(test(relay), 60)
+            await test(relay)
         finally:
             for peer in relay.peers.values():
                 await peer.close()
-    asyncio.run(main())
+    run_async(main)
 
 
 def test_the_newcomer_offers_and_the_other_side_only_answers():

@@ -10,6 +10,8 @@ from bots.runtime.api import ApiError
 from bots.runtime.signaling import Signaling
 from bots.runtime.tickets import pad
 
+from .aio import run_async
+
 
 class Server:
     """Stores the tickets addressed to the bot, pushes what the test says, answers pings."""
@@ -70,11 +72,11 @@ def scenario(test):
                         on_event=seen["events"].append, on_status=seen["status"].append,
                         on_fatal=seen["fatal"].append)
         try:
-            await asyncio.wait_for(test(server, sig, seen), 30)
+            await test(server, sig, seen)
         finally:
             await sig.close()
             await runner.cleanup()
-    asyncio.run(main())
+    run_async(main, timeout=30)
 
 
 async def until(check, every=0.02):
