@@ -78,6 +78,28 @@ def test_a_bot_decodes_a_pages_camera_and_microphone_and_restarts_with_it(stack,
     assert ada.errors == []
 
 
+def test_a_camera_turned_on_after_the_bot_joined_reaches_it_by_renegotiation(stack, people, run_bot):
+    mid = Rest(stack.api).create("Camera later")["meeting"]["id"]
+    (ada,) = people(1)
+    ada.goto(f"/#/{mid}")
+    ada.fill("#display-name", "Ada")
+    ada.wait_for_selector('#toggle-cam[data-on="true"]')
+    ada.click("#toggle-cam")  # joins with the camera off: no video track at all
+    ada.wait_for_selector('#toggle-cam[data-on="false"]')
+    ada.click("#join-button")
+    ada.wait_for_selector(".room")
+    ada_id = ada.evaluate("window.__parley.me")
+    runner = run_bot(Counter(config_for(stack, mid)))
+    runner.wait_until(media_from(ada_id, video=0, pictures=0), "Ada's audio")
+    assert runner.call(lambda: runner.bot.counts[ada_id].frames["video"]) == 0
+
+    ada.click("#toggle-cam")  # the page adds a track and offers: same ICE session
+    runner.wait_until(media_from(ada_id), "Ada's video after her camera came on")
+    assert runner.call(lambda: runner.bot.peers[ada_id].rebuilds) == 0
+    assert runner.stop() == 0
+    assert ada.errors == []
+
+
 def test_a_dropped_bot_socket_comes_back_replays_and_keeps_its_peers(stack, people, run_bot):
     mid = Rest(stack.api).create("Bot, Ada and Bob")["meeting"]["id"]
     ada, bob = people(2)
