@@ -97,9 +97,11 @@ class Bot:
             except ApiError as err:
                 log.error("could not join meeting %s: %s", self.config.meeting, err)
                 return 1
-            await self._enter(join)
-            await self._stopping.wait()
-            await self._leave()
+            try:
+                await self._enter(join)
+                await self._stopping.wait()
+            finally:  # whatever went wrong, the meeting must not keep a dead participant
+                await self._leave()
             return self.exit_code
         finally:
             for sig in handled:
