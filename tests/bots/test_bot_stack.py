@@ -21,17 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Watcher(Bot):
-    """Remembers why it stopped and every event it heard."""
+    """Remembers why it stopped."""
 
     display_name = "Watcher"
 
     def __init__(self, config):
         super().__init__(config)
         self.stopped_with = None
-        self.events = []
-
-    async def on_event(self, event):
-        self.events.append(event)
 
     async def on_stop(self, reason):
         self.stopped_with = reason
@@ -70,8 +66,8 @@ def test_a_bot_stops_when_the_meeting_ends_or_a_host_removes_it(stack, run_bot, 
             reply = rest.call("DELETE", f"/meetings/{mid}/participants/{bot_id}", token=host.token)
             assert reply.status == 204, reply.json
         assert runner.finish() == 0
+    # by the event, or by the refusal of a request made meanwhile: the same reason either way
     assert runner.bot.stopped_with == ending
-    assert runner.bot.events[-1]["event"] == ending
     assert runner.bot.peers == {}  # the peer with the host was closed
 
 
