@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -21,16 +22,28 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Watcher(Bot):
-    """Remembers why it stopped."""
+    """Remembers the events it heard and why it stopped."""
 
     display_name = "Watcher"
 
     def __init__(self, config):
         super().__init__(config)
         self.stopped_with = None
+        self.heard = []
+
+    async def on_event(self, event):
+        self.heard.append((event["event"], (event.get("participant") or {}).get("id")))
 
     async def on_stop(self, reason):
         self.stopped_with = reason
+
+
+def eventually(fn, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not (value := fn()):
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.1)
+    return value
 
 
 def present(rest: Rest, person) -> list[dict]:
@@ -71,23 +84,31 @@ def test_a_bot_stops_when_the_meeting_ends_or_a_host_removes_it(stack, run_bot, 
     assert runner.bot.peers == {}  # the peer with the host was closed
 
 
-def test_a_guest_join_needs_no_token_and_offers_to_everyone_already_there(stack, run_bot):
+def test_a_guest_bot_offers_to_everyone_there_and_to_a_later_joiner_who_does_not_offer(stack, run_bot):
     rest = Rest(stack.api)
     mid = rest.create("Offers")["meeting"]["id"]
     ada = rest.join(mid, "Ada")
     runner = run_bot(Watcher(config_for(stack, mid)))
     runner.wait_until(lambda bot: bot.me, "joined")
     assert runner.bot.join_response["participant"]["name"] == "Watcher"
-    tickets = []
-    while not tickets:
-        tickets = ada.replay()
-    offer = tickets[0]
+    offer = eventually(lambda: ada.replay(), "the bot's offer to Ada")[0]
     assert (offer["from"], offer["kind"], offer["data"]["type"]) == (runner.bot.me, "description", "offer")
     # aiortc gathers before it describes: the offer carries its candidates, none trickle
     assert "a=candidate:" in offer["data"]["sdp"]
     assert list(runner.bot.participants) == [ada.pid]
+
+    # A later joiner is expected to offer; one who does not (Bob never will) gets our offer
+    # after the wait, and the bot heard of the join through on_event too
+    bob = rest.join(mid, "Bob")
+    runner.wait_until(lambda bot: ("participant-joined", bob.pid) in bot.heard, "Bob's join heard")
+    offers = eventually(lambda: [t for t in bob.replay() if t["kind"] == "description"],
+                        "the bot's offer to Bob")
+    assert (offers[0]["from"], offers[0]["data"]["type"]) == (runner.bot.me, "offer")
+    assert list(runner.bot.participants) == [ada.pid, bob.pid]
+
     assert runner.stop() == 0
     assert [t["kind"] for t in ada.replay()][-1] == "bye"
+    assert [t["kind"] for t in bob.replay()][-1] == "bye"
 
 
 SCRIPT = textwrap.dedent("""
