@@ -1,16 +1,54 @@
-"""Running a runtime Bot from a synchronous test: its own event loop in a thread, stopped
+"""The bot tests' local stack, whose launcher starts a stand-in recorder that writes down the
+environment it was given (tests/fixtures/fake_recorder.py): a test starts a recording and
+runs the runtime with that environment, invitation included, as the real recorder gets it.
+And running a runtime Bot from a synchronous test: its own event loop in a thread, stopped
 (and waited for) when the test ends, whatever happened."""
 
 import asyncio
 import concurrent.futures
+import json
 import threading
 import time
 
 import pytest
 
 from bots.runtime import Bot, BotConfig
+from harness.stack import running_stack
+from tests.api.stack_client import Rest
 
 WAIT = 90  # a ceiling for slow shared machines, never a timing assertion
+FAKE_BOT = "tests.fixtures.fake_recorder"
+
+
+@pytest.fixture(scope="session")
+def bot_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("bots")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, bot_dir):
+    """This folder's stack (the browser fixtures' pages open it too)."""
+    with running_stack(tmp_path_factory.mktemp("bot-stack") / "devserver.log",
+                       PARLEY_BOT_MODULE=FAKE_BOT, PARLEY_BOT_WORKDIR=str(bot_dir),
+                       PARLEY_RECORDINGS_BUCKET="parley-recordings",
+                       PARLEY_BOT_LOG_DIR=str(bot_dir / "logs")) as running:
+        yield running
+
+
+@pytest.fixture
+def launch(stack, bot_dir):
+    """launch(mid, host_token, **recording) -> the environment the launcher gave the bot of
+    a recording the host starts (PARLEY_API_URL, PARLEY_BOT_TOKEN, ...)."""
+    def start(mid: str, host_token: str, **body) -> dict:
+        reply = Rest(stack.api).call("POST", f"/meetings/{mid}/recordings", body, host_token)
+        assert reply.status == 201, reply.json
+        path = bot_dir / f"{reply.json['recording']['id']}.json"
+        deadline = time.monotonic() + WAIT
+        while not path.exists():
+            assert time.monotonic() < deadline, "the launcher started no bot"
+            time.sleep(0.05)
+        return json.loads(path.read_text())["env"]
+    return start
 
 
 class BotRunner:
@@ -87,4 +125,5 @@ def run_bot():
 
 
 def config_for(stack, mid: str, **extra) -> BotConfig:
+    """A bot without an invitation: it joins as a guest."""
     return BotConfig(api_url=stack.api, meeting=mid, **extra)

@@ -1,52 +1,40 @@
-"""A bot joins with the invite the server's launcher gives it: a participant of role bot that
-takes no seat. Skipped while the server does not take `botToken` on join yet."""
-
-import time
-
-import jwt
-import pytest
+"""A bot joins with the invitation the server's launcher gives it: a participant of role bot
+that takes no seat and passes the lock, the lobby and the passcode; run again with the same
+invitation (a restarted bot), it takes its earlier participant's place."""
 
 from bots.runtime import Bot, BotConfig
-from harness.stack import free_port, running_stack
-from tests.api.stack_client import Rest
-
-SECRET = "bot-invite-test-secret-0123456789abcdef"
+from tests.api.stack_client import Rest, left
 
 
-def invite(mid: str, rid: str) -> str:
-    """What the launcher hands a recorder (signed with the app's secret)."""
-    now = int(time.time())
-    return jwt.encode({"mid": mid, "rid": rid, "role": "bot-invite", "bot": "recorder",
-                       "iat": now, "exp": now + 3600}, SECRET, algorithm="HS256")
-
-
-def test_a_bot_with_an_invite_joins_as_a_bot_without_taking_a_seat(stack, tmp_path, run_bot):
+def test_an_invited_bot_joins_a_full_locked_meeting_as_a_bot_and_peers_with_everyone(
+        stack, run_bot, launch):
     rest = Rest(stack.api)
-    mid = rest.create("Probe")["meeting"]["id"]
-    probe = rest.call("POST", f"/meetings/{mid}/join", {"name": "Recorder", "botToken": "no-invite"})
-    if probe.status == 400:
-        pytest.skip("the server does not take botToken on join yet (it comes with the recordings API)")
-    assert (probe.status, probe.json["error"]["code"]) == (403, "invalid_bot_token")
+    created = rest.create("Full", maxParticipants=2, passcode="4321", lobby=True)
+    mid = created["meeting"]["id"]
+    host = rest.join(mid, "Hana", hostKey=created["hostKey"])
+    waiting = rest.wait(mid, "Gus", passcode="4321")
+    reply = rest.call("POST", f"/meetings/{mid}/lobby/{waiting.pid}/admit", token=host.token)
+    assert reply.status == 200, reply.json
+    assert rest.call("PATCH", f"/meetings/{mid}", {"locked": True}, host.token).status == 200
+    env = launch(mid, host.token, mode="av", reserve=False)
+    config = BotConfig.from_env(env)
+    assert (config.recording, config.options["mode"], config.options["reserve"]) == (
+        env["PARLEY_BOT_RECORDING"], "av", False)
 
-    # A stack whose secret the test knows, so it can sign the invite the launcher would give;
-    # the recorder the launcher starts cannot reach this API URL and gives up.
-    with running_stack(tmp_path / "devserver.log", PARLEY_JWT_SECRET=SECRET, PARLEY_BOT_LAUNCHER="local",
-                       PARLEY_API_URL=f"http://127.0.0.1:{free_port()}/api") as own:
-        rest = Rest(own.api)
-        created = rest.create("Full", maxParticipants=2)
-        mid = created["meeting"]["id"]
-        host = rest.join(mid, "Hana", hostKey=created["hostKey"])
-        guest = rest.join(mid, "Gus")  # every seat taken
-        started = rest.call("POST", f"/meetings/{mid}/recordings", {"mode": "audio"}, host.token)
-        assert started.status == 201, started.json
-        rid = started.json["recording"]["id"]
-        config = BotConfig.from_env({"PARLEY_API_URL": own.api, "PARLEY_BOT_MEETING": mid,
-                                     "PARLEY_BOT_RECORDING": rid, "PARLEY_BOT_TOKEN": invite(mid, rid),
-                                     "PARLEY_BOT_NAME": "Recorder"})
-        runner = run_bot(Bot(config))
-        runner.wait_until(lambda bot: bot.me, "joined")
-        me = runner.bot.join_response["participant"]
-        assert (me["role"], me["bot"], me["recordingId"]) == ("bot", "recorder", rid)
-        assert set(runner.wait_until(lambda bot: len(bot.peers) == 2 and bot.peers, "peers")) == {
-            host.pid, guest.pid}
-        assert runner.stop() == 0
+    with host.connect() as ws:
+        first = run_bot(Bot(config))
+        first.wait_until(lambda bot: bot.me, "joined")
+        me = first.bot.join_response["participant"]
+        assert (me["role"], me["bot"], me["recordingId"]) == ("bot", "recorder", config.recording)
+        peers = first.wait_until(lambda bot: len(bot.peers) == 2 and set(bot.peers), "two peers")
+        assert peers == {host.pid, waiting.pid}
+        meeting = rest.call("GET", f"/meetings/{mid}").json["meeting"]
+        assert meeting["participantCount"] == 2  # the bot took no seat
+
+        # a restarted bot joins with the same invitation; its earlier participant leaves
+        second = run_bot(Bot(config))
+        second.wait_until(lambda bot: bot.me, "joined again")
+        ws.wait_for(left(me["id"]))
+        assert first.finish() == 0  # the first one heard it was gone and stopped
+        assert first.bot.stop_reason == "removed"
+        assert second.stop() == 0

@@ -1,8 +1,8 @@
-"""A runtime Bot against the running local stack, without a browser: how it joins, and every
-way it stops — by itself when only bots are left, when the meeting ends, when a host removes
-it, on SIGTERM — each time leaving the meeting cleanly."""
+"""A runtime Bot against the running local stack, without a browser: how it joins (with the
+launcher's invitation, or as a guest), and every way it stops — by itself when only bots
+are left, when the meeting ends, when a host removes it, on SIGTERM — each time leaving
+the meeting cleanly."""
 
-import json
 import os
 import signal
 import subprocess
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bots.runtime import Bot
+from bots.runtime import Bot, BotConfig
 from tests.api.stack_client import Rest, left, updated
 
 from .conftest import config_for
@@ -52,24 +52,30 @@ def present(rest: Rest, person) -> list[dict]:
     return reply.json["participants"]
 
 
-def test_a_bot_alone_in_a_meeting_leaves_after_the_idle_time(stack, run_bot):
+def test_a_bot_alone_in_a_meeting_leaves_after_the_idle_time(stack, run_bot, launch):
     rest = Rest(stack.api)
-    mid = rest.create("Empty")["meeting"]["id"]
-    runner = run_bot(Watcher(config_for(stack, mid, idle_seconds=1)))
+    created = rest.create("Emptied")
+    mid = created["meeting"]["id"]
+    host = rest.join(mid, "Hana", hostKey=created["hostKey"])
+    env = launch(mid, host.token)
+    host.leave()  # nobody but the bot will be here
+    runner = run_bot(Watcher(BotConfig.from_env({**env, "PARLEY_BOT_IDLE_SECONDS": "1"})))
     assert runner.finish() == 0
+    assert runner.bot.join_response["participant"]["role"] == "bot"
     assert runner.bot.stopped_with == "idle"
     late = rest.join(mid, "Late")
     assert [p["id"] for p in present(rest, late)] == [late.pid]  # the bot left
 
 
 @pytest.mark.parametrize("ending", ["meeting-ended", "removed"])
-def test_a_bot_stops_when_the_meeting_ends_or_a_host_removes_it(stack, run_bot, ending):
+def test_a_bot_stops_when_the_meeting_ends_or_a_host_removes_it(stack, run_bot, launch, ending):
     rest = Rest(stack.api)
     created = rest.create("Ends")
     mid = created["meeting"]["id"]
     host = rest.join(mid, "Hana", hostKey=created["hostKey"])
+    env = launch(mid, host.token)
     with host.connect() as ws:
-        runner = run_bot(Watcher(config_for(stack, mid, idle_seconds=60)))
+        runner = run_bot(Watcher(BotConfig.from_env(env)))
         bot_id = ws.wait_for(lambda e: e.get("event") == "participant-joined")["participant"]["id"]
         assert runner.wait_until(lambda bot: bot.me, "joined") == bot_id
         ws.wait_for(updated(bot_id, connected=True))  # its socket is open: it hears the end
@@ -119,25 +125,26 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_sigterm_makes_a_bot_process_leave_and_exit_0(stack, tmp_path):
+def test_sigterm_makes_a_bot_process_leave_and_exit_0(stack, tmp_path, launch):
     rest = Rest(stack.api)
-    mid = rest.create("Signal")["meeting"]["id"]
-    ada = rest.join(mid, "Ada")
+    created = rest.create("Signal")
+    mid = created["meeting"]["id"]
+    host = rest.join(mid, "Hana", hostKey=created["hostKey"])
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
-    env.update(PARLEY_API_URL=stack.api, PARLEY_BOT_MEETING=mid, PARLEY_BOT_IDLE_SECONDS="60",
-               PARLEY_BOT_OPTIONS=json.dumps({"mode": "audio"}), PARLEY_BOT_NAME="Signalled")
+    env.update(launch(mid, host.token, mode="audio"))  # what the launcher gives a recorder
     log = tmp_path / "bot.log"
-    with ada.connect() as ws, open(log, "wb") as out:
+    with host.connect() as ws, open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, stderr=out)
         try:
-            bot_id = ws.wait_for(lambda e: e.get("event") == "participant-joined")["participant"]["id"]
-            ws.wait_for(updated(bot_id, connected=True))
+            bot = ws.wait_for(lambda e: e.get("event") == "participant-joined")["participant"]
+            ws.wait_for(updated(bot["id"], connected=True))
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(60) == 0, log.read_text()
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        gone = ws.wait_for(left(bot_id))
+        gone = ws.wait_for(left(bot["id"]))
+    assert (bot["role"], bot["name"]) == ("bot", "Bot")
     assert gone["reason"] == "left"
     assert "stopping: signal" in log.read_text()
