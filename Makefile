@@ -8,20 +8,21 @@ LOCAL_STAMP := $(VENV)/.installed-local
 DEV_STAMP := $(VENV)/.installed-dev
 STAGE ?= dev
 CHROMIUM ?= /usr/bin/chromium
+TURNSERVER ?= /usr/bin/turnserver
 
-.PHONY: install install-local run test lint bench package deploy destroy screenshot chromium clean
+.PHONY: install install-local run test lint bench package deploy destroy screenshot chromium coturn clean
 
 install: $(DEV_STAMP)
 
 install-local: $(LOCAL_STAMP)
 
-$(LOCAL_STAMP): requirements.txt requirements-local.txt
+$(LOCAL_STAMP): requirements.txt requirements-local.txt requirements-bots.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet "pip==26.2.1"  # chalice 1.34 asks for pip<26.3
 	$(PY) -m pip install --quiet -r requirements-local.txt
 	touch $(LOCAL_STAMP)
 
-$(DEV_STAMP): $(LOCAL_STAMP) requirements-dev.txt requirements-bots.txt
+$(DEV_STAMP): $(LOCAL_STAMP) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
@@ -32,10 +33,19 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's coturn, the TURN server `make run` starts on localhost (docs/LOCAL.md, "TURN").
+coturn:
+	@command -v $(TURNSERVER) >/dev/null || { \
+	  echo "installing Debian coturn"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq coturn >/dev/null; }
+
+# TURN=off: no coturn. Without one (not installable here) the stack says so and runs without TURN.
 run: install-local
+	@[ "$(TURN)" = off ] || $(MAKE) --no-print-directory coturn || true
 	$(PY) -m devserver
 
-test: install chromium
+test: install chromium coturn
 	$(PY) -m pytest
 
 # Every benchmark on this machine (localhost only); writes docs/BENCHMARKS.md.

@@ -13,11 +13,18 @@ import time
 from .config import Settings
 
 
-def ice_servers(s: Settings, pid: str) -> list[dict]:
+def credentials(secret: str, pid: str, expires: int) -> tuple[str, str]:
+    """(username, password) that coturn accepts until `expires` (epoch seconds)."""
+    username = f"{expires}:{pid}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def ice_servers(s: Settings, pid: str, now: float | None = None) -> list[dict]:
+    """The RTCIceServer list of a join response; TURN credentials last as long as the token."""
     servers = [dict(server) for server in s.ice_servers]
     if s.turn_secret and s.turn_urls:
-        username = f"{int(time.time()) + s.token_ttl}:{pid}"
-        digest = hmac.new(s.turn_secret.encode(), username.encode(), hashlib.sha1).digest()
-        servers.append({"urls": list(s.turn_urls), "username": username,
-                        "credential": base64.b64encode(digest).decode()})
+        now = time.time() if now is None else now
+        username, password = credentials(s.turn_secret, pid, int(now) + s.token_ttl)
+        servers.append({"urls": list(s.turn_urls), "username": username, "credential": password})
     return servers

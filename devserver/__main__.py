@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -22,7 +23,7 @@ import boto3
 from aiohttp import web
 from botocore.config import Config
 
-from . import datadir, environment, housekeeping, lambdas, logs, schedule, server, snapshots
+from . import bots, coturn, datadir, environment, housekeeping, lambdas, logs, schedule, server, snapshots
 from .gateway import RestGateway
 from .management_api import LocalManagementSession, ManagementApi
 from .static import Frontend
@@ -59,7 +60,7 @@ async def _release_stale_sockets(models, websockets, host: str) -> None:
         log.info("%d socket(s) of the previous run had no $disconnect: given it now", len(stale))
 
 
-def _banner(listen, store, data_dir) -> str:
+def _banner(listen, store, data_dir, services=None, turn="off", ice_policy=None) -> str:
     url = listen.url
     lines = [
         "",
@@ -70,6 +71,12 @@ def _banner(listen, store, data_dir) -> str:
         f"    health      {url}/health",
         f"    data store  {store.describe()}, table {store.table!r}",
     ]
+    if services is not None:
+        lines += [f"    S3, SES     embedded (moto) at {services.endpoint}, bucket {services.bucket!r}",
+                  f"    mail        {url}/local/mail (what the stack emailed; nothing is sent)"]
+    lines.append(f"    TURN        {turn}")
+    if ice_policy == "relay":
+        lines.append("    ICE         relay only (PARLEY_ICE_POLICY=relay): every call goes through TURN")
     if data_dir is None:
         lines.append("    kept        nothing: PARLEY_EPHEMERAL=1 (tokens end with this run)")
     else:
@@ -108,14 +115,17 @@ async def _keep_house(work, interval: float) -> None:
             log.exception("housekeeping of the embedded DynamoDB failed; trying again")
 
 
-async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None) -> int:
+async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
+                services=None, turn="off", ice_policy=None) -> int:
     """`data_dir`: where this run keeps its state (None: nowhere); `kept`: the embedded
     store's Snapshots (None when its items are not kept); `embedded`: the embedded
-    DynamoDB (None for another store), whose streams and TTL this process looks after."""
+    DynamoDB (None for another store), whose streams and TTL this process looks after;
+    `services`: the embedded S3 and SES (None when the app uses others); `turn`: what the
+    banner says of TURN; `ice_policy`: the pages' iceTransportPolicy (None: the default)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     parley = importlib.import_module("app")
-    from chalicelib import models, roster, signaling
+    from chalicelib import launcher, models, roster, signaling
 
     stream_arn = _prepare_table(store, models)
     app = parley.app
@@ -159,7 +169,8 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None) ->
     web_app = server.build(
         health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept),
         rest=rest, websockets=websockets, management=management,
-        frontend=Frontend(ROOT / "frontend"))
+        frontend=Frontend(ROOT / "frontend", ice_policy=ice_policy),
+        outbox=server.Outbox(services) if services is not None else None)
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock, shutdown_timeout=5).start()
@@ -169,7 +180,7 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None) ->
     if embedded is not None:
         chores = housekeeping.Housekeeping(embedded, lambda: _delivered(pollers))
         tidy = asyncio.create_task(_keep_house(chores.run_once, housekeeping.TRIM_INTERVAL))
-    print(_banner(listen, store, data_dir), flush=True)
+    print(_banner(listen, store, data_dir, services, turn, ice_policy), flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -185,6 +196,8 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None) ->
         loop.add_signal_handler(signum, on_signal, signum)
     await stop.wait()
 
+    # bots first, while the stack still answers: a bot leaves and reports as it stops
+    await loop.run_in_executor(None, bots.stop_launched, launcher.current())
     cron.cancel()
     if tidy is not None:
         tidy.cancel()
@@ -212,10 +225,12 @@ def main() -> int:
     data_dir = datadir.resolve()
     sock = environment.bind(listen)
     store = environment.data_store()
-    embedded = kept = None
+    ice_policy = environment.ice_policy()
+    embedded = kept = services = turn = None
     try:
         if data_dir is not None:
             datadir.lock(datadir.prepare(data_dir))
+        turn = _start_turn(data_dir)  # before any thread starts (devserver/coturn.py)
         if store.kind == "embedded":
             from .embedded_dynamodb import EmbeddedDynamoDB, UnsupportedMoto
 
@@ -234,8 +249,14 @@ def main() -> int:
             embedded = db
             store = dataclasses.replace(store, endpoint=embedded.endpoint,
                                         kept_in=data_dir and datadir.shown(data_dir))
-        environment.apply(listen, store, data_dir and (lambda: datadir.token_secret(data_dir)))
-        return asyncio.run(serve(sock, listen, store, data_dir, kept, embedded))
+        environment.apply(listen, store, data_dir and (lambda: datadir.token_secret(data_dir)),
+                          bot_logs=data_dir and str(data_dir / "bots"))
+        if store.kind != "aws" and not (os.environ.get("PARLEY_S3_ENDPOINT")
+                                         or os.environ.get("PARLEY_SES_ENDPOINT")):
+            services = _start_services(data_dir)
+        turn = _turn_ready(turn)
+        return asyncio.run(serve(sock, listen, store, data_dir, kept, embedded, services,
+                                 _turn_shown(turn), ice_policy))
     except KeyboardInterrupt:
         return 130
     finally:
@@ -244,6 +265,81 @@ def main() -> int:
             _last_snapshot(kept)
         if embedded is not None:
             embedded.stop()
+        if services is not None:
+            _stop_services(services, data_dir)
+        if turn is not None:
+            turn.stop()
+
+
+def _start_turn(data_dir):
+    """The local coturn, started but not yet ready; None with TURN=off, with a TURN server
+    of the user's own (PARLEY_TURN_URLS), or when coturn is not installed (said in one line)."""
+    if not environment.turn_wanted() or os.environ.get("PARLEY_TURN_URLS"):
+        return None
+    if coturn.binary() is None:
+        log.warning("coturn is not installed (make coturn installs it): running without TURN")
+        return None
+    secret = os.environ.get("PARLEY_TURN_SECRET") or (
+        datadir.turn_secret(data_dir) if data_dir is not None else secrets.token_urlsafe(32))
+    server = coturn.Coturn(secret, data_dir)
+    try:
+        server.start()
+    except (coturn.NotReady, OSError) as err:
+        log.warning("cannot start coturn (%s): running without TURN", err)
+        server.stop()
+        return None
+    return server
+
+
+def _turn_ready(server):
+    """Once it answers, point the app at it (PARLEY_TURN_URLS, PARLEY_TURN_SECRET), so join
+    responses carry its URLs and credentials; a server that does not answer is stopped."""
+    if server is None:
+        return None
+    try:
+        server.wait_ready()
+    except coturn.NotReady as err:
+        log.warning("running without TURN: %s", err)
+        server.stop()
+        return None
+    os.environ["PARLEY_TURN_URLS"] = ",".join(server.urls)
+    os.environ["PARLEY_TURN_SECRET"] = server.secret
+    return server
+
+
+def _turn_shown(server) -> str:
+    if server is not None:
+        return server.describe()
+    if os.environ.get("PARLEY_TURN_URLS"):
+        return f"{os.environ['PARLEY_TURN_URLS']} (PARLEY_TURN_URLS)"
+    return "none" + (" (TURN=off)" if not environment.turn_wanted() else ": see the warning above")
+
+
+def _start_services(data_dir):
+    """The embedded S3 and SES, the app pointed at them, and the kept objects put back."""
+    from . import embedded_services
+
+    services = embedded_services.EmbeddedServices(environment.region())
+    services.start()
+    for name, value in services.settings().items():
+        os.environ.setdefault(name, value)
+    if data_dir is not None:
+        restored = services.restore_objects(embedded_services.objects_folder(data_dir))
+        if restored:
+            log.info("%d S3 object(s) of the previous run put back", restored)
+    return services
+
+
+def _stop_services(services, data_dir) -> None:
+    from . import embedded_services
+
+    try:
+        if data_dir is not None:
+            services.keep_objects(embedded_services.objects_folder(data_dir))
+    except Exception:
+        log.exception("cannot copy the embedded S3's objects to %s", data_dir)
+    finally:
+        services.stop()
 
 
 def _last_snapshot(kept) -> None:

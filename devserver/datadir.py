@@ -1,10 +1,11 @@
 """The data directory: what the local stack keeps so that a restart loses nothing.
 
 `.parley/` at the repository root unless PARLEY_DATA_DIR names another; PARLEY_EPHEMERAL=1
-keeps nothing (the tests run that way). It holds the token secret (`jwt-secret`) and the
-embedded DynamoDB's snapshot (devserver/snapshots.py), both readable by the owner only, and
-a `lock` file that one stack at a time holds: two stacks restoring the same snapshot and
-then overwriting each other's would lose meetings.
+keeps nothing (the tests run that way). It holds the token secret (`jwt-secret`), the local
+TURN server's shared secret (`turn-secret`), the embedded DynamoDB's snapshot
+(devserver/snapshots.py) and the embedded S3's objects (`s3/`), all readable by the owner
+only, the recording bots' logs (`bots/`), and a `lock` file that one stack at a time holds:
+two stacks restoring the same snapshot and then overwriting each other's would lose meetings.
 """
 
 import fcntl
@@ -17,6 +18,7 @@ from .environment import fail
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / ".parley"
 SECRET_FILE = "jwt-secret"  # noqa: S105 (a file name)
+TURN_SECRET_FILE = "turn-secret"  # noqa: S105 (a file name)
 LOCK_FILE = "lock"
 
 
@@ -74,7 +76,19 @@ def lock(path: Path) -> int:
 
 def token_secret(path: Path) -> str:
     """The token signing secret kept in `path/jwt-secret` (mode 0600), made on first use."""
-    file = path / SECRET_FILE
+    return _kept_secret(path / SECRET_FILE, "the token secret",
+                        "every token issued with the old one stops working")
+
+
+def turn_secret(path: Path) -> str:
+    """The local TURN server's shared secret, kept in `path/turn-secret` like the token
+    secret, so credentials handed out before a restart still work after it."""
+    return _kept_secret(path / TURN_SECRET_FILE, "the TURN secret",
+                        "TURN credentials issued with the old one stop working")
+
+
+def _kept_secret(file: Path, what: str, consequence: str) -> str:
+    """The secret in `file` (mode 0600), made with secrets.token_urlsafe(32) on first use."""
     try:
         fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -87,9 +101,7 @@ def token_secret(path: Path) -> str:
     try:
         secret = file.read_text().strip()
     except (OSError, UnicodeDecodeError) as err:
-        fail(f"cannot read the token secret {file}: {err}. Delete it to make a new one "
-             "(every token issued with the old one stops working).")
+        fail(f"cannot read {what} {file}: {err}. Delete it to make a new one ({consequence}).")
     if len(secret) < 32:
-        fail(f"the token secret {file} is empty or too short. Delete it to make a new one "
-             "(every token issued with the old one stops working).")
+        fail(f"{what} {file} is empty or too short. Delete it to make a new one ({consequence}).")
     return secret

@@ -59,9 +59,23 @@ class Health:
                                  headers={"Cache-Control": "no-store"})
 
 
-def build(*, health, rest, websockets, management, frontend) -> web.Application:
+class Outbox:
+    """GET /local/mail: the emails the embedded SES was asked to send (nothing leaves the
+    machine), so a person running the stack, or a test, can read them."""
+
+    def __init__(self, services):
+        self._services = services
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        mail = await asyncio.get_running_loop().run_in_executor(None, self._services.outbox)
+        return web.json_response({"mail": mail}, headers={"Cache-Control": "no-store"})
+
+
+def build(*, health, rest, websockets, management, frontend, outbox=None) -> web.Application:
     app = web.Application(middlewares=[access_log])
     app.router.add_get("/health", health)
+    if outbox is not None:
+        app.router.add_get("/local/mail", outbox)
     rest.add_routes(app.router)
     websockets.add_routes(app.router)
     management.add_routes(app.router)

@@ -1,8 +1,9 @@
 """The static frontend, plus the `config.js` a deploy would write next to it.
 
 `config.js` is generated per request from the Host the browser used, so the page works
-however it was reached (localhost, 127.0.0.1, a LAN address with HOST=0.0.0.0). Nothing is
-written into frontend/. Responses carry the security headers CloudFront adds in AWS
+however it was reached (localhost, 127.0.0.1, a LAN address with HOST=0.0.0.0); with
+PARLEY_ICE_POLICY its `rtc` carries the pages' `iceTransportPolicy`. Nothing is written
+into frontend/. Responses carry the security headers CloudFront adds in AWS
 (infra/parley.yaml, SecurityHeadersPolicy), so a page that would break under that CSP
 breaks here first; files are `Cache-Control: no-cache`, so an edit shows on reload. Text
 (HTML, JavaScript, CSS, SVG, JSON, YAML) is sent gzip-compressed to a browser that accepts
@@ -44,11 +45,12 @@ def security_headers(ws_origin: str) -> dict:
 
 class Frontend:
     def __init__(self, root: Path, api_path: str = "/api", ws_path: str = "/ws",
-                 openapi: Path = OPENAPI):
+                 openapi: Path = OPENAPI, ice_policy: str | None = None):
         self.root = root.resolve()
         self._api_path = api_path
         self._ws_path = ws_path
         self._openapi = openapi
+        self._ice_policy = ice_policy
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Register last: the file route matches every path not taken before it."""
@@ -62,6 +64,8 @@ class Frontend:
 
     async def config_js(self, request: web.Request) -> web.Response:
         config = {"apiUrl": self._api_path, "wsUrl": self._ws_origin(request) + self._ws_path}
+        if self._ice_policy:  # RTCConfiguration members the pages add to their own
+            config["rtc"] = {"iceTransportPolicy": self._ice_policy}
         return web.Response(text=f"export default {json.dumps(config)};\n",
                             content_type="text/javascript",
                             headers={"Cache-Control": "no-store",

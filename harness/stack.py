@@ -4,7 +4,8 @@ loopback port: for the tests and the benchmarks, which talk to it over HTTP and 
 Its environment is clean: PARLEY_* and AWS_* settings of the caller are not passed on, so
 it runs on its own embedded DynamoDB unless the caller says otherwise; and it keeps nothing
 (PARLEY_EPHEMERAL=1: never the repository's .parley/) unless the caller passes a
-PARLEY_DATA_DIR of its own.
+PARLEY_DATA_DIR of its own. It starts no TURN server (TURN=off) unless the caller passes
+TURN="on": most tests need none, and its relay candidates would only slow their calls.
 """
 
 import os
@@ -57,7 +58,8 @@ class LocalStack:
 
 def stack_env(port: int, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "AWS_"))}
-    env.update(PORT=str(port), HOST="127.0.0.1", LOG_LEVEL="INFO", PARLEY_RATE_LIMITS=UNLIMITED)
+    env.update(PORT=str(port), HOST="127.0.0.1", LOG_LEVEL="INFO", PARLEY_RATE_LIMITS=UNLIMITED,
+               TURN="off")
     if "PARLEY_DATA_DIR" not in extra:
         env["PARLEY_EPHEMERAL"] = "1"
     env.update(extra)

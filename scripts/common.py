@@ -31,7 +31,8 @@ STREAM_RETRY_SETTINGS = {
 POLICY_PLACEHOLDERS = (
     "AWS::Partition", "AWS::Region", "AWS::AccountId",
     "TableName", "StreamArn", "WebsocketApiId", "WebsocketStage", "JwtSecretParameter",
-    "FunctionPrefix",
+    "FunctionPrefix", "RecordingsBucket", "BotClusterName", "BotTaskDefinitionFamily",
+    "BotTaskRoleArn", "BotExecutionRoleArn",
 )
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 

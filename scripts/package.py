@@ -4,7 +4,8 @@
 merge template is built here from infra/parley.yaml (table, bucket, CloudFront) plus what
 ties chalice's resources to it, which chalice cannot express on its own:
 - the stream Lambda reads `!GetAtt Table.StreamArn`, with bounded retries and bisect;
-- every function's environment points at the table, secret, site and WebSocket API;
+- every function's environment points at the table, secret, site and WebSocket API, and
+  at the recordings bucket and bot task;
 - every function role gets .chalice/policy-<stage>.json with its placeholders as `Fn::Sub`.
 Both Lambda zips then get compiled bytecode (scripts/bytecode.py).
 Resource names come from chalice's own application graph, so a renamed handler follows.
@@ -31,6 +32,7 @@ from scripts.common import (
 
 WEBSOCKET_API = "WebsocketAPI"  # chalice's logical id for the WebSocket API
 REST_HANDLER = "APIHandler"  # chalice's logical id for the REST API's function
+RECORDING_ON = "RecordingOn"  # infra/parley.yaml's condition: a bot image was given
 
 
 def chalice_resources(stage: str, project_dir: Path = ROOT) -> list:
@@ -93,6 +95,7 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list]) -> dic
         "PARLEY_SITE_URL": {"Fn::Sub": "https://${Distribution.DomainName}/"},
         "PARLEY_ALLOWED_ORIGIN": {"Fn::Sub": "https://${Distribution.DomainName}"},
     }
+    environment.update(recording_environment())
     if ws_api_id:
         environment["PARLEY_WS_API_ID"] = ws_api_id
         environment["PARLEY_WS_URL"] = {"Fn::Sub": "wss://${" + WEBSOCKET_API + "}.execute-api"
@@ -115,11 +118,33 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list]) -> dic
         "WebsocketStage": ws_stage,
         "JwtSecretParameter": secret_name,
         "FunctionPrefix": {"Ref": "AWS::StackName"},
+        "RecordingsBucket": {"Ref": "RecordingsBucket"},
+        "BotClusterName": {"Ref": "BotCluster"},
+        "BotTaskDefinitionFamily": infra["Outputs"]["BotTaskDefinitionFamily"]["Value"],
+        "BotTaskRoleArn": {"Fn::GetAtt": ["BotTaskRole", "Arn"]},
+        "BotExecutionRoleArn": {"Fn::GetAtt": ["BotExecutionRole", "Arn"]},
     })
     for role in names["roles"]:
         resources[role] = {"Properties": {"Policies": [
             {"PolicyName": f"{role}Policy", "PolicyDocument": policy}]}}
     return template
+
+
+def recording_environment() -> dict:
+    """Recordings: the bucket, and the ECS launcher's settings when the stack has a bot
+    task (its BotImage parameter is set); empty values leave recording off (503)."""
+    def when_on(value):
+        return {"Fn::If": [RECORDING_ON, value, ""]}
+
+    return {
+        "PARLEY_RECORDINGS_BUCKET": {"Ref": "RecordingsBucket"},
+        "PARLEY_BOT_LAUNCHER": when_on("ecs"),
+        "PARLEY_ECS_CLUSTER": {"Ref": "BotCluster"},
+        "PARLEY_BOT_TASK_DEFINITION": when_on({"Ref": "BotTaskDefinition"}),
+        "PARLEY_BOT_SUBNETS": when_on({"Fn::Join": [",", [{"Ref": "BotSubnetA"},
+                                                          {"Ref": "BotSubnetB"}]]}),
+        "PARLEY_BOT_SECURITY_GROUPS": when_on({"Fn::GetAtt": ["BotSecurityGroup", "GroupId"]}),
+    }
 
 
 def package(stage: str, out_dir: Path) -> Path:

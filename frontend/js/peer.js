@@ -1,4 +1,5 @@
 // One RTCPeerConnection per remote participant, with MDN's "perfect negotiation". No DOM.
+import config from '../config.js';
 
 const TICK = 8e3; // the watchdog's period
 const GIVE_UP = 15e3; // not connected for this long: onTrouble(true)
@@ -25,7 +26,7 @@ export class Peer {
     this.shares = {}; // kind -> the transceiver of our screen share's track (ui/screenshare.js)
     this.screenId = null; // the id of their screen share's stream, as their last description said
     this.screen = null; // their screen share (video, and audio if the browser shared it)
-    const pc = this.pc = new RTCPeerConnection({iceServers});
+    const pc = this.pc = new RTCPeerConnection({...config.rtc, iceServers});
 
     pc.ontrack = ({track, streams}) => {
       if (streams[0] && streams[0].id === this.screenId) return this.theirScreen(track);

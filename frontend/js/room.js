@@ -106,7 +106,7 @@ export class Room {
     this.people.delete(pid);
     this.view.remove(pid);
     this.tell('gone', pid);
-    if (reason) toast(t('left', {name: p.name}));
+    if (reason && p.role !== 'bot') toast(t('left', {name: p.name}));
   }
 
   onTicket(tk) {
@@ -120,7 +120,7 @@ export class Room {
     if (p && this.gone.has(p.id)) return;
     if (/^participant-(joined|updated)$/.test(event)) { // an update may be of a join we missed
       if (p.state && p.state !== 'active') return this.drop(p.id, p.state);
-      if (!this.people.has(p.id)) toast(t('joined', {name: p.name}));
+      if (!this.people.has(p.id) && p.role !== 'bot') toast(t('joined', {name: p.name}));
       this.set(p);
       if (this.started) this.peer(p.id);
     } else if (event === 'participant-left') {

@@ -3,10 +3,13 @@ a double vote counts once, a closed poll takes no votes, sockets hear counts onl
 they are visible, and the report downloads as JSON and CSV. A refused request changes
 nothing in the meeting's partition."""
 
+import json
 import threading
 
 from harness.http import fetch
 from tests.fixtures.table import Store
+
+from .stack_client import Rest
 
 
 def _poll_event(poll_id, state, voters):
@@ -81,3 +84,26 @@ def test_polls_over_the_stack(stack, room):
                                          "1,Ship it?,Yes,,Gus"]
     reply = gus.rest.call("GET", f"/meetings/{gus.mid}/polls/report", token=gus.token)
     assert (reply.status, reply.json["error"]["code"]) == (403, "not_host")
+
+
+def test_ending_the_meeting_emails_the_report_through_the_stacks_ses(stack):
+    """The local stack embeds moto's SES with a verified sender: the report reaches the
+    meeting's reportEmail and is listed at /local/mail, where nothing leaves the machine."""
+    rest = Rest(stack.api)
+    created = rest.create("Retro 7f3", reportEmail="lead@example.com")
+    mid = created["meeting"]["id"]
+    host = rest.join(mid, "Hana", hostKey=created["hostKey"])
+    guest = rest.join(mid, "Gus")
+    poll = _post(host, "/polls", {"question": "Again next week?",
+                                  "options": ["Yes", "No"]}).json["poll"]
+    assert _post(guest, f"/polls/{poll['id']}/votes", {"options": ["o0"]}).status == 201
+
+    assert host.rest.call("DELETE", f"/meetings/{mid}", token=host.token).status == 204
+    status, _, raw = fetch(f"{stack.url}/local/mail", "GET")
+    assert status == 200
+    mail = [m for m in json.loads(raw)["mail"] if m["subject"] == "Poll results: Retro 7f3"]
+    assert len(mail) == 1, mail
+    assert mail[0]["to"] == ["lead@example.com"]
+    assert mail[0]["source"] == "Parley <no-reply@parley.localhost>"
+    assert "Again next week? (1 voted)" in mail[0]["body"]
+    assert "Gus: Yes" in mail[0]["body"]

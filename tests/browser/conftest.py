@@ -79,27 +79,29 @@ def people(browser, stack):
     contexts = []
 
     def make(n=1, init_script=None, in_browser=None):
-        out = []
-        for _ in range(n):
-            context = (in_browser or browser).new_context(viewport={"width": 1280, "height": 720},
-                                                          base_url=stack.url)
-            if init_script:
-                context.add_init_script(init_script)
-            context.add_init_script(path=str(RTC_TRACE))
-            contexts.append(context)
-            page = context.new_page()
-            page.set_default_timeout(WAIT_MS)
-            person = Person(page)
-            page.on("console", lambda m, p=person: m.type == "error" and p.errors.append(m.text))
-            page.on("console", lambda m, p=person: m.type == "warning"
-                    and p.warnings.append(f"{time.monotonic():.3f} {m.text}"))
-            page.on("pageerror", lambda e, p=person: p.errors.append(str(e)))
-            out.append(person)
-        return out
+        return [open_person(in_browser or browser, stack.url, contexts, init_script) for _ in range(n)]
 
     yield make
     for context in contexts:
         context.close()
+
+
+def open_person(browser, base_url, contexts, init_script=None):
+    """A Person tab in a new context of `browser` on `base_url`, the context added to
+    `contexts` (the caller closes them)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=base_url)
+    if init_script:
+        context.add_init_script(init_script)
+    context.add_init_script(path=str(RTC_TRACE))
+    contexts.append(context)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    person = Person(page)
+    page.on("console", lambda m, p=person: m.type == "error" and p.errors.append(m.text))
+    page.on("console", lambda m, p=person: m.type == "warning"
+            and p.warnings.append(f"{time.monotonic():.3f} {m.text}"))
+    page.on("pageerror", lambda e, p=person: p.errors.append(str(e)))
+    return person
 
 
 def api_call(stack, method, path, body=None):

@@ -47,6 +47,17 @@
     addTrack(...a) { this.note('addTrack', a[0]?.kind); return super.addTrack(...a); }
     close() { this.note('close'); return super.close(); }
   };
+  // The candidate pair each open connection sends and receives over: its ends' types (host,
+  // srflx, prflx, relay), the local end's TURN transport (relayProtocol) and bytes received.
+  window.__rtcPaths = () => Promise.all(all.filter((pc) => pc.connectionState !== 'closed').map(async (pc) => {
+    const stats = await pc.getStats();
+    let pair = null;
+    stats.forEach((r) => { if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId); });
+    if (!pair) return null;
+    const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
+    return {local: local.candidateType, remote: remote.candidateType, relayProtocol: local.relayProtocol || null,
+      url: local.url || null, bytesReceived: pair.bytesReceived};
+  }));
   window.__rtcTrace = () => all.map((pc) => ({
     n: pc.n, state: pc.connectionState, sig: pc.signalingState, ice: pc.iceConnectionState,
     gathering: pc.iceGatheringState, local: ufrag(pc.localDescription?.sdp),

@@ -1,7 +1,8 @@
 """`make deploy` / `make destroy` end to end against moto's server.
 
 Everything runs for real against moto except three things moto cannot emulate, all named
-in docs/DEPLOY.md: chalice's own deploy (tests.deploy.conftest.RecordingChalice),
+in docs/DEPLOY.md: chalice's own deploy (tests.deploy.conftest.RecordingChalice stands
+in; test_lifecycle.py runs chalice's deployer itself, in process against moto),
 CloudFront resources inside CloudFormation (the distribution is created through moto's
 CloudFront API and the template refers to it instead) and the WebSocket stage's
 throttling update (tests.deploy.conftest.UnemulatedCalls records the request).
@@ -22,12 +23,16 @@ from scripts import throttling
 from scripts.bytecode import compiled_deploy_packages
 from scripts.chalice_cli import ChaliceCli
 from scripts.cloudformation import stack_outputs, stack_status
-from scripts.common import INFRA_TEMPLATE, ROOT, load_cfn_yaml, placeholders_in, stack_name
+from scripts.common import ROOT, placeholders_in, stack_name
 from tests.deploy.conftest import (
+    EMPTY_RECORD,
     RecordingChalice,
     UnemulatedCalls,
     app_routes,
+    create_distribution,
     create_websocket_api,
+    moto_template,
+    write_frontend,
 )
 
 # moto's CloudFormation skips bucket policies; tests/deploy/test_templates.py checks it.
@@ -47,61 +52,14 @@ def ws_url(chalice) -> str:
     return f"wss://{chalice.websocket_api_id}.execute-api.us-east-1.amazonaws.com/api"
 
 
-def moto_template(distribution_id: str, domain: str) -> str:
-    """infra/parley.yaml without its CloudFront resources, pointing at an existing
-    distribution instead (moto's CloudFormation cannot create CloudFront resources)."""
-    template = load_cfn_yaml(INFRA_TEMPLATE)
-    cloudfront = {name for name, res in template["Resources"].items()
-                  if res["Type"].startswith("AWS::CloudFront::")}
-    assert "Distribution" in cloudfront
-    for name in cloudfront:
-        del template["Resources"][name]
-
-    def point_at_distribution(value):
-        if value == {"Ref": "Distribution"}:
-            return distribution_id
-        if value == {"Fn::GetAtt": ["Distribution", "DomainName"]}:
-            return domain
-        if isinstance(value, str):
-            return (value.replace("${Distribution.DomainName}", domain)
-                    .replace("${Distribution}", distribution_id))
-        if isinstance(value, list):
-            return [point_at_distribution(v) for v in value]
-        if isinstance(value, dict):
-            return {k: point_at_distribution(v) for k, v in value.items()}
-        return value
-
-    template = point_at_distribution(template)
-    text = json.dumps(template)
-    assert not any(f'"{name}"' in text or "${" + name in text for name in cloudfront)
-    return json.dumps(template)
-
-
 @pytest.fixture(scope="module")
 def frontend(tmp_path_factory):
-    site = tmp_path_factory.mktemp("frontend")
-    (site / "index.html").write_text("<!doctype html><script type=module src=app.js></script>")
-    (site / "app.js").write_text("import config from './config.js';\n")
-    (site / "css").mkdir()
-    (site / "css" / "app.css").write_text("body { margin: 0 }\n")
-    (site / "i18n").mkdir()
-    (site / "i18n" / "zh-CN.json").write_text('{"join": "加入"}\n')
-    (site / "config.js").write_text("export default {apiUrl: '/api', wsUrl: '/ws'};\n")
-    (site / ".DS_Store").write_bytes(b"\0")
-    return site
+    return write_frontend(tmp_path_factory.mktemp("frontend"))
 
 
 @pytest.fixture(scope="module")
 def distribution(aws):
-    result = aws.client("cloudfront").create_distribution(DistributionConfig={
-        "CallerReference": "parley-test", "Comment": "", "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{
-            "Id": "site", "DomainName": "site.s3.us-east-1.amazonaws.com",
-            "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "site",
-                                 "ViewerProtocolPolicy": "redirect-to-https"},
-    })["Distribution"]
-    return result["Id"], result["DomainName"]
+    return create_distribution(aws.client("cloudfront"))
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +164,32 @@ def test_chalice_gets_a_policy_for_this_account_table_and_websocket_api(first, o
     assert "arn:aws:ssm:us-east-1:123456789012:parameter/parley/dev/jwt-secret" in resources
     # before the WebSocket API exists, its statement is left out rather than guessed
     assert not any("execute-api" in json.dumps(s) for s in before["policy"]["Statement"])
+
+
+def test_without_a_bot_image_recording_is_off_but_its_bucket_and_cluster_exist(first, outputs,
+                                                                              aws):
+    env = first["calls"][-1]["environment"]
+    assert env["PARLEY_RECORDINGS_BUCKET"] == outputs["RecordingsBucketName"]
+    assert "PARLEY_BOT_LAUNCHER" not in env and "BotTaskDefinition" not in outputs
+    actions = {a for s in first["calls"][-1]["policy"]["Statement"]
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert "ecs:RunTask" not in actions and "iam:PassRole" not in actions
+    assert "s3:GetObject" in actions
+    aws.client("s3").head_bucket(Bucket=outputs["RecordingsBucketName"])
+    (cluster,) = aws.client("ecs").describe_clusters(clusters=[outputs["BotClusterName"]])[
+        "clusters"]
+    assert cluster["clusterName"] == "parley-dev-bots"
+
+
+def test_a_stack_with_a_bot_task_gives_the_lambdas_the_ecs_launcher():
+    outputs = {"RecordingsBucketName": "rec-bucket", "BotClusterName": "parley-dev-bots",
+               "BotTaskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/parley-dev-bot:3",
+               "BotSubnets": "subnet-a,subnet-b", "BotSecurityGroups": "sg-1"}
+    assert deploy_script.recording_environment(outputs) == {
+        "PARLEY_RECORDINGS_BUCKET": "rec-bucket", "PARLEY_BOT_LAUNCHER": "ecs",
+        "PARLEY_ECS_CLUSTER": "parley-dev-bots",
+        "PARLEY_BOT_TASK_DEFINITION": outputs["BotTaskDefinition"],
+        "PARLEY_BOT_SUBNETS": "subnet-a,subnet-b", "PARLEY_BOT_SECURITY_GROUPS": "sg-1"}
 
 
 def test_stream_mapping_gets_bounded_retries_and_bisect_on_error(first, chalice, aws):
@@ -357,10 +341,27 @@ def test_destroy_removes_the_log_groups_chalice_leaves_behind(destroyed, aws):
     assert groups["logGroups"] == []
 
 
+def test_destroy_leaves_chalices_empty_record_behind(destroyed, chalice):
+    assert chalice.deployed(STAGE) == EMPTY_RECORD
+
+
 def test_destroy_twice_is_harmless(destroyed, aws, chalice):
+    logs = []
     destroy_script.destroy(STAGE, session=aws.session, chalice=chalice,
-                           endpoint_url=aws.endpoint, log=lambda _: None)
-    assert chalice.deleted == [STAGE]
+                           endpoint_url=aws.endpoint, log=logs.append)
+    assert chalice.deleted == [STAGE, STAGE]
+    assert not [line for line in logs if line.startswith(("deleted", "emptied"))]
+
+
+def test_deploy_after_destroy_starts_afresh(destroyed, run_deploy, chalice, aws):
+    """chalice delete leaves `{"resources": []}`: a first deploy again, not an error."""
+    before = len(chalice.calls)
+    url, logs = run_deploy()
+    assert len(chalice.calls) - before == 2  # the WebSocket API is new again
+    assert "WebSocket API created; deploying again so the Lambdas and the policy know it" \
+        in logs
+    stack = aws.client("cloudformation").describe_stacks(StackName="parley-dev-infra")
+    assert stack["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
 
 
 # --- the real chalice step's configuration ----------------------------------------------

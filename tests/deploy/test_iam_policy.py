@@ -36,6 +36,9 @@ USED_ACTIONS = {
     "execute-api:ManageConnections": r"\.send\(",
     "ssm:GetParameter": r"get_parameter\(",
     "ses:SendEmail": r"\.send_email\(",  # the poll report when a meeting ends
+    "ecs:RunTask": r"\.run_task\(",  # a recording's bot (chalicelib/launcher.py)
+    "iam:PassRole": r"\.run_task\(",  # RunTask hands the bot task its two roles
+    "s3:GetObject": r"generate_presigned_url\(",  # a recording's download links
     "logs:CreateLogGroup": None,  # the Lambda runtime
     "logs:CreateLogStream": None,
     "logs:PutLogEvents": None,
@@ -49,6 +52,10 @@ UNGRANTED_CALLS = {
 
 # the verified SES identities of this account and region (the report's sender is one)
 SES_IDENTITIES = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
+# S3 object ARNs name neither region nor account: the recordings prefix of the bucket
+RECORDING_FILES = "arn:${AWS::Partition}:s3:::${RecordingsBucket}/recordings/*"
+# the bot task's two roles, whole ARNs from the infra stack
+BOT_ROLES = ("${BotTaskRoleArn}", "${BotExecutionRoleArn}")
 
 ACCOUNT = {
     "AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333",
@@ -56,6 +63,10 @@ ACCOUNT = {
     "StreamArn": "arn:aws:dynamodb:eu-west-1:111122223333:table/parley-prod/stream/2026-11-23",
     "WebsocketApiId": "abc123", "WebsocketStage": "api",
     "JwtSecretParameter": "/parley/prod/jwt-secret", "FunctionPrefix": "parley-prod",
+    "RecordingsBucket": "parley-prod-infra-recordingsbucket-1a2b3c",
+    "BotClusterName": "parley-prod-bots", "BotTaskDefinitionFamily": "parley-prod-bot",
+    "BotTaskRoleArn": "arn:aws:iam::111122223333:role/parley-prod-infra-BotTaskRole-X",
+    "BotExecutionRoleArn": "arn:aws:iam::111122223333:role/parley-prod-infra-BotExecRole-Y",
 }
 
 
@@ -115,14 +126,40 @@ def test_wildcard_resources_are_exactly_those_listed_in_deploy_md(stage):
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_every_resource_is_this_accounts_table_stream_api_secret_logs_or_ses_identity(stage):
+def test_every_resource_is_this_accounts_table_stream_api_secret_logs_ses_or_bots(stage):
     for resource in all_resources(policy_template(stage)):
-        if resource in ("${StreamArn}", SES_IDENTITIES):
+        if resource in ("${StreamArn}", SES_IDENTITIES, RECORDING_FILES, *BOT_ROLES):
             continue
         assert resource.startswith("arn:${AWS::Partition}:"), resource
         assert ":${AWS::Region}:${AWS::AccountId}:" in resource, resource
         assert placeholders_in(resource) & {"TableName", "WebsocketApiId",
-                                            "JwtSecretParameter", "FunctionPrefix"}, resource
+                                            "JwtSecretParameter", "FunctionPrefix",
+                                            "BotTaskDefinitionFamily"}, resource
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_bots_are_started_only_from_their_task_definition_in_their_cluster(stage):
+    by_action = {a: s for s in statements(policy_template(stage)) for a in listed(s["Action"])}
+    run = by_action["ecs:RunTask"]
+    assert listed(run["Resource"]) == [
+        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/"
+        "${BotTaskDefinitionFamily}:*"]
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": "arn:${AWS::Partition}:ecs:"
+                                              "${AWS::Region}:${AWS::AccountId}:cluster/"
+                                              "${BotClusterName}"}}
+    passing = by_action["iam:PassRole"]
+    assert sorted(listed(passing["Resource"])) == sorted(BOT_ROLES)
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService":
+                                                     "ecs-tasks.amazonaws.com"}}
+    assert listed(by_action["s3:GetObject"]["Resource"]) == [RECORDING_FILES]
+
+
+def test_without_a_bot_task_the_rendered_policy_starts_no_bots():
+    off = {**ACCOUNT, **dict.fromkeys(("BotClusterName", "BotTaskDefinitionFamily",
+                                       "BotTaskRoleArn", "BotExecutionRoleArn"))}
+    actions = all_actions(render_policy(policy_template("prod"), off))
+    assert not {"ecs:RunTask", "iam:PassRole"} & actions
+    assert "s3:GetObject" in actions
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -152,6 +189,10 @@ def test_rendered_policy_names_this_account_and_leaves_no_placeholder():
     assert "arn:aws:ssm:eu-west-1:111122223333:parameter/parley/prod/jwt-secret" in resources
     assert ("arn:aws:execute-api:eu-west-1:111122223333:abc123/api/POST/@connections/*"
             in resources)
+    assert "arn:aws:ecs:eu-west-1:111122223333:task-definition/parley-prod-bot:*" in resources
+    assert ("arn:aws:s3:::parley-prod-infra-recordingsbucket-1a2b3c/recordings/*"
+            in resources)
+    assert ACCOUNT["BotTaskRoleArn"] in resources
     json.dumps(policy)
 
 

@@ -76,7 +76,7 @@ export class Chat {
   // The "Send to" list: everyone, or one person who is here now.
   people() {
     const keep = this.to.value;
-    const others = [...this.room.people.values()].filter((p) => p.id !== this.room.me)
+    const others = [...this.room.people.values()].filter((p) => p.id !== this.room.me && p.role !== 'bot')
       .sort((a, b) => a.name.localeCompare(b.name));
     this.to.replaceChildren(h('option', {value: '', i18n: 'everyone'}),
       ...others.map((p) => h('option', {value: p.id}, p.name)));

@@ -81,6 +81,7 @@ export class Moderation {
     this.locked = !!room.join.meeting.locked;
     this.lobby = !!room.join.meeting.lobby;
     this.queue = new Map(); // pid → a participant waiting in the lobby, oldest first
+    this.moreItems = () => [];
     this.waitingList = h('ul', {class: 'roster', id: 'lobby-list'});
     this.waitingCount = h('span', {class: 'count', hidden: true});
     this.waiting = h('section', {class: 'lobby-queue', id: 'lobby-queue', hidden: true},
@@ -147,6 +148,7 @@ export class Moderation {
       [t(this.locked ? 'unlock' : 'lock'), async () => {
         this.setLocked((await this.call('PATCH', '', {locked: !this.locked})).meeting.locked);
       }],
+      ...this.moreItems(), // other tools' entries (recording)
       [t('end_all'), async () => {
         if (await confirmDialog(t('end_confirm'), t('end_all'))) await this.call('DELETE', '');
       }, true],

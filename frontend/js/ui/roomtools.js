@@ -17,6 +17,7 @@ import {Hands, orderRoster} from './hands.js';
 import {roomButtons} from './roombuttons.js';
 import {Moderation} from './moderation.js';
 import {Polls} from './polls.js';
+import {Recording} from './recording.js';
 import words from '../i18n.room.js';
 
 Object.assign(PATHS, {
@@ -47,6 +48,8 @@ export async function roomTools(room) {
   const mod = new Moderation(room); // host controls; `mod.moderator`: I am host or co-host
   const hands = new Hands(room, () => mod.moderator);
   const buttons = roomButtons(room); // the device card and the invite link
+  const recording = new Recording(room, () => mod.moderator); // the banner; start/stop for hosts
+  mod.moreItems = () => recording.menuItems();
 
   // After every change to someone: their row's hand, menu and place; the chat's Send to list.
   function person(p, quiet = false) {
@@ -102,6 +105,7 @@ export async function roomTools(room) {
   view.tools.insertBefore(share.button, view.tools.querySelector('#devices'));
   view.side.prepend(mod.button, stage.layoutBtn, shortcuts.button, polls.button, chat.button);
   view.el.querySelector('#meeting-title').after(mod.chip);
+  view.el.prepend(recording.banner);
   view.roster.el.before(mod.waiting); // the lobby queue heads the people list
   mod.show();
   view.stage.append(chat.el, polls.el);
@@ -136,7 +140,10 @@ export async function roomTools(room) {
       if (ev.event === 'message') chat.add(ev.message);
       else if (ev.event === 'reaction' && ev.reaction.from !== me) reactions.float(ev.reaction.from, ev.reaction.emoji);
       else if (ev.event === 'poll') polls.event(ev);
-      else mod.event(ev);
+      else {
+        if (/^(recording|meeting)-updated$/.test(ev.event)) recording.event(ev);
+        mod.event(ev);
+      }
     },
     resync: () => chat.catchUp(),
     devices: () => buttons.devices(),

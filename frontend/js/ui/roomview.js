@@ -64,8 +64,9 @@ export function roomView({meeting, me, on}) {
     el, stage, tools, side, grid, roster,
     // another side panel opens: people closes; returns what closes people
     aside(close) { sides.push(close); return () => show(false); },
-    add(p, self) { grid.add(p, self); roster.set(p); recount(); },
-    update(p) { grid.tiles.get(p.id)?.update(p); roster.set(p); },
+    // a bot (the recorder) is never a tile nor a row: the recording banner says it is there
+    add(p, self) { if (p.role !== 'bot') grid.add(p, self), roster.set(p), recount(); },
+    update(p) { if (p.role !== 'bot') grid.tiles.get(p.id)?.update(p), roster.set(p); },
     remove(pid) { grid.remove(pid); roster.remove(pid); recount(); },
     setStream(pid, stream) { grid.tiles.get(pid)?.setStream(stream); },
     setState(pid, state) { grid.tiles.get(pid)?.setState(state); },

@@ -1,0 +1,38 @@
+"""A call relayed through the local stack's TURN server: two pages whose config.js says
+`iceTransportPolicy: "relay"` (PARLEY_ICE_POLICY=relay) can only reach each other through
+coturn, with the credentials their join responses carried."""
+
+import pytest
+
+from .conftest import api_call, join, open_person, save_rtc_traces, wait_remote_videos_playing, wait_until
+
+
+@pytest.fixture
+def relayed_pair(browser, turn_stack):
+    contexts = []
+    yield [open_person(browser, turn_stack.url, contexts) for _ in range(2)]
+    for context in contexts:
+        context.close()
+
+
+def test_two_pages_forced_to_relay_see_each_other_through_the_local_turn_server(relayed_pair, turn_stack):
+    ada, bob = relayed_pair
+    ada.goto("/")
+    config = ada.evaluate("async () => (await import('/config.js')).default")
+    assert config["rtc"] == {"iceTransportPolicy": "relay"}
+    mid = api_call(turn_stack, "POST", "/meetings", {"name": "Relayed"})["meeting"]["id"]
+    join(ada, mid, "Ada")
+    join(bob, mid, "Bob")
+    for person in (ada, bob):
+        wait_remote_videos_playing(person, 1)
+    for person in (ada, bob):
+        # once media flows, the pair in use has a relay candidate at our end (and at theirs:
+        # relay, or prflx when their check came in before their candidate did) and bytes on it
+        paths = wait_until(person, """async () => {
+          const paths = await window.__rtcPaths();
+          return paths.length === 1 && paths[0]?.bytesReceived > 0 && paths;
+        }""")
+        assert paths[0]["local"] == "relay", (paths, save_rtc_traces(person))
+        assert paths[0]["remote"] in ("relay", "prflx"), paths
+        assert paths[0]["relayProtocol"] in ("udp", "tcp") and "127.0.0.1" in paths[0]["url"], paths
+    assert ada.errors == [] and bob.errors == []
