@@ -1,25 +1,37 @@
-"""What a recording is delivered to in the tests: S3 (moto, in-process) and a callback
-receiver (http.server on 127.0.0.1)."""
+"""What a recording is delivered to in the tests: S3 (moto's server on a loopback port) and
+a callback receiver (http.server on 127.0.0.1)."""
 
 import contextlib
 import http.server
 import json
 import threading
 
-import boto3
-from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from bots.recorder.storage import s3_client
 
 
 @contextlib.contextmanager
 def s3_bucket(monkeypatch, bucket: str):
-    """An S3 client of moto's in-process S3 with `bucket` created."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
+    """An S3 client (the recorder's own, with an endpoint) of a moto S3 server with `bucket`
+    created, and removed again with what it holds. A server, not moto's in-process
+    mock_aws, whose exit would reset the embedded DynamoDB other tests of the same run
+    use; its buckets live in this process's moto state, hence the removal."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    endpoint = "http://{}:{}".format(*server.get_host_and_port())
+    try:
+        client = s3_client(endpoint, "us-east-1")
         client.create_bucket(Bucket=bucket)
         yield client
+    finally:
+        cleaner = s3_client(endpoint, "us-east-1")  # without the hooks a test registered
+        for item in cleaner.list_objects_v2(Bucket=bucket).get("Contents", []):
+            cleaner.delete_object(Bucket=bucket, Key=item["Key"])
+        cleaner.delete_bucket(Bucket=bucket)
+        server.stop()
 
 
 class Receiver:

@@ -14,6 +14,7 @@ from bots.recorder.layout import cells
 from bots.recorder.mixer import FPS, Mixer
 from harness.media import ColorTrack, ToneTrack, color_frames
 from tests.bots import recorded
+from tests.bots.aio import run_async
 from tests.bots.recorded import COLORS, TONES, at, color_of, layout_of, pictures, sound, tile
 
 HEARD, QUIET = 0.02, 0.004  # tone amplitudes (full scale 1): 4000/32768 is about 0.12
@@ -57,7 +58,7 @@ async def _record(directory, mode, people, seconds, reserve=True, events=()):
 
 
 def record(directory, mode, people, seconds, **kwargs):
-    return asyncio.run(_record(directory, mode, people, seconds, **kwargs))
+    return run_async(lambda: _record(directory, mode, people, seconds, **kwargs))
 
 
 def heard(samples, rate, start, end) -> list[bool | None]:
@@ -205,7 +206,7 @@ def test_an_encoder_too_slow_for_real_time_never_leaves_the_recording_2_s_behind
         await asyncio.sleep(5)
         return await mixer.stop()
 
-    result = asyncio.run(scenario())
+    result = run_async(scenario)
     assert result.skipped_pictures > 0 and result.dropped > 0
     assert result.max_lag < 2.0
     assert _duration(result.path) == pytest.approx(result.seconds, rel=0.1)

@@ -11,6 +11,7 @@ from bots.recorder import callback
 from bots.recorder.recording import Recording, options
 from bots.recorder.storage import RECORDING_FAILED, UPLOAD_FAILED, Store, key_for
 from harness.media import ColorTrack, ToneTrack
+from tests.bots.aio import run_async
 from tests.bots.receivers import Receiver, s3_bucket
 
 BUCKET = "parley-recordings-test"
@@ -60,7 +61,7 @@ def test_a_recording_survives_a_store_that_fails_twice_and_ends_done_with_its_ca
     store = Store(s3, BUCKET, first_delay=0.05)
     with Receiver(statuses=[500]) as receiver:
         recording, reports = _recording(tmp_path, store, callback_url=receiver.url)
-        codes = asyncio.run(_run(recording, 2.0))
+        codes = run_async(lambda: _run(recording, 2.0))
     assert codes == [0, 0]  # asked twice to finish, finished once
     key = key_for("m1", "r1", "recording.mp4")
     size = s3.head_object(Bucket=BUCKET, Key=key)["ContentLength"]
@@ -86,7 +87,7 @@ def test_a_store_that_stays_away_ends_failed_keeps_the_file_and_calls_back_the_f
     store = Store(s3, BUCKET, attempts=2, first_delay=0.05)
     with Receiver() as receiver:
         recording, reports = _recording(tmp_path, store, mode="audio", callback_url=receiver.url)
-        codes = asyncio.run(_run(recording, 1.0))
+        codes = run_async(lambda: _run(recording, 1.0))
     assert codes == [1, 1]
     final = reports[-1]
     assert final["state"] == "failed" and final["files"][0]["status"] == UPLOAD_FAILED
@@ -101,7 +102,7 @@ def test_a_server_that_cannot_be_told_does_not_cost_the_file(s3, tmp_path):
         raise ConnectionError("the API is away")
 
     recording, reports = _recording(tmp_path, Store(s3, BUCKET), mode="audio", report=refuse)
-    assert asyncio.run(_run(recording, 1.0)) == [0, 0]
+    assert run_async(lambda: _run(recording, 1.0)) == [0, 0]
     assert [r["state"] for r in reports] == ["recording", "uploading", "done"]
     assert s3.head_object(Bucket=BUCKET, Key=key_for("m1", "r1", "recording.mp3"))["ContentLength"]
 
@@ -109,7 +110,7 @@ def test_a_server_that_cannot_be_told_does_not_cost_the_file(s3, tmp_path):
 def test_a_recording_that_never_started_ends_failed_with_nothing_stored(s3, tmp_path):
     with Receiver() as receiver:
         recording, reports = _recording(tmp_path, Store(s3, BUCKET), callback_url=receiver.url)
-        assert asyncio.run(recording.finish("not joined")) == 1
+        assert run_async(lambda: recording.finish("not joined")) == 1
     assert [r["state"] for r in reports] == ["failed"]
     assert reports[-1]["files"][0]["status"] == RECORDING_FAILED
     assert receiver.requests[0][1]["files"] == [

@@ -1,4 +1,4 @@
-"""Storing a recording in S3 (moto in-process) and calling back a local HTTP receiver."""
+"""Storing a recording in S3 (moto's S3 server) and calling back a local HTTP receiver."""
 
 import hashlib
 

@@ -8,6 +8,7 @@ from aiortc import RTCPeerConnection
 
 from bots.recorder.mixer import Mixer
 from harness.media import ColorTrack, ToneTrack
+from tests.bots.aio import run_async
 from tests.bots.recorded import COLORS, TONES, layout_of, pictures, segment, sound, tone_level
 
 
@@ -36,7 +37,7 @@ def test_decoded_vp8_and_opus_from_a_peer_connection_are_seen_and_heard(tmp_path
         await receiver.close()
         return result, kinds
 
-    result, kinds = asyncio.run(scenario())
+    result, kinds = run_async(scenario)
     assert sorted(kinds) == ["audio", "video"]
     assert layout_of(pictures(result.path)[-1][1], 1) == [1]
     samples, rate = sound(result.path)
