@@ -38,7 +38,8 @@ USED_ACTIONS = {
     "ses:SendEmail": r"\.send_email\(",  # the poll report when a meeting ends
     "ecs:RunTask": r"\.run_task\(",  # a recording's bot (chalicelib/launcher.py)
     "iam:PassRole": r"\.run_task\(",  # RunTask hands the bot task its two roles
-    "s3:GetObject": r"generate_presigned_url\(",  # a recording's download links
+    "s3:GetObject": r"generate_presigned_url\(",  # download links; a streamer's file, its size
+    "s3:PutObject": r"generate_presigned_post\(",  # the form a page uploads a stream file with
     "logs:CreateLogGroup": None,  # the Lambda runtime
     "logs:CreateLogStream": None,
     "logs:PutLogEvents": None,
@@ -54,6 +55,8 @@ UNGRANTED_CALLS = {
 SES_IDENTITIES = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
 # S3 object ARNs name neither region nor account: the recordings prefix of the bucket
 RECORDING_FILES = "arn:${AWS::Partition}:s3:::${RecordingsBucket}/recordings/*"
+# ... and its streams prefix: files uploaded to be played into a meeting
+STREAM_FILES = "arn:${AWS::Partition}:s3:::${RecordingsBucket}/streams/*"
 # the bot task's two roles, whole ARNs from the infra stack
 BOT_ROLES = ("${BotTaskRoleArn}", "${BotExecutionRoleArn}")
 
@@ -128,7 +131,8 @@ def test_wildcard_resources_are_exactly_those_listed_in_deploy_md(stage):
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_resource_is_this_accounts_table_stream_api_secret_logs_ses_or_bots(stage):
     for resource in all_resources(policy_template(stage)):
-        if resource in ("${StreamArn}", SES_IDENTITIES, RECORDING_FILES, *BOT_ROLES):
+        if resource in ("${StreamArn}", SES_IDENTITIES, RECORDING_FILES, STREAM_FILES,
+                        *BOT_ROLES):
             continue
         assert resource.startswith("arn:${AWS::Partition}:"), resource
         assert ":${AWS::Region}:${AWS::AccountId}:" in resource, resource
@@ -151,7 +155,11 @@ def test_bots_are_started_only_from_their_task_definition_in_their_cluster(stage
     assert sorted(listed(passing["Resource"])) == sorted(BOT_ROLES)
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService":
                                                      "ecs-tasks.amazonaws.com"}}
-    assert listed(by_action["s3:GetObject"]["Resource"]) == [RECORDING_FILES]
+    s3 = sorted((sorted(listed(s["Action"])), listed(s["Resource"]))
+                for s in statements(policy_template(stage))
+                if any(a.startswith("s3:") for a in listed(s["Action"])))
+    assert s3 == [(["s3:GetObject"], [RECORDING_FILES]),
+                  (["s3:GetObject", "s3:PutObject"], [STREAM_FILES])]
 
 
 def test_without_a_bot_task_the_rendered_policy_starts_no_bots():

@@ -128,6 +128,15 @@ def test_recordings_bucket_expires_recordings_and_unfinished_uploads_and_keeps_t
     assert rules["ExpireRecordings"]["ExpirationInDays"] == {"Ref": "RecordingRetentionDays"}
     assert rules["AbortUnfinishedUploads"]["AbortIncompleteMultipartUpload"] == {
         "DaysAfterInitiation": 1}
+    assert (rules["ExpireStreamFiles"]["Prefix"], rules["ExpireStreamFiles"]["ExpirationInDays"]
+            ) == ("streams/", 3)
+
+
+def test_only_the_site_may_upload_files_to_play_into_the_bucket(infra):
+    (rule,) = infra["Resources"]["RecordingsBucket"]["Properties"]["CorsConfiguration"][
+        "CorsRules"]
+    assert rule["AllowedOrigins"] == [{"Fn::Sub": "https://${Distribution.DomainName}"}]
+    assert rule["AllowedMethods"] == ["POST"]
     policy = infra["Resources"]["RecordingsBucketPolicy"]["Properties"]["PolicyDocument"]
     (deny,) = policy["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {
@@ -147,10 +156,12 @@ def test_bot_roles_are_for_ecs_tasks_of_this_account_and_least_privilege(infra):
         assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {
             "Ref": "AWS::AccountId"}}}
         assert "ManagedPolicyArns" not in infra["Resources"][name]["Properties"]
-    (store,) = role_statements(infra, "BotTaskRole")
+    store, stream = role_statements(infra, "BotTaskRole")
     assert sorted(store["Action"]) == ["s3:AbortMultipartUpload", "s3:GetObject",
                                        "s3:ListMultipartUploadParts", "s3:PutObject"]
     assert store["Resource"] == {"Fn::Sub": "${RecordingsBucket.Arn}/recordings/*"}
+    assert (stream["Action"], stream["Resource"]) == (  # a streamer reads its file
+        "s3:GetObject", {"Fn::Sub": "${RecordingsBucket.Arn}/streams/*"})
     execution = {s["Sid"]: s for s in role_statements(infra, "BotExecutionRole")}
     assert execution["RegistryLogin"]["Action"] == "ecr:GetAuthorizationToken"
     assert execution["WriteBotLogs"]["Resource"] == {"Fn::GetAtt": ["BotLogGroup", "Arn"]}
