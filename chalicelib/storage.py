@@ -26,16 +26,19 @@ def _attachment(file: str) -> str:
 
 
 def s3_client(s: Settings):
-    """An S3 client that signs with SigV4 (presigned links and POSTs need it)."""
+    """An S3 client that signs with SigV4 (presigned links and POSTs need it). In AWS its
+    links name the bucket's regional host (`<bucket>.s3.<region>.amazonaws.com`, which
+    the site's CSP lets pages upload to); another S3
+    (the local stack's) is addressed by path: a bucket name cannot be a subdomain of
+    127.0.0.1."""
     import boto3
     from botocore.config import Config
 
-    # another S3 (the local stack's) is addressed by path: a bucket name cannot be a
-    # subdomain of 127.0.0.1
-    style = "path" if s.s3_endpoint else "auto"
+    style = "path" if s.s3_endpoint else "virtual"
     return boto3.client("s3", region_name=s.region, endpoint_url=s.s3_endpoint,
                         config=Config(signature_version="s3v4",
-                                      s3={"addressing_style": style}))
+                                      s3={"addressing_style": style,
+                                          "us_east_1_regional_endpoint": "regional"}))
 
 
 class Downloads:

@@ -169,7 +169,8 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
     web_app = server.build(
         health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept),
         rest=rest, websockets=websockets, management=management,
-        frontend=Frontend(ROOT / "frontend", ice_policy=ice_policy),
+        frontend=Frontend(ROOT / "frontend", ice_policy=ice_policy,
+                          upload_origin=os.environ.get("PARLEY_S3_ENDPOINT")),
         outbox=server.Outbox(services) if services is not None else None)
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()

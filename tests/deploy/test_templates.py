@@ -98,7 +98,10 @@ def test_security_headers_allow_same_origin_scripts_and_the_execute_api_origins(
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
     assert directives["connect-src"] == [
         "'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
-        "wss://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"]
+        "wss://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+        # pages upload files to play to the bucket's regional host (naming the bucket here
+        # would make a cycle: its CORS names the distribution, which names this policy)
+        "https://*.s3.${AWS::Region}.${AWS::URLSuffix}"]
     assert directives["object-src"] == ["'none'"]
     assert directives["frame-ancestors"] == ["'none'"]
     assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
