@@ -18,6 +18,7 @@ import {roomButtons} from './roombuttons.js';
 import {Moderation} from './moderation.js';
 import {Polls} from './polls.js';
 import {Recording} from './recording.js';
+import {PlayMedia} from './playmedia.js';
 import words from '../i18n.room.js';
 
 Object.assign(PATHS, {
@@ -49,13 +50,15 @@ export async function roomTools(room) {
   const hands = new Hands(room, () => mod.moderator);
   const buttons = roomButtons(room); // the device card and the invite link
   const recording = new Recording(room, () => mod.moderator); // the banner; start/stop for hosts
-  mod.moreItems = () => recording.menuItems();
+  const media = new PlayMedia(room, () => mod.moderator); // a streamer's tile; play/stop for hosts
+  mod.moreItems = () => [...recording.menuItems(), ...media.menuItems()];
 
   // After every change to someone: their row's hand, menu and place; the chat's Send to list.
   function person(p, quiet = false) {
     const row = view.roster.rows.get(p.id);
     hands.person(p, row, quiet);
     if (row) mod.decorate(row, p);
+    media.person(p);
     orderRoster(view.roster);
     chat.people();
   }
@@ -140,6 +143,7 @@ export async function roomTools(room) {
       if (ev.event === 'message') chat.add(ev.message);
       else if (ev.event === 'reaction' && ev.reaction.from !== me) reactions.float(ev.reaction.from, ev.reaction.emoji);
       else if (ev.event === 'poll') polls.event(ev);
+      else if (ev.event === 'stream-updated') media.event(ev);
       else {
         if (/^(recording|meeting)-updated$/.test(ev.event)) recording.event(ev);
         mod.event(ev);
