@@ -31,6 +31,8 @@ SOURCES = addresses.Rules("The source URL",
                           {"http": 80, "https": 443, "rtmp": 1935, "rtmps": 443},
                           InvalidSourceUrl)
 TITLE_LENGTH = 40
+MEDIA_EXTENSIONS = {".mp4", ".m4v", ".webm", ".mov", ".mkv", ".mp3", ".m4a", ".ogg", ".oga",
+                    ".wav", ".m3u8", ".ts", ".flv"}  # dropped from a default title
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,9 @@ def url(source: str, allow_private: bool, resolver=addresses.resolve) -> Source:
     addresses.check(source, SOURCES, allow_private=allow_private, lookup=not allow_private,
                     resolver=resolver)
     parts = urlsplit(source)
-    return Source(source, None, unquote(posixpath.basename(parts.path)) or parts.hostname)
+    # an RTMP path ends with the stream's key, which may be secret: the host names it
+    name = "" if parts.scheme.startswith("rtmp") else unquote(posixpath.basename(parts.path))
+    return Source(source, None, name or parts.hostname)
 
 
 def check(mid: str, source: str, mode: str, files: StreamFiles, allow_private: bool,
@@ -94,11 +98,11 @@ def check(mid: str, source: str, mode: str, files: StreamFiles, allow_private: b
 
 
 def title(given: str | None, source: Source) -> str:
-    """The title given, else the source's file name without its extension, cut to
+    """The title given, else the source's file name without a media extension, cut to
     TITLE_LENGTH characters, without control characters; "Media" if nothing is left."""
     if given is not None:
         return given.strip()
     stem, ext = posixpath.splitext(source.name)
-    name = stem if stem and len(ext) <= 5 else source.name
+    name = stem if stem and ext.lower() in MEDIA_EXTENSIONS else source.name
     name = "".join(c if c.isprintable() else " " for c in name).strip()
     return name[:TITLE_LENGTH].strip() or "Media"

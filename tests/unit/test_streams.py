@@ -356,6 +356,9 @@ def test_the_local_stack_may_play_sources_on_this_machine(room, monkeypatch):
     # not looked up: its bot fails it when it cannot reach it
     stream = started(mid, host, source="http://no-such-host.invalid/live.m3u8", mode="live")
     assert (stream["mode"], stream["title"]) == ("live", "live")
+    stream_store.store.fail(stored(mid, stream["id"]), "done with it")
+    stream = started(mid, host, source="rtmp://127.0.0.1/live/s3cr3t-key", mode="live")
+    assert stream["title"] == "127.0.0.1"  # never the stream key
     status, answer = start(mid, host, source="gopher://127.0.0.1/x")
     assert (status, answer["error"]["code"]) == (400, "invalid_source_url")
 

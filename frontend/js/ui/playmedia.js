@@ -40,10 +40,12 @@ export class PlayMedia {
     this.url = room.api.path(room.mid) + '/streams';
     this.streams = new Map(); // id → the stream as last heard
     const active = room.join.meeting.stream;
-    if (active) { // a late joiner: the mode and requests of the one playing
-      this.streams.set(active.id, active);
-      room.api.call('GET', this.url).then(({streams}) => streams.forEach((s) => this.set(s)), () => {});
-    }
+    if (active) this.streams.set(active.id, active), this.load(); // a late joiner: its mode
+  }
+
+  // Every stream as it is now (after a reconnect: what was pushed meanwhile is not replayed).
+  load() {
+    this.room.api.call('GET', this.url).then(({streams}) => streams.forEach((s) => this.set(s)), () => {});
   }
 
   get active() { return [...this.streams.values()].find((s) => ACTIVE.includes(s.state)); }

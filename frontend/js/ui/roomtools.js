@@ -149,7 +149,7 @@ export async function roomTools(room) {
         mod.event(ev);
       }
     },
-    resync: () => chat.catchUp(),
+    resync: () => (chat.catchUp(), media.load()),
     devices: () => buttons.devices(),
     copyLink: () => buttons.copyLink(),
     close() {
