@@ -1,6 +1,7 @@
 // The room's tools that the first painted room does not need, loaded with import() right
 // after it: chat, raised hands, reactions, screen share, the main view and active speaker,
-// keyboard shortcuts, with their words and styles. room.js tells them what it hears (`tell`):
+// ICE recovery when the network comes back, keyboard shortcuts, with their words and styles.
+// room.js tells them what it hears (`tell`):
 // person(p) after every change to someone, gone(pid), self(p) when someone else changed us,
 // event(ev) for chat and reactions, peer(peer) for a new connection, screen({pid, stream})
 // when someone's screen share starts or stops, resync() after the socket came back, close().
@@ -12,6 +13,7 @@ import {Shortcuts} from './shortcuts.js';
 import {ScreenShare, shareTo} from './screenshare.js';
 import {Stage, screenId} from './stage.js';
 import {SpeakerWatch} from './speaker.js';
+import {recovery} from '../recovery.js';
 import {useOutput} from './devices.js';
 import {Hands, orderRoster} from './hands.js';
 import {roomButtons} from './roombuttons.js';
@@ -67,6 +69,7 @@ export async function roomTools(room) {
     onSpeaking: (pid, on) => view.grid.tiles.get(pid)?.el.classList.toggle('speaking', on),
     onSpeaker: (pid) => stage.setSpeaker(pid),
   });
+  const recover = recovery(room); // ICE restarts when the network is back
   function showScreen(pid, stream) { // a tile of its own, the main view for the others
     const id = screenId(pid);
     if (!stream) {
@@ -145,7 +148,10 @@ export async function roomTools(room) {
         mod.event(ev);
       }
     },
-    resync: () => chat.catchUp(),
+    resync() { // the socket is back
+      recover.recover();
+      chat.catchUp();
+    },
     devices: () => buttons.devices(),
     copyLink: () => buttons.copyLink(),
     close() {
@@ -155,6 +161,7 @@ export async function roomTools(room) {
       reactions.close();
       share.stop(true);
       speakers.close();
+      recover.close();
       stage.close();
     },
   };
