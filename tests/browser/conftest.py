@@ -86,6 +86,15 @@ def people(browser, stack):
         context.close()
 
 
+@pytest.fixture
+def relayed_pair(browser, turn_stack):
+    """Two Person tabs on the turn_stack, whose pages relay every call through its coturn."""
+    contexts = []
+    yield [open_person(browser, turn_stack.url, contexts) for _ in range(2)]
+    for context in contexts:
+        context.close()
+
+
 def open_person(browser, base_url, contexts, init_script=None):
     """A Person tab in a new context of `browser` on `base_url`, the context added to
     `contexts` (the caller closes them)."""

@@ -2,17 +2,7 @@
 `iceTransportPolicy: "relay"` (PARLEY_ICE_POLICY=relay) can only reach each other through
 coturn, with the credentials their join responses carried."""
 
-import pytest
-
-from .conftest import api_call, join, open_person, save_rtc_traces, wait_remote_videos_playing, wait_until
-
-
-@pytest.fixture
-def relayed_pair(browser, turn_stack):
-    contexts = []
-    yield [open_person(browser, turn_stack.url, contexts) for _ in range(2)]
-    for context in contexts:
-        context.close()
+from .conftest import api_call, join, save_rtc_traces, wait_remote_videos_playing, wait_until
 
 
 def test_two_pages_forced_to_relay_see_each_other_through_the_local_turn_server(relayed_pair, turn_stack):
