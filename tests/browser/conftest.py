@@ -213,6 +213,21 @@ def wait_remote_videos_playing(person, count):
                              f"every page's peer connections in {trace}") from err
 
 
+def quality_details(person, pid):
+    """Open the connection details of `pid`'s tile (a click on its bars) once they show a
+    connection with a received bitrate, read them ({rtt, loss, bitrate, resolution, path}: the
+    text of each row) and close them with Escape."""
+    bars = f'.tile[data-pid="{pid}"] .quality'
+    person.wait_for_selector(f'{bars}:not([data-level="0"])')
+    person.click(bars)
+    person.wait_for_selector("#quality-details dd[data-row=bitrate]:has-text('bit/s')")
+    rows = person.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#quality-details dd')]
+      .map((dd) => [dd.dataset.row, dd.textContent]))""")
+    person.keyboard.press("Escape")
+    person.wait_for_selector("#quality-details", state="detached")
+    return rows
+
+
 def save_rtc_traces(person):
     """Every open page's RTCPeerConnection history (rtc_trace.js), as JSON in test-artifacts/."""
     pages = {}
