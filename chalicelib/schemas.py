@@ -74,6 +74,9 @@ JOIN_MEETING = {
         # join skips lobby, passcode, lock and scheduled start (bot_access.join)
         "botToken": {"type": "string", "minLength": 1, "maxLength": 4096},
     },
+    # a bot joins with its invitation alone: no host key, no passcode beside it
+    "not": {"required": ["botToken"], "anyOf": [{"required": ["hostKey"]},
+                                                {"required": ["passcode"]}]},
 }
 
 SESSION_DESCRIPTION = {
@@ -356,6 +359,8 @@ def _why(err) -> str:
         return "is too short, too small or empty"
     if rule == "pattern":
         return "contains characters that are not allowed or is blank"
+    if rule == "not":
+        return "combines fields that cannot go together (a bot's botToken goes alone)"
     if rule in ("type", "enum", "const"):
         return "has the wrong type or value"
     if rule == "not":
