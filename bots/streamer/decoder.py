@@ -139,7 +139,9 @@ class Decoder:
                     if media < self.reading.start - 1e-3:
                         continue  # before the seek's target: decoded only to get there
                     t = self._timeline(media)
-                    if last_picture is not None and t - last_picture < MIN_GAP:
+                    if last_picture is None:  # the picture at the start shows at once (paused too)
+                        t = min(t, self.reading.timeline)
+                    elif t - last_picture < MIN_GAP:
                         continue
                     if not self._wait_for_room(t):
                         return

@@ -127,6 +127,9 @@ class Player:
         return self.state
 
     async def close(self) -> None:
+        """Stop reading and end both tracks (for good: the bot is leaving)."""
+        self.audio.stop()
+        self.video.stop()
         if self._watch is not None:
             self._watch.cancel()
         if self._decoder is not None:
