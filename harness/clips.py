@@ -5,7 +5,7 @@ Every picture carries its frame number as a row of 14 blocks across the top sixt
 white guard, 12 bits (most significant first, white = 1) and a black guard, big enough
 to survive scaling and a low-bitrate VP8 encode; a bar also moves across the bottom
 half. The sound is a steady tone. `frame_number` reads the number back from a luma
-plane of any size; `frame_number_rgba` from a canvas's pixels (the page).
+plane of any size; in a page, LEVELS_JS measures a <video> for `number_from_levels`.
 """
 
 import threading
@@ -40,11 +40,37 @@ def frame_number(luma: np.ndarray) -> int | None:
     height, width = luma.shape[:2]
     band, cell = height / 6, width / CELLS
     rows = slice(int(band * 0.25), int(band * 0.75))
-    levels = [luma[rows, int((k + 0.3) * cell):int((k + 0.7) * cell)].mean() for k in range(CELLS)]
+    return number_from_levels([luma[rows, int((k + 0.3) * cell):int((k + 0.7) * cell)].mean()
+                               for k in range(CELLS)])
+
+
+def number_from_levels(levels) -> int | None:
+    """The frame number from the mean brightness (0..255) of each block's middle."""
     bits = [level > 128 for level in levels]
-    if not bits[0] or bits[-1]:
+    if len(bits) != CELLS or not bits[0] or bits[-1]:
         return None
     return sum(1 << (BITS - 1 - k) for k, bit in enumerate(bits[1:-1]) if bit)
+
+
+# The same middles measured in a page, from a <video> drawn on a canvas.
+LEVELS_JS = f"""video => {{
+  if (!video || !video.videoWidth) return null;
+  const w = video.videoWidth, h = video.videoHeight, band = h / 6, cell = w / {CELLS};
+  const canvas = document.createElement('canvas');
+  canvas.width = w; canvas.height = Math.ceil(band);
+  const g = canvas.getContext('2d', {{willReadFrequently: true}});
+  g.drawImage(video, 0, 0, w, h, 0, 0, w, h);
+  const y0 = Math.floor(band * 0.25), y1 = Math.floor(band * 0.75);
+  const levels = [];
+  for (let k = 0; k < {CELLS}; k++) {{
+    const x0 = Math.floor((k + 0.3) * cell), x1 = Math.floor((k + 0.7) * cell);
+    const d = g.getImageData(x0, y0, x1 - x0, y1 - y0).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+    levels.push(sum / (d.length / 4));
+  }}
+  return levels;
+}}"""
 
 
 def frame_number_of(frame: av.VideoFrame) -> int | None:
