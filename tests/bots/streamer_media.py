@@ -1,5 +1,6 @@
 """Fixtures and readers for the streamer's tests: the numbered test clip served over
-HTTP, and what a streamer's tracks send, read back as frame numbers and sound."""
+HTTP, what a streamer's tracks send read back as frame numbers and sound, and a guest
+bot that reads the frame numbers of what it receives over WebRTC."""
 
 import asyncio
 import time
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
+from bots.runtime import Bot
 from harness.clips import FPS, TONE, frame_number_of, write_clip
 
 from .streams import served
@@ -89,3 +91,30 @@ def tone_level(samples: np.ndarray, frequency: float = TONE, rate: int = 48_000)
     spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)))) / (len(x) / 4)
     bin_ = int(round(frequency * len(x) / rate))
     return float(spectrum[max(0, bin_ - 2):bin_ + 3].max())
+
+
+class Viewer(Bot):
+    """A guest that decodes what it is sent: (time, track number, frame number) of every
+    picture, tracks numbered in the order they came."""
+
+    display_name = "Viewer"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.pictures: list[tuple[float, int, int | None]] = []
+        self.tracks = 0
+
+    async def on_track(self, pid, track):
+        if track.kind != "video":
+            return await super().on_track(pid, track)
+        self.tracks += 1
+        number = self.tracks
+        try:
+            while True:
+                frame = await track.recv()
+                self.pictures.append((time.monotonic(), number, frame_number_of(frame)))
+        except MediaStreamError:  # the track ended
+            pass
+
+    def numbers(self, track: int | None = None) -> list[int]:
+        return [n for _, t, n in self.pictures if n is not None and track in (None, t)]

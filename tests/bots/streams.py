@@ -12,10 +12,12 @@ import contextlib
 import functools
 import http.server
 import io
+import json
 import socket
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bots.runtime import ApiError
 
@@ -26,13 +28,30 @@ TRANSITIONS = {"starting": {"playing", "failed"}, "playing": {"paused", "ended",
 
 class StreamRecord:
     def __init__(self, sid: str, source_url: str, mode: str = "file", state: str = "starting",
-                 position: float = 0.0):
+                 position: float = 0.0, path: Path | None = None):
+        """With `path`, the stream is also kept in that JSON file after every change, so
+        another process (a streamer a test kills and starts again) shares it."""
         self.stream = {"id": sid, "mode": mode, "title": "Clip", "state": state,
                        "position": position, "loop": False, "sourceKind": "url",
                        "startedBy": "host", "createdAt": _now()}
         self.source_url = source_url
         self.reports: list[tuple[float, dict]] = []
+        self.path = path
         self._lock = threading.Lock()
+        self._save()
+
+    @classmethod
+    def load(cls, path: Path) -> "StreamRecord":
+        saved = json.loads(path.read_text())
+        record = cls(saved["stream"]["id"], saved["sourceUrl"])
+        record.stream, record.path = saved["stream"], path
+        return record
+
+    def _save(self) -> None:
+        if self.path is not None:
+            part = self.path.with_suffix(".part")
+            part.write_text(json.dumps({"stream": self.stream, "sourceUrl": self.source_url}))
+            part.rename(self.path)  # whole or not at all for a reader
 
     # -- the bot's side (as StreamApi) ---------------------------------------------------
 
@@ -50,6 +69,7 @@ class StreamRecord:
             self.stream.update({k: v for k, v in body.items() if k != "state"}, state=new)
             if new in ("ended", "failed"):
                 self.stream["endedAt"] = _now()
+            self._save()
             return dict(self.stream)
 
     # -- the host's side ------------------------------------------------------------------
@@ -61,12 +81,14 @@ class StreamRecord:
             if position is not None:
                 requested["position"] = position
             self.stream["requested"] = requested
+            self._save()
             return dict(self.stream)
 
     def stop(self) -> dict:
         """DELETE by a host: `stopping`."""
         with self._lock:
             self.stream["state"] = "stopping"
+            self._save()
             return dict(self.stream)
 
     @property
