@@ -147,6 +147,9 @@ class Decoder:
                         return
                     width, height = fit(frame.width, frame.height)
                     picture = frame.reformat(width=width, height=height, format="yuv420p")
+                    # the source's keyframes are not ours: an I here would make every
+                    # encoder send a keyframe (libvpx and x264 obey it)
+                    picture.pict_type = av.video.frame.PictureType.NONE
                     rate = video.average_rate
                     step = 1 / float(rate) if rate else 1 / 30
                     if not self.feed.push_video(self.reading.generation, t, picture, step):
