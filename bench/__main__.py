@@ -123,6 +123,14 @@ def _recorder(quick):
     return recorder.markdown(result), recorder.facts(result)
 
 
+@section("10. Streamer: playing a 720p and a 1080p file")
+def _streamer(quick):
+    from bench import streamer
+
+    result = streamer.run(quick)
+    return streamer.markdown(result), streamer.facts(result)
+
+
 def _verdict(value, goal, text, lower_is_better=True) -> str:
     if value is None:
         return "not measured in this run"
@@ -173,6 +181,8 @@ def targets_table(facts: dict) -> str:
                   "{:.0f} MiB more at the last step (section 7)")),
         ("recorder: ≤ 0.5 of one core for 6 participants of 640×480 in av mode, never 2 s behind",
          _recorder_verdict(fact("recorder_cpu_6"), fact("recorder_max_lag"))),
+        ("streamer: ≤ 0.5 of one core for a 720p file with one person connected",
+         _verdict(fact("streamer_cpu_720p"), 0.5, "{:.2f} of a core (section 10)")),
     ]
     return "\n".join(["## Targets, and what closes the gaps", "",
                       "| target | this run |", "|---|---|"]
