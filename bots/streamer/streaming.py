@@ -84,7 +84,10 @@ class Streaming:
             self._failed(f"the stream could not be read: {err.code}")
             return
         state = stream.get("state")
-        if state in ("stopping", "ended", "failed"):
+        if state in ("ended", "failed"):  # over already: nothing to play or report
+            self.outcome, self.reported = "stopped", state
+            return
+        if state == "stopping":
             self.outcome = "stopped"
             await self._last_report()
             return

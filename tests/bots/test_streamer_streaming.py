@@ -87,8 +87,9 @@ def test_the_hosts_pause_resume_seek_and_stop_are_carried_out_once_each_and_repo
     assert record.stream["state"] == "ended"
 
 
-def test_a_stream_stopping_before_its_bot_began_ends_without_playing(media_url):
-    record = StreamRecord("s1", media_url + "/clip.mp4", state="stopping")
+@pytest.mark.parametrize("state, reports", [("stopping", ["ended"]), ("ended", []), ("failed", [])])
+def test_a_stream_stopped_or_over_before_its_bot_began_is_not_played(media_url, state, reports):
+    record = StreamRecord("s1", media_url + "/clip.mp4", state=state)
 
     async def scenario():
         stream, over = streaming(record), asyncio.Event()
@@ -96,7 +97,7 @@ def test_a_stream_stopping_before_its_bot_began_ends_without_playing(media_url):
         await asyncio.wait_for(over.wait(), 10)
         return await stream.finish("stopped"), stream.player.readings
     assert run_async(scenario) == (0, 0)
-    assert record.states() == ["ended"]
+    assert record.states() == reports
 
 
 @pytest.mark.parametrize("paused", [False, True])
