@@ -22,6 +22,7 @@ from .player import PlaybackError, Player
 
 log = logging.getLogger("parley.streamer")
 PROGRESS_EVERY = 2.0
+REFRESH_EVERY = 1800.0  # an upload's sourceUrl is a presigned GET valid 6 h: read it again
 ERROR_MAX = 500  # the API's limit on `error`
 OVER = (403, 404, 409, 410)  # a report refused for these: the stream is over for the server
 STOP = {"action": "stop"}
@@ -29,10 +30,10 @@ STOP = {"action": "stop"}
 
 class Streaming:
     def __init__(self, api, stream_id: str, options: StreamOptions, player: Player, *,
-                 progress_every: float = PROGRESS_EVERY):
+                 progress_every: float = PROGRESS_EVERY, refresh_every: float = REFRESH_EVERY):
         """api: get() -> stream, report(body, retry=False) -> stream (stream_api.StreamApi)."""
         self.api, self.id, self.options, self.player = api, stream_id, options, player
-        self.progress_every = progress_every
+        self.progress_every, self.refresh_every = progress_every, refresh_every
         self.outcome: str | None = None  # ended | stopped | failed
         self.error: str | None = None
         self.reported: str | None = None  # the last state the server took from us
@@ -113,11 +114,12 @@ class Streaming:
             return
         if not resuming:
             self.request(stream)  # asked for while it started
-        progress = asyncio.ensure_future(self._progress())
+        helpers = [asyncio.ensure_future(self._progress()), asyncio.ensure_future(self._refresh())]
         try:
             await self._obey()
         finally:
-            progress.cancel()
+            for task in helpers:
+                task.cancel()
 
     async def _obey(self) -> None:
         """Requests, one at a time, until playback is over or a stop."""
@@ -168,6 +170,20 @@ class Streaming:
             if not await self._report({"position": position}):
                 return
             last = position
+
+    async def _refresh(self) -> None:
+        """Read the stream again now and then: a presigned source URL expires, and every
+        later reading (a loop's next lap, a retry, a seek) must use a fresh one."""
+        while True:
+            await asyncio.sleep(self.refresh_every)
+            try:
+                stream = await self.api.get()
+            except ApiError as err:
+                log.info("reading the stream again failed: %s", err)
+                continue
+            if stream.get("sourceUrl"):
+                self.player.url = stream["sourceUrl"]
+            self.request(stream)
 
     # -- reports -------------------------------------------------------------------------------
 

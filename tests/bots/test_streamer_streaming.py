@@ -4,6 +4,7 @@ and their order, progress every ~2 s, the host's requests, a crashed bot's succe
 resuming near the saved position, and honest failures."""
 
 import asyncio
+import shutil
 import time
 
 import pytest
@@ -16,14 +17,15 @@ from tests.bots.aio import run_async
 
 from . import streamer_media
 from .streamer_media import CLIP_SECONDS, Watch, seconds_of
-from .streams import StreamRecord, closed_port_url
+from .streams import StreamRecord, closed_port_url, served
 
 clip_dir, media_url = streamer_media.clip_dir, streamer_media.media_url  # fixtures
 
 
-def streaming(record: StreamRecord, **options) -> Streaming:
+def streaming(record: StreamRecord, refresh_every: float = 1800.0, **options) -> Streaming:
     opts = StreamOptions.parse(options)
-    return Streaming(record, record.stream["id"], opts, Player(live=opts.live, loop=opts.loop))
+    return Streaming(record, record.stream["id"], opts, Player(live=opts.live, loop=opts.loop),
+                     refresh_every=refresh_every)
 
 
 async def until(check, what: str, timeout: float = 20.0):
@@ -171,3 +173,27 @@ def test_a_source_that_cannot_be_played_is_reported_failed_with_a_reason_within_
     error = record.stream["error"]
     assert error and "127.0.0.1" not in error
     assert ("not a media file" in error) if source == "corrupt" else ("Connection refused" in error)
+
+
+def test_a_looping_stream_reads_its_source_url_again_before_the_old_one_expires(clip_dir, tmp_path):
+    """An upload's source URL is a presigned GET that expires; the next lap must not use
+    the old one. Here the old one is gone (404) by the time the loop comes round."""
+    shutil.copy(clip_dir / "clip.mp4", tmp_path / "old.mp4")
+    shutil.copy(clip_dir / "clip.mp4", tmp_path / "new.mp4")
+
+    async def scenario():
+        with served(tmp_path) as base:
+            record = StreamRecord("s1", base + "/old.mp4", state="playing", position=CLIP_SECONDS - 2.5)
+            stream = streaming(record, refresh_every=0.5, loop=True)
+            stream.start()
+            watch = Watch(stream.player)
+            await until(lambda: watch.numbers(), "a picture")
+            record.source_url = base + "/new.mp4"
+            (tmp_path / "old.mp4").unlink()
+            await asyncio.sleep(3.5)  # round the end and on
+            watch.close()
+            state = stream.player.state
+            await stream.finish("stopped")
+            return watch.numbers(), state
+    numbers, state = run_async(scenario)
+    assert state == "playing" and min(numbers[-10:]) < FPS  # the next lap, from the new URL
