@@ -14,6 +14,7 @@ import http.server
 import io
 import json
 import socket
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -114,9 +115,16 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a reader that went away: normal
+            super().handle_error(request, client_address)
+
+
 def _serve(handler) -> tuple[http.server.ThreadingHTTPServer, threading.Thread]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, thread
