@@ -1,9 +1,10 @@
 """One stream from the bot's first look at it to its last report, apart from how the bot
 talks to the meeting (so it runs, and is tested, without one).
 
-start: read the stream (source URL, saved position, state); open the source at the
-saved position when resuming a file (paused if it was paused), else at the start or the
-live edge; report `playing` (or `paused`) with the duration, or `failed` with a reason.
+start: read the stream (source URL, saved position, state); open a file at the saved
+position (a restarted bot always; a new stream with `resume`: where the server says an
+earlier one stopped), paused if it was paused; a live source at its live edge; then
+report `playing` (or `paused`) with the duration, or `failed` with a reason.
 Then, until the stream is over: the position every ~2 s, and the host's requests
 (`requested` {action: pause | resume | seek | stop} of a `stream-updated` event or of
 a report's answer; each acted on once) carried out and reported.
@@ -96,23 +97,27 @@ class Streaming:
         if not url:
             await self._fail("the stream has no source URL")
             return
-        resuming = state in ("playing", "paused")  # a bot before this one played it
-        resume = resuming and self.options.resume and not self.options.live
+        # A bot before this one played it (then it always goes on from the saved position);
+        # or a new stream, which the server may start where an earlier one of the same
+        # source stopped (its `position`), unless asked not to resume.
+        restarted = state in ("playing", "paused")
+        resume = not self.options.live and (restarted or self.options.resume)
         position = float(stream.get("position") or 0) if resume else 0.0
+        paused = restarted and state == "paused"
         pending = stream.get("requested")
-        if resuming and isinstance(pending, dict):
+        if restarted and isinstance(pending, dict):
             self._handled_at = pending.get("at")  # the earlier bot's business
         log.info("playing %s from %.1f s%s", "live" if self.options.live else "a file", position,
-                 ", paused" if resume and state == "paused" else "")
+                 ", paused" if paused else "")
         try:
-            await self.player.start(url, position, paused=resume and state == "paused")
+            await self.player.start(url, position, paused=paused)
         except PlaybackError as err:
             await self._fail(str(err))
             return
         if not await self._report({"state": self.player.state, "position": self._position(),
                                    "duration": self.player.duration}):
             return
-        if not resuming:
+        if not restarted:
             self.request(stream)  # asked for while it started
         helpers = [asyncio.ensure_future(self._progress()), asyncio.ensure_future(self._refresh())]
         try:

@@ -141,18 +141,23 @@ def test_a_crashed_streamer_restarted_with_resume_goes_on_near_the_saved_positio
     assert code == 0
 
 
-def test_without_resume_a_restarted_streamer_starts_from_the_beginning(media_url):
-    record = StreamRecord("s1", media_url + "/clip.mp4", state="playing", position=3.0)
+@pytest.mark.parametrize("state, resume, starts_at", [
+    ("starting", True, 3.0),  # a new stream the server starts where an earlier one stopped
+    ("starting", False, 0.0),
+    ("playing", False, 3.0),  # a restarted bot goes on whatever `resume` says
+])
+def test_where_a_stream_starts(media_url, state, resume, starts_at):
+    record = StreamRecord("s1", media_url + "/clip.mp4", state=state, position=3.0)
 
     async def scenario():
-        stream = streaming(record, resume=False)
+        stream = streaming(record, resume=resume)
         stream.start()
         watch = Watch(stream.player)
         await until(lambda: watch.numbers(), "a picture")
         watch.close()
         await stream.finish("stopped")
         return watch.numbers()[0]
-    assert run_async(scenario) <= 2
+    assert seconds_of(run_async(scenario)) == pytest.approx(starts_at, abs=0.1)
 
 
 @pytest.mark.parametrize("source", ["corrupt", "unreachable"])
