@@ -4,63 +4,22 @@ over HTTP; the page's own peer.js receives it. The page reads the frame numbers 
 pixels of the streamer's tile and the audio level from its inbound stats: the picture
 advances in real time, the sound is not silent, and a pause holds the picture."""
 
-import time
-
 import pytest
 
 from bots.streamer.__main__ import StreamerBot
 from bots.streamer.options import StreamOptions
-from harness.clips import FPS, LEVELS_JS, number_from_levels
+from harness.clips import FPS
 from tests.api.stack_client import Rest
 from tests.browser import conftest as browser_suite
 from tests.browser.conftest import join, wait_until
 
 from . import streamer_media
 from .conftest import config_for
+from .streamer_page import CONNECTIONS, TILE_LEVELS, numbers_for
 from .streams import StreamRecord
 
 browser, people = browser_suite.browser, browser_suite.people  # the browser suite's fixtures
 clip_dir, media_url = streamer_media.clip_dir, streamer_media.media_url
-
-# Every RTCPeerConnection of the page, for its inbound audio stats.
-CONNECTIONS = """(() => {
-  const Native = window.RTCPeerConnection, all = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) { super(...args); all.push(this); }
-  };
-  window.__inboundAudio = async () => {
-    const out = {level: 0, energy: 0, samples: 0};
-    for (const pc of all.filter((pc) => pc.connectionState === 'connected')) {
-      (await pc.getStats()).forEach((r) => {
-        if (r.type !== 'inbound-rtp' || r.kind !== 'audio') return;
-        out.level = Math.max(out.level, r.audioLevel || 0);
-        out.energy += r.totalAudioEnergy || 0;
-        out.samples += r.totalSamplesReceived || 0;
-      });
-    }
-    return out;
-  };
-})();"""
-
-
-TILE_LEVELS = f"pid => ({LEVELS_JS})(document.querySelector(`.tile[data-pid='${{pid}}'] video`))"
-
-
-def number_on_tile(person, pid: str) -> int | None:
-    levels = person.evaluate(TILE_LEVELS, pid)
-    return number_from_levels(levels) if levels else None
-
-
-def numbers_for(person, pid: str, seconds: float) -> list[tuple[float, int]]:
-    """(time, frame number) read from the tile every ~100 ms for `seconds`."""
-    seen, end = [], time.monotonic() + seconds
-    while time.monotonic() < end:
-        number = number_on_tile(person, pid)
-        if number is not None:
-            seen.append((time.monotonic(), number))
-        person.wait_for_timeout(100)
-    return seen
-
 
 def test_a_page_sees_the_streamed_clip_advance_in_real_time_hears_it_and_sees_a_pause(
         stack, people, run_bot, media_url):

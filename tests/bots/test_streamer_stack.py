@@ -1,9 +1,11 @@
 """The streamer as the local stack launches it (`python -m bots.streamer`, a subprocess)
-for a host's POST /meetings/{mid}/streams, watched by a runtime bot joined as a guest
-that reads the frame numbers of the pictures it decodes: the stream plays; its process
-killed mid-way and started again with the same environment resumes within 2 s of the
-position it saved; a corrupt file and an unreachable URL reach the host as `failed`
-with a reason within 10 s.
+for a host's POST /meetings/{mid}/streams. A host's Chromium page sees a clip uploaded
+to the stack's S3 (the bot reads it through its presigned GET): the frame numbers on
+its tile advance in real time, the sound is not silent, a pause holds the picture, a
+stop takes the tile away. Watched by a runtime bot joined as a guest that reads the
+frame numbers it decodes: the streamer's process killed mid-way and started again with
+the same environment resumes within 2 s of the position it saved. A corrupt file and
+an unreachable URL reach the host as `failed` with a reason within 10 s.
 
 These need the server's stream routes; where the stack answers 404 `not_found` for
 them, the tests are skipped.
@@ -17,16 +19,22 @@ import time
 from pathlib import Path
 
 import pytest
+import urllib3
 
+from harness.clips import FPS
 from harness.stack import ROOT, running_stack
 from tests.api.stack_client import Rest, event
+from tests.browser import conftest as browser_suite
+from tests.browser.conftest import join_as_host, open_person, wait_until
 
 from . import streamer_media
 from .conftest import WAIT, config_for
 from .streamer_media import Viewer, seconds_of
+from .streamer_page import CONNECTIONS, TILE_LEVELS, numbers_for
 from .streams import closed_port_url
 
 clip_dir, media_url = streamer_media.clip_dir, streamer_media.media_url  # fixtures
+browser = browser_suite.browser
 FAILS_WITHIN = 10.0
 
 
@@ -47,11 +55,14 @@ def _until(check, what: str, timeout: float = WAIT):
     return value
 
 
-def _start(rest: Rest, mid: str, token: str, body: dict):
-    reply = rest.call("POST", f"/meetings/{mid}/streams", body, token)
+def _routed(reply):
     if reply.status == 404 and (reply.json or {}).get("error", {}).get("code") == "not_found":
         pytest.skip("this stack has no stream routes yet (POST /meetings/{mid}/streams: 404)")
     return reply
+
+
+def _start(rest: Rest, mid: str, token: str, body: dict):
+    return _routed(rest.call("POST", f"/meetings/{mid}/streams", body, token))
 
 
 def _stream(rest: Rest, mid: str, sid: str, token: str) -> dict:
@@ -138,3 +149,68 @@ def test_a_source_that_cannot_be_played_reaches_the_host_as_failed_with_a_reason
     assert took < FAILS_WITHIN
     assert failed["stream"]["error"] and url not in failed["stream"]["error"]
     _until(lambda: _streamer_process(sid) is None, "the streamer's process gone", 30)
+
+
+def _upload(rest: Rest, mid: str, token: str, path: Path) -> str:
+    """The page's upload: the presigned POST from the route, the file straight to S3."""
+    data = path.read_bytes()
+    reply = _routed(rest.call("POST", f"/meetings/{mid}/streams/uploads",
+                              {"fileName": "Lesson 1.mp4", "contentType": "video/mp4",
+                               "size": len(data)}, token))
+    assert reply.status == 201, reply.json
+    form = reply.json["upload"]
+    sent = urllib3.PoolManager().request(
+        "POST", form["url"], fields={**form["fields"], "file": ("clip.mp4", data, "video/mp4")})
+    assert sent.status == 204, sent.data
+    return form["id"]
+
+
+def test_a_hosts_page_sees_an_uploaded_clip_advance_hears_it_and_pauses_and_stops_it(
+        streaming_stack, browser, clip_dir):
+    stack, _ = streaming_stack
+    rest = Rest(stack.api)
+    created = rest.create("Lesson")
+    mid = created["meeting"]["id"]
+    contexts = []
+    try:
+        ada = open_person(browser, stack.url, contexts, init_script=CONNECTIONS)
+        join_as_host(ada, mid, created["hostKey"], "Ada")
+        token = ada.evaluate("JSON.parse(sessionStorage.getItem('parley.session')).token")
+        upload = _upload(rest, mid, token, clip_dir / "clip.mp4")
+        reply = _start(rest, mid, token, {"source": f"upload:{upload}", "loop": True})
+        assert reply.status == 201, reply.json
+        sid = reply.json["stream"]["id"]
+        bot = _until(lambda: _stream(rest, mid, sid, token).get("botId"), "the streamer joined")
+        wait_until(ada, TILE_LEVELS, bot)  # the media tile shows a picture
+
+        seen = numbers_for(ada, bot, 3.0)
+        numbers = [n for _, n in seen]
+        laps = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b < a)
+        assert laps <= 1 and len(set(numbers)) >= 10, seen
+        if not laps:  # as fast as time goes
+            (t0, n0), (t1, n1) = seen[0], seen[-1]
+            assert (n1 - n0) / FPS == pytest.approx(t1 - t0, abs=0.6), seen
+        audio = wait_until(ada, "async () => { const a = await window.__inboundAudio();"
+                                " return a.level > 0.02 && a; }")
+        assert audio["energy"] > 0, audio
+
+        def ask(action):
+            reply = rest.call("PATCH", f"/meetings/{mid}/streams/{sid}", {"action": action}, token)
+            assert reply.status == 200, reply.json
+        ask("pause")
+        _until(lambda: _stream(rest, mid, sid, token)["state"] == "paused", "paused")
+        ada.wait_for_timeout(500)
+        held = numbers_for(ada, bot, 1.5)
+        assert held and len({n for _, n in held}) == 1, held
+        ask("resume")
+        _until(lambda: _stream(rest, mid, sid, token)["state"] == "playing", "playing again")
+        assert len({n for _, n in numbers_for(ada, bot, 1.5)}) >= 5
+
+        assert rest.call("DELETE", f"/meetings/{mid}/streams/{sid}", None, token).status == 202
+        _until(lambda: _stream(rest, mid, sid, token)["state"] == "ended", "ended")
+        wait_until(ada, "pid => !document.querySelector(`.tile[data-pid='${pid}']`)", bot)
+        _until(lambda: _streamer_process(sid) is None, "the streamer's process gone", 30)
+        assert ada.errors == []
+    finally:
+        for context in contexts:
+            context.close()
