@@ -6,9 +6,9 @@ Steps, each a small function taking a boto3 client so tests run them against mot
 2. create the JWT signing key in SSM Parameter Store once (SecureString, never rotated
    by a re-run: rotating it would log everyone out);
 3. `chalice deploy --stage <stage>` (scripts/chalice_cli.py) with the stack outputs as the
-   Lambdas' environment and the IAM policy rendered for this account; a first deploy runs
-   it twice, because the WebSocket API id (needed by the stream Lambda and the policy)
-   exists only afterwards; both zips it uploads carry compiled bytecode (scripts/bytecode.py);
+   Lambdas' environment and each function's IAM policy rendered for this account; a first
+   deploy runs it twice, because the WebSocket API id (needed by the stream Lambda and the
+   policies) exists only afterwards; both zips it uploads carry compiled bytecode (scripts/bytecode.py);
 4. API Gateway stage throttling on the REST and WebSocket APIs (scripts/throttling.py);
 5. bounded retries + bisect on the stream's event source mapping;
 6. `config.js` + `frontend/` to the bucket, CloudFront invalidation (scripts/site.py);
@@ -42,8 +42,9 @@ from scripts.common import (
     ROOT,
     STREAM_RETRY_SETTINGS,
     api_gateway_stage,
-    function_prefix,
-    policy_template,
+    function_name,
+    function_policies,
+    policy_files,
     render_policy,
     stack_name,
 )
@@ -112,16 +113,20 @@ def policy_values(stage: str, account: dict[str, str], outputs: dict[str, str],
         "WebsocketApiId": ws_api_id,
         "WebsocketStage": api_gateway_stage(stage),
         "JwtSecretParameter": outputs["JwtSecretParameterName"],
-        "FunctionPrefix": function_prefix(stage),
     }
 
 
-def write_policy(stage: str, values: dict[str, str | None], build_dir: Path = BUILD_DIR) -> Path:
-    """Render .chalice/policy-<stage>.json for this account into build/iam/."""
-    path = build_dir / "iam" / f"policy-{stage}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(render_policy(policy_template(stage), values), indent=2) + "\n")
-    return path
+def write_policies(stage: str, values: dict[str, str | None],
+                   build_dir: Path = BUILD_DIR) -> Path:
+    """Render each function's .chalice/policy-<function>.json for this account, under the
+    same file name, into build/iam/<stage>/; return that folder."""
+    folder = build_dir / "iam" / stage
+    folder.mkdir(parents=True, exist_ok=True)
+    names = policy_files(stage)
+    for function, policy in function_policies(stage).items():
+        rendered = render_policy(policy, {**values, "FunctionName": function_name(stage, function)})
+        (folder / names[function]).write_text(json.dumps(rendered, indent=2) + "\n")
+    return folder
 
 
 def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, str],
@@ -131,12 +136,12 @@ def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, 
     known = read_deployed(previous) if previous else None
     for _ in range(2):
         ws_id = known.websocket_api_id if known else None
-        policy = write_policy(stage, policy_values(stage, account, outputs, ws_id), build_dir)
+        policies = write_policies(stage, policy_values(stage, account, outputs, ws_id), build_dir)
         current = read_deployed(chalice.deploy(stage, lambda_environment(outputs, known),
-                                               policy))
+                                               policies))
         if known is not None and current.websocket_api_id == known.websocket_api_id:
             return current
-        log("WebSocket API created; deploying again so the Lambdas and the policy know it")
+        log("WebSocket API created; deploying again so the Lambdas and the policies know it")
         known = current
     raise RuntimeError("the WebSocket API id changed on every deploy")
 

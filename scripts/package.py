@@ -5,7 +5,8 @@ merge template is built here from infra/parley.yaml (table, bucket, CloudFront) 
 ties chalice's resources to it, which chalice cannot express on its own:
 - the stream Lambda reads `!GetAtt Table.StreamArn`, with bounded retries and bisect;
 - every function's environment points at the table, secret, site and WebSocket API;
-- every function role gets .chalice/policy-<stage>.json with its placeholders as `Fn::Sub`.
+- every function has the name `make deploy` gives it, and its role gets its own
+  .chalice/policy-<function>.json with the placeholders as `Fn::Sub`.
 Both Lambda zips then get compiled bytecode (scripts/bytecode.py).
 Resource names come from chalice's own application graph, so a renamed handler follows.
 """
@@ -25,8 +26,9 @@ from scripts.common import (
     STREAM_RETRY_SETTINGS,
     api_gateway_stage,
     cloudformation_policy,
+    function_name,
+    function_policies,
     load_cfn_yaml,
-    policy_template,
 )
 
 WEBSOCKET_API = "WebsocketAPI"  # chalice's logical id for the WebSocket API
@@ -58,11 +60,14 @@ def cfn_names(resources: list) -> dict[str, list]:
             return REST_HANDLER
         return to_cfn_resource_name(fn.resource_name)
 
+    functions = [r for r in resources if isinstance(r, models.LambdaFunction)]
     return {
-        "roles": sorted({to_cfn_resource_name(r.resource_name) for r in resources
-                         if isinstance(r, models.ManagedIAMRole)}),
-        "functions": sorted({function_id(r) for r in resources
-                             if isinstance(r, models.LambdaFunction)}),
+        # role id -> the function it belongs to (chalice gives each function its own role
+        # when the policy is hand-written)
+        "roles": {to_cfn_resource_name(fn.role.resource_name): fn.resource_name
+                  for fn in functions if isinstance(fn.role, models.ManagedIAMRole)},
+        # function id -> chalice's name of the function
+        "functions": {function_id(fn): fn.resource_name for fn in functions},
         "streams": sorted((function_id(r.lambda_function), to_cfn_resource_name(r.resource_name))
                           for r in resources if isinstance(r, models.DynamoDBEventSource)),
         "websocket": [WEBSOCKET_API] if any(isinstance(r, models.WebsocketAPI)
@@ -97,8 +102,9 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list]) -> dic
         environment["PARLEY_WS_API_ID"] = ws_api_id
         environment["PARLEY_WS_URL"] = {"Fn::Sub": "wss://${" + WEBSOCKET_API + "}.execute-api"
                                                    ".${AWS::Region}.${AWS::URLSuffix}/" + ws_stage}
-    for function in names["functions"]:
-        resources[function] = {"Properties": {"Environment": {"Variables": environment}}}
+    for function, name in names["functions"].items():
+        resources[function] = {"Properties": {"FunctionName": function_name(stage, name),
+                                              "Environment": {"Variables": environment}}}
 
     for log_group in names["rest_log_groups"]:
         resources[log_group] = {"Properties": {
@@ -108,15 +114,20 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list]) -> dic
         resources[function]["Properties"]["Events"] = {
             event: {"Properties": {"Stream": stream_arn, **STREAM_RETRY_SETTINGS}}}
 
-    policy = cloudformation_policy(policy_template(stage), {
+    variables = {
         "TableName": {"Ref": "Table"},
         "StreamArn": stream_arn,
         "WebsocketApiId": ws_api_id or "none",
         "WebsocketStage": ws_stage,
         "JwtSecretParameter": secret_name,
-        "FunctionPrefix": {"Ref": "AWS::StackName"},
-    })
-    for role in names["roles"]:
+    }
+    policies = function_policies(stage)
+    for role, function in names["roles"].items():
+        if function not in policies:
+            raise ValueError(f"{function} has no iam_policy_file in stage {stage} of "
+                             ".chalice/config.json")
+        policy = cloudformation_policy(policies[function], {
+            **variables, "FunctionName": function_name(stage, function)})
         resources[role] = {"Properties": {"Policies": [
             {"PolicyName": f"{role}Policy", "PolicyDocument": policy}]}}
     return template

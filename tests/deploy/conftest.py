@@ -145,7 +145,7 @@ class RecordingChalice:
     chalice's deployer creates Lambda functions, IAM roles and API Gateway REST and
     WebSocket APIs (apigatewayv2 integrations, routes, stages, permissions) through its
     own planner and executor; moto can hold some of these but cannot run that deployer.
-    This recorder keeps what the script passed (stage, environment, rendered policy) and
+    This recorder keeps what the script passed (stage, environment, rendered policies) and
     returns deployed values in the shape of `.chalice/deployed/<stage>.json`. It creates in
     moto the things later steps of the script touch, as chalice would: the stream Lambda
     and its event source mapping, the REST API with the app's routes deployed to the API
@@ -163,9 +163,9 @@ class RecordingChalice:
     def deployed(self, stage):
         return self._values
 
-    def deploy(self, stage, environment, policy_file):
-        self.calls.append({"stage": stage, "environment": dict(environment),
-                           "policy": json.loads(Path(policy_file).read_text())})
+    def deploy(self, stage, environment, policy_dir):
+        self.calls.append({"stage": stage, "environment": dict(environment), "policies": {
+            path.name: json.loads(path.read_text()) for path in Path(policy_dir).glob("*.json")}})
         if self._values is None:
             self._values = self._create(stage, environment["PARLEY_STREAM_ARN"])
         return self._values

@@ -11,6 +11,7 @@ import json
 import shutil
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from chalice.deploy.packager import AppOnlyDeploymentPackager, DependencyBuilder
@@ -22,7 +23,14 @@ from scripts import throttling
 from scripts.bytecode import compiled_deploy_packages
 from scripts.chalice_cli import ChaliceCli
 from scripts.cloudformation import stack_outputs, stack_status
-from scripts.common import INFRA_TEMPLATE, ROOT, load_cfn_yaml, placeholders_in, stack_name
+from scripts.common import (
+    INFRA_TEMPLATE,
+    ROOT,
+    load_cfn_yaml,
+    placeholders_in,
+    policy_files,
+    stack_name,
+)
 from tests.deploy.conftest import (
     RecordingChalice,
     UnemulatedCalls,
@@ -193,19 +201,28 @@ def test_chalice_gets_the_stack_outputs_as_the_lambda_environment(first, outputs
     assert env["PARLEY_ALLOWED_ORIGIN"] == f"https://{distribution[1]}"
 
 
-def test_chalice_gets_a_policy_for_this_account_table_and_websocket_api(first, outputs,
-                                                                      chalice):
+def resources_of(policy):
+    return [r for s in policy["Statement"]
+            for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
+
+
+def test_chalice_gets_each_functions_policy_for_this_account_table_and_websocket_api(
+        first, outputs, chalice):
     before, after = first["calls"]
-    assert not placeholders_in(after["policy"])
-    resources = [r for s in after["policy"]["Statement"]
-                 for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
-    assert "arn:aws:dynamodb:us-east-1:123456789012:table/parley-dev" in resources
-    assert outputs["StreamArn"] in resources
+    assert set(after["policies"]) == set(policy_files(STAGE).values())
+    assert not placeholders_in(after["policies"])
+    stream = resources_of(after["policies"]["policy-on_table_change.json"])
+    assert "arn:aws:dynamodb:us-east-1:123456789012:table/parley-dev" in stream
+    assert outputs["StreamArn"] in stream
     assert (f"arn:aws:execute-api:us-east-1:123456789012:{chalice.websocket_api_id}"
-            "/api/POST/@connections/*" in resources)
-    assert "arn:aws:ssm:us-east-1:123456789012:parameter/parley/dev/jwt-secret" in resources
+            "/api/POST/@connections/*" in stream)
+    assert ("arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/"
+            "parley-dev-on_table_change:*" in stream)
+    rest = resources_of(after["policies"]["policy-api_handler.json"])
+    assert "arn:aws:ssm:us-east-1:123456789012:parameter/parley/dev/jwt-secret" in rest
+    assert "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/parley-dev:*" in rest
     # before the WebSocket API exists, its statement is left out rather than guessed
-    assert not any("execute-api" in json.dumps(s) for s in before["policy"]["Statement"])
+    assert "execute-api" not in json.dumps(before["policies"])
 
 
 def test_stream_mapping_gets_bounded_retries_and_bisect_on_error(first, chalice, aws):
@@ -365,15 +382,21 @@ def test_destroy_twice_is_harmless(destroyed, aws, chalice):
 
 # --- the real chalice step's configuration ----------------------------------------------
 
-def test_chalice_deploy_gets_the_stack_environment_and_the_rendered_policy(tmp_path):
+def test_chalice_deploy_gets_the_stack_environment_and_the_rendered_policies(tmp_path):
     """What ChaliceCli hands chalice's deployer (the deployer itself needs AWS)."""
-    from chalice.cli.factory import CLIFactory
+    from chalice.deploy import appgraph, models
 
     cli = ChaliceCli()
-    policy = tmp_path / "policy-dev.json"
-    factory = CLIFactory(str(cli.project_dir), environ={})
+    factory = cli.factory(tmp_path, environ={})
     config = cli.config(factory, STAGE, {"PARLEY_TABLE": "parley-dev",
-                                         "PARLEY_WS_API_ID": "ws5678cd"}, policy)
+                                         "PARLEY_WS_API_ID": "ws5678cd"})
+    graph = appgraph.ApplicationGraphBuilder().build(config, STAGE)
+    functions = [r for r in appgraph.DependencyBuilder().build_dependencies(graph)
+                 if isinstance(r, models.LambdaFunction)]
+    assert {f.resource_name for f in functions} == set(policy_files(STAGE))
+    for function in functions:  # each function's role reads its rendered policy
+        assert (Path(function.role.policy.filename).resolve()
+                == tmp_path / f"policy-{function.resource_name}.json")
     stream = config.scope(STAGE, "on_table_change")
     assert stream.environment_variables["PARLEY_WS_API_ID"] == "ws5678cd"
     assert stream.environment_variables["PARLEY_WS_STAGE"] == "api"
@@ -381,7 +404,6 @@ def test_chalice_deploy_gets_the_stack_environment_and_the_rendered_policy(tmp_p
     assert stream.lambda_timeout == 60
     assert config.scope(STAGE, "api_handler").lambda_memory_size == 512
     assert config.autogen_policy is False
-    assert (cli.project_dir / ".chalice" / config.iam_policy_file).resolve() == policy
 
 
 def test_chalice_deploy_zips_get_bytecode_and_the_packagers_are_restored(tmp_path):

@@ -9,9 +9,10 @@ import pytest
 from scripts.common import (
     INFRA_TEMPLATE,
     STREAM_RETRY_SETTINGS,
+    function_name,
+    function_policies,
     load_cfn_yaml,
     placeholders_in,
-    policy_template,
 )
 from tests.deploy.conftest import run_cfn_lint
 
@@ -180,18 +181,31 @@ def test_every_packaged_function_is_wired_to_the_stack(packaged):
         assert fn["Properties"]["Runtime"].startswith("python3")
 
 
-def test_every_packaged_role_carries_the_hand_written_policy(packaged):
+def test_every_packaged_function_has_the_name_make_deploy_gives_it(packaged):
     _, template = packaged
-    expected = policy_template("dev")
+    names = {fn["Properties"]["FunctionName"]
+             for fn in of_type(template, "AWS::Serverless::Function").values()}
+    assert names == {function_name("dev", f) for f in function_policies("dev")}
+
+
+def test_every_packaged_role_carries_its_own_functions_hand_written_policy(packaged):
+    _, template = packaged
+    expected = function_policies("dev")
     roles = of_type(template, "AWS::IAM::Role")
-    assert roles
-    for name, role in roles.items():
-        (policy,) = role["Properties"]["Policies"]
-        document = policy["PolicyDocument"]
-        assert len(document["Statement"]) == len(expected["Statement"]), name
-        for got, want in zip(document["Statement"], expected["Statement"], strict=True):
-            assert got["Action"] == want["Action"]
-            assert unsub(got["Resource"]) == want["Resource"], name
+    by_name = {fn["Properties"]["FunctionName"]: fn["Properties"]["Role"]["Fn::GetAtt"][0]
+               for fn in of_type(template, "AWS::Serverless::Function").values()}
+    assert sorted(by_name.values()) == sorted(roles)  # a role per function
+    for function, want in expected.items():
+        role = by_name[function_name("dev", function)]
+        (policy,) = roles[role]["Properties"]["Policies"]
+        statements = policy["PolicyDocument"]["Statement"]
+        assert len(statements) == len(want["Statement"]), function
+        for got, wanted in zip(statements, want["Statement"], strict=True):
+            assert got["Action"] == wanted["Action"], function
+            assert unsub(got["Resource"]) == wanted["Resource"], function
+            variables = sub_variables(got["Resource"])
+            if "FunctionName" in variables:
+                assert variables["FunctionName"] == function_name("dev", function)
 
 
 def unsub(value):
@@ -203,6 +217,13 @@ def unsub(value):
         return sub[0] if isinstance(sub, list) else sub
     assert not placeholders_in(value)
     return value
+
+
+def sub_variables(value):
+    """The variables a `Fn::Sub` [string, {variables}] substitutes (none: {})."""
+    if isinstance(value, dict) and isinstance(value["Fn::Sub"], list):
+        return value["Fn::Sub"][1]
+    return {}
 
 
 def test_log_groups_of_packaged_functions_name_existing_functions(packaged):
