@@ -9,7 +9,8 @@ Steps, each a small function taking a boto3 client so tests run them against mot
    Lambdas' environment and each function's IAM policy rendered for this account; a first
    deploy runs it twice, because the WebSocket API id (needed by the stream Lambda and the
    policies) exists only afterwards; both zips it uploads carry compiled bytecode (scripts/bytecode.py);
-4. API Gateway stage throttling on the REST and WebSocket APIs (scripts/throttling.py);
+4. CORS headers on API Gateway's own error answers (scripts/gateway_responses.py), then
+   stage throttling on the REST and WebSocket APIs (scripts/throttling.py);
 5. bounded retries + bisect on the stream's event source mapping;
 6. `config.js` + `frontend/` to the bucket, CloudFront invalidation (scripts/site.py);
    print the site URL.
@@ -48,6 +49,7 @@ from scripts.common import (
     render_policy,
     stack_name,
 )
+from scripts.gateway_responses import set_gateway_responses
 from scripts.site import config_js, invalidate, upload_site
 from scripts.throttling import (
     REST_THROTTLE,
@@ -183,6 +185,9 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
 
     app = deploy_app(chalice, stage, account, outputs, build_dir, log)
     api_stage = api_gateway_stage(stage)
+    if set_gateway_responses(client("apigateway"), app.rest_api_id, api_stage,
+                             outputs["SiteUrl"].rstrip("/")):
+        log("API Gateway's own errors (throttling, unknown path, 5xx) carry CORS headers")
     throttle_rest_api(client("apigateway"), app.rest_api_id, api_stage)
     log(f"REST API throttled to {REST_THROTTLE.rate:g} req/s (burst {REST_THROTTLE.burst}) "
         f"per method, {STRICT_THROTTLE.rate:g} (burst {STRICT_THROTTLE.burst}) to create "

@@ -6,7 +6,10 @@ ties chalice's resources to it, which chalice cannot express on its own:
 - the stream Lambda reads `!GetAtt Table.StreamArn`, with bounded retries and bisect;
 - every function's environment points at the table, secret, site and WebSocket API;
 - every function has the name `make deploy` gives it, and its role gets its own
-  .chalice/policy-<function>.json with the placeholders as `Fn::Sub`.
+  .chalice/policy-<function>.json with the placeholders as `Fn::Sub`;
+- what `make deploy` sets after chalice: the CORS preflights answer for the site's
+  origin, API Gateway's own errors carry CORS headers (scripts/gateway_responses.py), and
+  both API stages are throttled (scripts/throttling.py).
 Both Lambda zips then get compiled bytecode (scripts/bytecode.py).
 Resource names come from chalice's own application graph, so a renamed handler follows.
 """
@@ -30,21 +33,37 @@ from scripts.common import (
     function_policies,
     load_cfn_yaml,
 )
+from scripts.gateway_responses import gateway_responses, static
+from scripts.throttling import rest_method_settings, websocket_route_settings
 
 WEBSOCKET_API = "WebsocketAPI"  # chalice's logical id for the WebSocket API
-REST_HANDLER = "APIHandler"  # chalice's logical id for the REST API's function
+WEBSOCKET_STAGE = "WebsocketAPIStage"  # ... for its stage
+REST_API = "RestAPI"  # ... for the REST API
+REST_HANDLER = "APIHandler"  # ... for the REST API's function
+SITE_ORIGIN = "https://${Distribution.DomainName}"  # `Fn::Sub` of the CloudFront origin
+
+
+def _chalice_config(stage: str, project_dir: Path):
+    from chalice.cli.factory import CLIFactory
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    factory = CLIFactory(str(project_dir), environ=environ)
+    return factory.create_config_obj(chalice_stage_name=stage)
 
 
 def chalice_resources(stage: str, project_dir: Path = ROOT) -> list:
     """chalice's model of the app (functions, roles, event sources) for one stage."""
-    from chalice.cli.factory import CLIFactory
     from chalice.deploy.appgraph import ApplicationGraphBuilder, DependencyBuilder
 
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
-    factory = CLIFactory(str(project_dir), environ=environ)
-    config = factory.create_config_obj(chalice_stage_name=stage)
-    graph = ApplicationGraphBuilder().build(config, stage)
+    graph = ApplicationGraphBuilder().build(_chalice_config(stage, project_dir), stage)
     return DependencyBuilder().build_dependencies(graph)
+
+
+def preflight_paths(stage: str, project_dir: Path = ROOT) -> list[str]:
+    """REST paths chalice answers OPTIONS for: those with a CORS route."""
+    app = _chalice_config(stage, project_dir).chalice_app
+    return sorted(path for path, methods in app.routes.items()
+                  if any(entry.cors for entry in methods.values()))
 
 
 def cfn_names(resources: list) -> dict[str, list]:
@@ -81,8 +100,10 @@ def cfn_names(resources: list) -> dict[str, list]:
     }
 
 
-def build_merge_template(stage: str, infra: dict, names: dict[str, list]) -> dict:
-    """infra/parley.yaml plus the overrides that wire chalice's resources to it."""
+def build_merge_template(stage: str, infra: dict, names: dict[str, list],
+                         preflights: list[str]) -> dict:
+    """infra/parley.yaml plus the overrides that wire chalice's resources to it;
+    `preflights` are the REST paths with a CORS preflight."""
     template = json.loads(json.dumps(infra))
     template["Parameters"]["Stage"]["Default"] = stage
     resources = template["Resources"]
@@ -95,8 +116,8 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list]) -> dic
         "PARLEY_TABLE": {"Ref": "Table"},
         "PARLEY_STREAM_ARN": stream_arn,
         "PARLEY_JWT_SECRET_PARAM": secret_name,
-        "PARLEY_SITE_URL": {"Fn::Sub": "https://${Distribution.DomainName}/"},
-        "PARLEY_ALLOWED_ORIGIN": {"Fn::Sub": "https://${Distribution.DomainName}"},
+        "PARLEY_SITE_URL": {"Fn::Sub": SITE_ORIGIN + "/"},
+        "PARLEY_ALLOWED_ORIGIN": {"Fn::Sub": SITE_ORIGIN},
     }
     if ws_api_id:
         environment["PARLEY_WS_API_ID"] = ws_api_id
@@ -109,6 +130,22 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list]) -> dic
     for log_group in names["rest_log_groups"]:
         resources[log_group] = {"Properties": {
             "LogGroupName": {"Fn::Sub": "/aws/lambda/${" + REST_HANDLER + "}"}}}
+
+    # chalice writes the preflights with the origin app.py read at import ("*" here);
+    # make deploy imports it with PARLEY_ALLOWED_ORIGIN set, so its preflights name the site.
+    allow_origin = {"Fn::Sub": static(SITE_ORIGIN)}
+    preflight = {"x-amazon-apigateway-integration": {"responses": {"default": {
+        "responseParameters": {"method.response.header.Access-Control-Allow-Origin": allow_origin}}}}}
+    resources[REST_API] = {"Properties": {
+        "MethodSettings": rest_method_settings(),
+        "DefinitionBody": {
+            "x-amazon-apigateway-gateway-responses": gateway_responses(allow_origin),
+            "paths": {path: {"options": preflight} for path in preflights},
+        },
+    }}
+    if names["websocket"]:
+        resources[WEBSOCKET_STAGE] = {"Properties": {
+            "DefaultRouteSettings": websocket_route_settings()}}
 
     for function, event in names["streams"]:
         resources[function]["Properties"]["Events"] = {
@@ -143,7 +180,7 @@ def package(stage: str, out_dir: Path) -> Path:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
     env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
     merge = build_merge_template(stage, load_cfn_yaml(INFRA_TEMPLATE),
-                                 cfn_names(chalice_resources(stage)))
+                                 cfn_names(chalice_resources(stage)), preflight_paths(stage))
     out_dir.mkdir(parents=True, exist_ok=True)
     merge_file = out_dir / "merge.json"
     merge_file.write_text(json.dumps(merge, indent=2) + "\n")

@@ -293,6 +293,16 @@ def test_deploy_throttles_the_websocket_stage(first, chalice):
     }}
 
 
+def test_deploy_gives_api_gateways_own_errors_the_sites_cors_headers(first, aws, chalice,
+                                                                   distribution):
+    apigateway = aws.client("apigateway")
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"):
+        got = apigateway.get_gateway_response(restApiId=chalice.rest_api_id, responseType=kind)
+        headers = got["responseParameters"]
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == \
+            f"'https://{distribution[1]}'", kind
+
+
 def test_strictly_throttled_methods_are_routes_of_the_app():
     routes = app_routes()
     for path, method in throttling.STRICT_METHODS:

@@ -14,6 +14,8 @@ from scripts.common import (
     load_cfn_yaml,
     placeholders_in,
 )
+from scripts.gateway_responses import gateway_responses
+from scripts.throttling import WEBSOCKET_THROTTLE, rest_throttling_operations
 from tests.deploy.conftest import run_cfn_lint
 
 
@@ -157,6 +159,47 @@ def test_packaged_template_has_the_rest_api(packaged):
     assert {"/meetings", "/meetings/{mid}", "/meetings/{mid}/join",
             "/meetings/{mid}/tickets"} <= set(paths)
     assert api["EndpointConfiguration"] == "REGIONAL"
+
+
+SITE_ORIGIN = {"Fn::Sub": "'https://${Distribution.DomainName}'"}
+
+
+def test_packaged_preflights_answer_for_the_site_origin_as_the_deployed_ones_do(packaged):
+    _, template = packaged
+    paths = only(template, "AWS::Serverless::Api")["DefinitionBody"]["paths"]
+    preflights = 0
+    for path, methods in paths.items():
+        assert set(methods) - {"options"}, f"{path}: a preflight without a route"
+        if "options" in methods:
+            preflights += 1
+            answer = methods["options"]["x-amazon-apigateway-integration"]["responses"]["default"]
+            headers = answer["responseParameters"]
+            assert headers["method.response.header.Access-Control-Allow-Origin"] == SITE_ORIGIN
+            assert headers["method.response.header.Access-Control-Expose-Headers"] == \
+                "'Retry-After'"
+    assert preflights == len(paths)  # every route of the app takes CORS requests
+
+
+def test_packaged_api_gateway_errors_carry_the_same_cors_headers_as_deployed_ones(packaged):
+    _, template = packaged
+    body = only(template, "AWS::Serverless::Api")["DefinitionBody"]
+    assert body["x-amazon-apigateway-gateway-responses"] == gateway_responses(SITE_ORIGIN)
+    assert set(body["x-amazon-apigateway-gateway-responses"]) >= {"DEFAULT_4XX", "DEFAULT_5XX"}
+
+
+def test_packaged_stages_are_throttled_as_make_deploy_throttles_them(packaged):
+    _, template = packaged
+    settings = only(template, "AWS::Serverless::Api")["MethodSettings"]
+    as_patch = {}
+    for s in settings:  # the update_stage operations make deploy sends, from these
+        prefix = f"{s['ResourcePath']}/{s['HttpMethod']}"
+        as_patch[f"{prefix}/throttling/rateLimit"] = f"{s['ThrottlingRateLimit']:g}"
+        as_patch[f"{prefix}/throttling/burstLimit"] = str(s["ThrottlingBurstLimit"])
+    assert as_patch == {op["path"]: op["value"] for op in rest_throttling_operations()}
+    stage = only(template, "AWS::ApiGatewayV2::Stage")
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": float(WEBSOCKET_THROTTLE.rate),
+        "ThrottlingBurstLimit": WEBSOCKET_THROTTLE.burst}
 
 
 def test_packaged_template_has_the_websocket_api_with_its_three_routes(packaged):
