@@ -20,12 +20,20 @@ BUILD_DIR = ROOT / "build"
 
 # The stream must never be blocked by one record the push handler cannot process:
 # retry a failing batch a few times, split it in halves to isolate the bad record, and
-# drop records older than an hour (a client that missed them replays tickets over REST).
+# give up on records older than an hour (a client that missed them replays tickets over
+# REST); what is given up on is recorded in an SQS queue (stream_failure_destination).
 STREAM_RETRY_SETTINGS = {
     "MaximumRetryAttempts": 3,
     "BisectBatchOnFunctionError": True,
     "MaximumRecordAgeInSeconds": 3600,
 }
+
+
+def stream_failure_destination(queue_arn: str) -> dict:
+    """Where Lambda records a stream batch that still failed after the retries above (or
+    grew too old): the infra stack's SQS queue."""
+    return {"OnFailure": {"Destination": queue_arn}}
+
 
 # Every placeholder a policy may use. The AWS:: ones are CloudFormation pseudo
 # parameters; the rest are filled from the infra stack and chalice's deployed values, and
@@ -33,7 +41,7 @@ STREAM_RETRY_SETTINGS = {
 POLICY_PLACEHOLDERS = (
     "AWS::Partition", "AWS::Region", "AWS::AccountId",
     "TableName", "StreamArn", "WebsocketApiId", "WebsocketStage", "JwtSecretParameter",
-    "FunctionName",
+    "StreamFailureQueueArn", "FunctionName",
 )
 REST_FUNCTION = "api_handler"  # chalice's name for the function behind the REST API
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")

@@ -11,7 +11,8 @@ Steps, each a small function taking a boto3 client so tests run them against mot
    policies) exists only afterwards; both zips it uploads carry compiled bytecode (scripts/bytecode.py);
 4. CORS headers on API Gateway's own error answers (scripts/gateway_responses.py), then
    stage throttling on the REST and WebSocket APIs (scripts/throttling.py);
-5. bounded retries + bisect on the stream's event source mapping;
+5. bounded retries + bisect on the stream's event source mapping, and the SQS queue
+   where Lambda records a batch it gave up on;
 6. `config.js` + `frontend/` to the bucket, CloudFront invalidation (scripts/site.py);
    print the site URL.
 Re-running is safe: every step converges on the same state.
@@ -48,6 +49,7 @@ from scripts.common import (
     policy_files,
     render_policy,
     stack_name,
+    stream_failure_destination,
 )
 from scripts.gateway_responses import set_gateway_responses
 from scripts.site import config_js, invalidate, upload_site
@@ -115,6 +117,7 @@ def policy_values(stage: str, account: dict[str, str], outputs: dict[str, str],
         "WebsocketApiId": ws_api_id,
         "WebsocketStage": api_gateway_stage(stage),
         "JwtSecretParameter": outputs["JwtSecretParameterName"],
+        "StreamFailureQueueArn": outputs["StreamFailureQueueArn"],
     }
 
 
@@ -150,15 +153,19 @@ def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, 
 
 # --- 5. stream retries ------------------------------------------------------------------
 
-def configure_stream_mapping(lambda_client, mapping_uuid: str, stream_arn: str) -> dict:
-    """Bounded retries and bisect-on-error for a stream mapping (chalice cannot set them)."""
+def configure_stream_mapping(lambda_client, mapping_uuid: str, stream_arn: str,
+                             failure_queue_arn: str) -> dict:
+    """Bounded retries, bisect-on-error and the on-failure queue for a stream mapping
+    (chalice cannot set them)."""
     current = lambda_client.get_event_source_mapping(UUID=mapping_uuid)
     if current["EventSourceArn"] != stream_arn:
         raise RuntimeError(
             f"event source mapping {mapping_uuid} reads {current['EventSourceArn']}, not the "
             f"table's stream {stream_arn}; the table was replaced: run make destroy, then "
             "make deploy")
-    return lambda_client.update_event_source_mapping(UUID=mapping_uuid, **STREAM_RETRY_SETTINGS)
+    return lambda_client.update_event_source_mapping(
+        UUID=mapping_uuid, **STREAM_RETRY_SETTINGS,
+        DestinationConfig=stream_failure_destination(failure_queue_arn))
 
 
 # --- all of it --------------------------------------------------------------------------
@@ -200,7 +207,8 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
             log("WebSocket API throttling is up to date")
     lambda_client = client("lambda")
     for mapping in app.stream_mappings:
-        configure_stream_mapping(lambda_client, mapping, outputs["StreamArn"])
+        configure_stream_mapping(lambda_client, mapping, outputs["StreamArn"],
+                                 outputs["StreamFailureQueueArn"])
 
     keys = upload_site(client("s3"), outputs["BucketName"], frontend_dir,
                        config_js(app.rest_api_url, app.websocket_api_url or ""))

@@ -3,7 +3,8 @@
 `chalice package --merge-template` merges a template into the one chalice generates. The
 merge template is built here from infra/parley.yaml (table, bucket, CloudFront) plus what
 ties chalice's resources to it, which chalice cannot express on its own:
-- the stream Lambda reads `!GetAtt Table.StreamArn`, with bounded retries and bisect;
+- the stream Lambda reads `!GetAtt Table.StreamArn`, with bounded retries and bisect, and
+  batches it gives up on go to the StreamFailures queue;
 - every function's environment points at the table, secret, site and WebSocket API;
 - every function has the name `make deploy` gives it, and its role gets its own
   .chalice/policy-<function>.json with the placeholders as `Fn::Sub`;
@@ -32,6 +33,7 @@ from scripts.common import (
     function_name,
     function_policies,
     load_cfn_yaml,
+    stream_failure_destination,
 )
 from scripts.gateway_responses import gateway_responses, static
 from scripts.throttling import rest_method_settings, websocket_route_settings
@@ -147,9 +149,12 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
         resources[WEBSOCKET_STAGE] = {"Properties": {
             "DefaultRouteSettings": websocket_route_settings()}}
 
+    failure_queue = {"Fn::GetAtt": ["StreamFailures", "Arn"]}
+    on_failure = stream_failure_destination(failure_queue)
+    on_failure["OnFailure"]["Type"] = "SQS"  # SAM's name for the kind of destination
     for function, event in names["streams"]:
-        resources[function]["Properties"]["Events"] = {
-            event: {"Properties": {"Stream": stream_arn, **STREAM_RETRY_SETTINGS}}}
+        resources[function]["Properties"]["Events"] = {event: {"Properties": {
+            "Stream": stream_arn, **STREAM_RETRY_SETTINGS, "DestinationConfig": on_failure}}}
 
     variables = {
         "TableName": {"Ref": "Table"},
@@ -157,6 +162,7 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
         "WebsocketApiId": ws_api_id or "none",
         "WebsocketStage": ws_stage,
         "JwtSecretParameter": secret_name,
+        "StreamFailureQueueArn": failure_queue,
     }
     policies = function_policies(stage)
     for role, function in names["roles"].items():

@@ -234,6 +234,21 @@ def test_stream_mapping_gets_bounded_retries_and_bisect_on_error(first, chalice,
     assert settings["MaximumRecordAgeInSeconds"] == 3600
 
 
+def test_stream_mapping_records_batches_it_gives_up_on_in_the_stacks_queue(first, chalice,
+                                                                          outputs, aws):
+    mapping = next(r for r in chalice.deployed(STAGE)["resources"]
+                   if r["resource_type"] == "dynamodb_event")
+    settings = aws.client("lambda").get_event_source_mapping(UUID=mapping["event_uuid"])
+    assert settings["DestinationConfig"] == {
+        "OnFailure": {"Destination": outputs["StreamFailureQueueArn"]}}
+    attributes = aws.client("sqs").get_queue_attributes(
+        QueueUrl=outputs["StreamFailureQueueUrl"], AttributeNames=["All"])["Attributes"]
+    assert attributes["QueueArn"] == outputs["StreamFailureQueueArn"]
+    assert attributes["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+    stream_policy = first["calls"][-1]["policies"]["policy-on_table_change.json"]
+    assert outputs["StreamFailureQueueArn"] in json.dumps(stream_policy)
+
+
 def test_site_files_are_uploaded_with_content_types_and_cache_headers(first, outputs, aws):
     s3 = aws.client("s3")
     expected = {

@@ -42,10 +42,10 @@ CODE_ACTIONS = {
 }
 # What Lambda does with the function's role, whatever its code: write its logs (to the
 # log group chalice creates, so no logs:CreateLogGroup), and for a stream handler read
-# the stream.
+# the stream and record the batches it gave up on in the on-failure queue.
 RUNTIME_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-                  "dynamodb:ListStreams"}
+                  "dynamodb:ListStreams", "sqs:SendMessage"}
 # Calls that would need a grant no policy gives today.
 UNGRANTED_CALLS = {
     r"websocket_api\.close\(|_api\.close\(": "execute-api:ManageConnections on DELETE",
@@ -64,6 +64,7 @@ ACCOUNT = {
     "StreamArn": "arn:aws:dynamodb:eu-west-1:111122223333:table/parley-prod/stream/2026-11-23",
     "WebsocketApiId": "abc123", "WebsocketStage": "api",
     "JwtSecretParameter": "/parley/prod/jwt-secret", "FunctionName": "parley-prod-on_table_change",
+    "StreamFailureQueueArn": "arn:aws:sqs:eu-west-1:111122223333:parley-prod-infra-StreamFailures-x",
 }
 
 
@@ -179,6 +180,14 @@ def test_no_socket_handler_can_scan_the_table():
             assert "dynamodb:Scan" not in all_actions(policy), function
 
 
+def test_only_the_stream_handler_reads_the_stream_and_records_failed_batches():
+    for function, policy in function_policies("prod").items():
+        actions = all_actions(policy)
+        reads = {"dynamodb:GetRecords", "sqs:SendMessage"} & actions
+        assert reads == ({"dynamodb:GetRecords", "sqs:SendMessage"}
+                         if function == "on_table_change" else set()), function
+
+
 def test_only_the_rest_function_emails_poll_reports_and_only_token_checkers_read_the_secret():
     policies = function_policies("prod")
     assert [f for f, p in policies.items() if "ses:SendEmail" in all_actions(p)] == ["api_handler"]
@@ -207,7 +216,7 @@ def test_wildcard_resources_are_exactly_those_listed_in_deploy_md():
 def test_every_resource_is_this_accounts_table_stream_api_secret_own_logs_or_ses_identity(
         stage, function, policy):
     for resource in all_resources(policy):
-        if resource in ("${StreamArn}", SES_IDENTITIES):
+        if resource in ("${StreamArn}", "${StreamFailureQueueArn}", SES_IDENTITIES):
             continue
         assert resource.startswith("arn:${AWS::Partition}:"), resource
         assert ":${AWS::Region}:${AWS::AccountId}:" in resource, resource
@@ -247,6 +256,7 @@ def test_rendered_policy_names_this_account_and_leaves_no_placeholder():
     resources = all_resources(policy)
     assert "arn:aws:dynamodb:eu-west-1:111122223333:table/parley-prod" in resources
     assert ACCOUNT["StreamArn"] in resources
+    assert ACCOUNT["StreamFailureQueueArn"] in resources
     assert ("arn:aws:execute-api:eu-west-1:111122223333:abc123/api/POST/@connections/*"
             in resources)
     assert ("arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/"

@@ -105,7 +105,17 @@ def test_security_headers_allow_same_origin_scripts_and_the_execute_api_origins(
 def test_infra_stack_outputs_what_the_deploy_needs(infra):
     assert set(infra["Outputs"]) >= {"TableName", "StreamArn", "BucketName", "DistributionId",
                                      "DistributionDomainName", "SiteUrl",
-                                     "JwtSecretParameterName"}
+                                     "JwtSecretParameterName", "StreamFailureQueueArn",
+                                     "StreamFailureQueueUrl"}
+
+
+def test_failed_stream_batches_are_kept_encrypted_for_the_longest_sqs_allows(infra):
+    queue = only(infra, "AWS::SQS::Queue")
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert queue["SqsManagedSseEnabled"] is True
+    assert "FifoQueue" not in queue  # Lambda's on-failure destination is a standard queue
+    assert infra["Outputs"]["StreamFailureQueueArn"]["Value"] == {
+        "Fn::GetAtt": ["StreamFailures", "Arn"]}
 
 
 def test_infra_creates_no_iam_and_no_secret_value(infra):
@@ -150,6 +160,8 @@ def test_packaged_stream_mapping_reads_the_table_stream_with_bounded_retries(pac
     assert 0 <= stream["MaximumRetryAttempts"] <= 10
     assert stream["BisectBatchOnFunctionError"] is True
     assert stream["StartingPosition"] == "LATEST"
+    assert stream["DestinationConfig"] == {"OnFailure": {
+        "Type": "SQS", "Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}}
 
 
 def test_packaged_template_has_the_rest_api(packaged):
