@@ -10,6 +10,7 @@ from chalice.cli.factory import CLIFactory
 
 from scripts.bytecode import compiled_deploy_packages
 from scripts.common import ROOT
+from scripts.runtime import lambda_runtime
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ class ChaliceCli:
     In process rather than as a `chalice` subprocess because the Lambdas' environment
     comes from the infra stack: chalice's config.json holds literal values only, and the
     deploy passes these as overrides (the same mechanism as chalice's own command line
-    options). It also substitutes the rendered IAM policies for the placeholder ones.
+    options). It also substitutes the rendered IAM policies for the placeholder ones, and
+    builds for the Lambda runtime of scripts/runtime.py.
     """
 
     def __init__(self, project_dir: Path = ROOT, profile: str | None = None):
@@ -128,7 +130,7 @@ class ChaliceCli:
         ui = UI()
         deployer = factory.create_default_deployer(
             session=factory.create_botocore_session(), config=config, ui=ui)
-        with compiled_deploy_packages():
+        with lambda_runtime(), compiled_deploy_packages():
             values = deployer.deploy(config, chalice_stage_name=stage)
         factory.create_deployment_reporter(ui=ui).display_report(values)
         return self.deployed(stage) or values

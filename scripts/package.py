@@ -11,7 +11,8 @@ ties chalice's resources to it, which chalice cannot express on its own:
 - what `make deploy` sets after chalice: the CORS preflights answer for the site's
   origin, API Gateway's own errors carry CORS headers (scripts/gateway_responses.py), and
   both API stages are throttled (scripts/throttling.py).
-Both Lambda zips then get compiled bytecode (scripts/bytecode.py).
+chalice builds for the Lambda runtime of scripts/runtime.py, and both Lambda zips then get
+bytecode compiled for it (scripts/bytecode.py).
 Resource names come from chalice's own application graph, so a renamed handler follows.
 """
 
@@ -190,11 +191,10 @@ def package(stage: str, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     merge_file = out_dir / "merge.json"
     merge_file.write_text(json.dumps(merge, indent=2) + "\n")
-    chalice = Path(sys.executable).with_name("chalice")
     subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [str(chalice), "--project-dir", str(ROOT), "package", "--stage", stage,
-         "--merge-template", str(merge_file), str(out_dir)],
-        check=True, env=env)
+        [sys.executable, "-m", "scripts.runtime", "--project-dir", str(ROOT), "package",
+         "--stage", stage, "--merge-template", str(merge_file), str(out_dir)],
+        check=True, env=env, cwd=ROOT)
     add_bytecode_to_package(out_dir)
     return out_dir / "sam.json"
 

@@ -9,7 +9,6 @@ throttling update (tests.deploy.conftest.UnemulatedCalls records the request).
 
 import json
 import shutil
-import sys
 import zipfile
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from scripts.common import (
     policy_files,
     stack_name,
 )
+from scripts.runtime import LAMBDA_RUNTIME, cache_tag
 from tests.deploy.conftest import (
     RecordingChalice,
     UnemulatedCalls,
@@ -440,11 +440,11 @@ def test_chalice_deploy_zips_get_bytecode_and_the_packagers_are_restored(tmp_pat
     packager = AppOnlyDeploymentPackager(osutils, DependencyBuilder(osutils), UI())
     original = AppOnlyDeploymentPackager.create_deployment_package
     with compiled_deploy_packages():
-        zip_path = packager.create_deployment_package(str(tmp_path), "python3.11")
-        again = packager.create_deployment_package(str(tmp_path), "python3.11")  # reused
+        zip_path = packager.create_deployment_package(str(tmp_path), LAMBDA_RUNTIME)
+        again = packager.create_deployment_package(str(tmp_path), LAMBDA_RUNTIME)  # reused
     assert AppOnlyDeploymentPackager.create_deployment_package is original
     assert again == zip_path
-    tag = sys.implementation.cache_tag
+    tag = cache_tag(LAMBDA_RUNTIME)
     with zipfile.ZipFile(zip_path) as zf:
         names = zf.namelist()
     assert f"__pycache__/app.{tag}.pyc" in names

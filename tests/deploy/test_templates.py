@@ -1,13 +1,16 @@
 """infra/parley.yaml and the `make package` template: valid, complete, and wired together."""
 
-import importlib.util
-import sys
+import json
+import os
+import subprocess
 import zipfile
+from importlib import metadata
 
 import pytest
 
 from scripts.common import (
     INFRA_TEMPLATE,
+    ROOT,
     STREAM_RETRY_SETTINGS,
     function_name,
     function_policies,
@@ -15,6 +18,7 @@ from scripts.common import (
     placeholders_in,
 )
 from scripts.gateway_responses import gateway_responses
+from scripts.runtime import LAMBDA_RUNTIME, cache_tag, runtime_python, runtime_version
 from scripts.throttling import WEBSOCKET_THROTTLE, rest_throttling_operations
 from tests.deploy.conftest import run_cfn_lint
 
@@ -301,17 +305,50 @@ def packaged_modules(directory):
     return names
 
 
-def test_deployment_package_leaves_boto3_to_the_lambda_runtime(packaged):
+def requirement_pins():
+    """{distribution: version} pinned in requirements.txt."""
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return dict(line.split("==") for line in lines if "==" in line and not line.startswith("#"))
+
+
+def layer_versions(directory):
+    """{distribution: version} of the dist-info folders in the layer chalice built."""
+    with zipfile.ZipFile(directory / "layer-deployment.zip") as zf:
+        folders = {entry.split("/")[4] for entry in zf.namelist() if entry.count("/") > 4}
+    return dict(f.removesuffix(".dist-info").rsplit("-", 1) for f in folders
+                if f.endswith(".dist-info"))
+
+
+def test_functions_and_layer_are_built_for_the_lambda_runtime_not_the_local_python(packaged):
+    path, template = packaged
+    for name, fn in of_type(template, "AWS::Serverless::Function").items():
+        assert fn["Properties"]["Runtime"] == LAMBDA_RUNTIME, name
+    layer = only(template, "AWS::Serverless::LayerVersion")
+    assert layer["CompatibleRuntimes"] == [LAMBDA_RUNTIME]
+    with zipfile.ZipFile(path.parent / "layer-deployment.zip") as zf:
+        folders = {"/".join(entry.split("/")[:4]) for entry in zf.namelist()}
+    assert folders == {f"python/lib/{LAMBDA_RUNTIME}/site-packages"}
+    assert runtime_version() >= (3, 12)  # Amazon Linux 2023 runtimes
+
+
+def test_the_layer_ships_boto3_and_botocore_as_pinned_and_tested(packaged):
+    """The layer comes before the runtime's boto3 on sys.path: the pair must be ours."""
     path, _ = packaged
     modules = packaged_modules(path.parent)
-    assert {"app.py", "chalicelib", "pynamodb", "jwt", "fastjsonschema"} <= modules
-    assert "boto3" not in modules
+    assert {"app.py", "chalicelib", "pynamodb", "jwt", "fastjsonschema", "boto3",
+            "botocore"} <= modules
+    pins, shipped = requirement_pins(), layer_versions(path.parent)
+    for name in ("boto3", "botocore", "pynamodb", "pyjwt", "fastjsonschema"):
+        assert shipped[name] == pins[name] == metadata.version(name), name
 
 
 def test_both_lambda_zips_ship_unchecked_bytecode_for_every_module(packaged):
     """Lambda's file system is read-only: without .pyc files every cold start recompiles."""
     path, _ = packaged
-    tag = sys.implementation.cache_tag
+    tag = cache_tag()
+    magic = subprocess.run([runtime_interpreter(), "-c", "import importlib.util, sys; "
+                            "sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER)"],
+                           capture_output=True, check=True).stdout
     for name in ("deployment.zip", "layer-deployment.zip"):
         with zipfile.ZipFile(path.parent / name) as zf:
             entries = set(zf.namelist())
@@ -321,9 +358,58 @@ def test_both_lambda_zips_ship_unchecked_bytecode_for_every_module(packaged):
                 folder, _, module = source.rpartition("/")
                 pyc = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
                 assert pyc in entries, f"{name}: no bytecode for {source}"
+            # nothing compiled by another Python (a working tree's chalicelib/__pycache__)
+            assert {e for e in entries if e.endswith(".pyc") and f".{tag}." not in e} == set()
             header = zf.read(f"__pycache__/app.{tag}.pyc" if name == "deployment.zip" else pyc)
-            assert header[:4] == importlib.util.MAGIC_NUMBER
+            assert header[:4] == magic
             assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, not checked
+
+
+def runtime_interpreter():
+    python = runtime_python()
+    assert python, f"no {LAMBDA_RUNTIME} interpreter on this machine (see docs/DEPLOY.md)"
+    return python
+
+
+# Run in the runtime's Python with only the function and the layer on sys.path, as Lambda
+# lays them out: import the app, answer a REST request, say where things came from.
+SMOKE = """
+import json, sys
+task, layer = sys.argv[1], sys.argv[2]
+sys.path[:0] = [task, layer + "/python/lib/%s/site-packages", layer + "/python"]
+import app, boto3, botocore
+event = {"resource": "/meetings", "path": "/meetings", "httpMethod": "POST",
+         "headers": {"content-type": "application/json"}, "multiValueHeaders": {},
+         "queryStringParameters": None, "multiValueQueryStringParameters": None,
+         "pathParameters": None, "stageVariables": None, "body": "[]",
+         "isBase64Encoded": False,
+         "requestContext": {"resourcePath": "/meetings", "httpMethod": "POST", "stage": "api",
+                            "identity": {"sourceIp": "203.0.113.9"}}}
+response = app.app(event, None)
+print(json.dumps({"status": response["statusCode"], "body": json.loads(response["body"]),
+                  "boto3": boto3.__file__, "botocore": botocore.__version__}))
+"""
+
+
+def test_the_packaged_app_runs_on_the_runtimes_python_from_its_bytecode(packaged, tmp_path):
+    path, _ = packaged
+    task, layer = tmp_path / "task", tmp_path / "opt"
+    for name, where in (("deployment.zip", task), ("layer-deployment.zip", layer)):
+        with zipfile.ZipFile(path.parent / name) as zf:
+            zf.extractall(where)
+    # a source that no longer compiles: only the shipped bytecode can run the app now
+    (task / "chalicelib" / "meetings.py").write_text("this is not python\n")
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run([runtime_interpreter(), "-S", "-c", SMOKE % LAMBDA_RUNTIME,
+                             str(task), str(layer)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.splitlines()[-1])
+    assert seen["status"] == 400
+    assert seen["body"]["error"]["code"] == "invalid_request"
+    assert seen["boto3"].startswith(str(layer))
+    assert seen["botocore"] == requirement_pins()["botocore"]
 
 
 def test_cloudfront_sends_the_frontend_compressed(infra):
