@@ -8,6 +8,7 @@ throttling update (tests.deploy.conftest.UnemulatedCalls records the request).
 """
 
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -249,14 +250,22 @@ def test_stream_mapping_records_batches_it_gives_up_on_in_the_stacks_queue(first
     assert outputs["StreamFailureQueueArn"] in json.dumps(stream_policy)
 
 
+def published_version(aws, outputs) -> str:
+    """The folder of the version index.html points at, `v/<version>/`."""
+    index = aws.client("s3").get_object(Bucket=outputs["BucketName"], Key="index.html")
+    return re.search(r"src=(v/[0-9a-f]+/)app\.js", index["Body"].read().decode()).group(1)
+
+
 def test_site_files_are_uploaded_with_content_types_and_cache_headers(first, outputs, aws):
     s3 = aws.client("s3")
+    version = published_version(aws, outputs)
+    year = "public, max-age=31536000, immutable"
     expected = {
         "index.html": ("text/html; charset=utf-8", "no-cache"),
-        "config.js": ("text/javascript; charset=utf-8", "no-cache"),
-        "app.js": ("text/javascript; charset=utf-8", "public, max-age=300"),
-        "css/app.css": ("text/css; charset=utf-8", "public, max-age=300"),
-        "i18n/zh-CN.json": ("application/json; charset=utf-8", "public, max-age=300"),
+        f"{version}config.js": ("text/javascript; charset=utf-8", year),
+        f"{version}app.js": ("text/javascript; charset=utf-8", year),
+        f"{version}css/app.css": ("text/css; charset=utf-8", year),
+        f"{version}i18n/zh-CN.json": ("application/json; charset=utf-8", year),
     }
     for key, (content_type, cache) in expected.items():
         head = s3.head_object(Bucket=outputs["BucketName"], Key=key)
@@ -266,7 +275,8 @@ def test_site_files_are_uploaded_with_content_types_and_cache_headers(first, out
 
 
 def test_config_js_points_the_site_at_the_deployed_apis(first, outputs, aws, chalice):
-    body = aws.client("s3").get_object(Bucket=outputs["BucketName"], Key="config.js")["Body"]
+    key = published_version(aws, outputs) + "config.js"
+    body = aws.client("s3").get_object(Bucket=outputs["BucketName"], Key=key)["Body"]
     assert body.read().decode() == (
         f'export default {{apiUrl: "{api_url(chalice)}", wsUrl: "{ws_url(chalice)}"}};\n')
 
