@@ -130,10 +130,10 @@ def upload_site(s3, bucket: str, frontend_dir: Path, config: str,
     for key in [k for k in bodies if k not in pages] + pages:  # never a page before its files
         s3.put_object(Bucket=bucket, Key=key, Body=bodies[key], ContentType=content_type(key),
                       CacheControl=cache_control(key))
-    kept = versions_to_keep(list_objects(s3, bucket), version,
-                            now or datetime.now(UTC))
-    stale = [obj["Key"] for obj in list_objects(s3, bucket) if obj["Key"] not in bodies
-             and _version_of(obj["Key"]) not in kept]
+    objects = list_objects(s3, bucket)
+    kept = versions_to_keep(objects, version, now or datetime.now(UTC))
+    stale = [obj["Key"] for obj in objects
+             if obj["Key"] not in bodies and _version_of(obj["Key"]) not in kept]
     delete_keys(s3, bucket, stale)
     return sorted(bodies)
 
