@@ -9,6 +9,7 @@ from chalice import Chalice, Cron, Rate
 from chalicelib import (
     autoclear,
     connections,
+    launcher,
     lobby,
     meetings,
     messages,
@@ -16,8 +17,10 @@ from chalicelib import (
     polls,
     push,
     reactions,
+    recordings,
     roster,
     signaling,
+    storage,
     ws_actions,
 )
 from chalicelib.aws import LazySession
@@ -38,6 +41,10 @@ def _request():
 
 def _sender():
     return push.Sender(app.websocket_api, settings())
+
+
+def _downloads():
+    return storage.downloads()
 
 
 # --- meetings ---------------------------------------------------------------------------
@@ -192,6 +199,33 @@ def vote_in_poll(mid, poll):
 @app.route("/meetings/{mid}/polls/{poll}/close", methods=["POST"], cors=CORS)
 def close_poll(mid, poll):
     return polls.close(mid, poll, _request())
+
+
+# --- recordings -------------------------------------------------------------------------
+
+@app.route("/meetings/{mid}/recordings", methods=["POST"], cors=CORS)
+def start_recording(mid):
+    return recordings.start(mid, _request(), launcher.current())
+
+
+@app.route("/meetings/{mid}/recordings", methods=["GET"], cors=CORS)
+def list_recordings(mid):
+    return recordings.listing(mid, _request(), _downloads())
+
+
+@app.route("/meetings/{mid}/recordings/{rid}", methods=["GET"], cors=CORS)
+def get_recording(mid, rid):
+    return recordings.get(mid, rid, _request(), _downloads())
+
+
+@app.route("/meetings/{mid}/recordings/{rid}", methods=["PATCH"], cors=CORS)
+def update_recording(mid, rid):
+    return recordings.update(mid, rid, _request(), _downloads())
+
+
+@app.route("/meetings/{mid}/recordings/{rid}", methods=["DELETE"], cors=CORS)
+def stop_recording(mid, rid):
+    return recordings.stop(mid, rid, _request())
 
 
 # --- WebSocket --------------------------------------------------------------------------

@@ -93,6 +93,11 @@ def member_with(pid: str, mid: str, also: tuple = (),
     pk, sk = meeting_pk(mid), participant_sk(pid)
     found = {item.sk: item for item in Item.batch_get([(pk, META_SK), (pk, sk), *also],
                                                       consistent_read=True)}
+    meeting, participant = _member_in(found, sk, waiting)
+    return meeting, participant, found
+
+
+def _member_in(found: dict, sk: str, waiting: bool) -> tuple[Meeting, Participant]:
     meeting = check_open(found.get(META_SK))
     participant = found.get(sk)
     if not isinstance(participant, Participant):
@@ -102,7 +107,21 @@ def member_with(pid: str, mid: str, also: tuple = (),
             raise ParticipantWaiting()
     elif not participant.active:
         raise ParticipantGone()
-    return meeting, participant, found
+    return meeting, participant
+
+
+def member_or_bot(claims: dict, mid: str) -> tuple[Meeting, Participant]:
+    """`member_for`, except that a bot of the meeting passes whatever its state and the
+    meeting's: a recorder reports its upload after it left, or after the meeting ended.
+    What a bot may then do is the route's to check (its own recording only)."""
+    pk, sk = meeting_pk(mid), participant_sk(claims["sub"])
+    found = {item.sk: item for item in Item.batch_get([(pk, META_SK), (pk, sk)],
+                                                      consistent_read=True)}
+    meeting, participant = found.get(META_SK), found.get(sk)
+    if isinstance(meeting, Meeting) and isinstance(participant, Participant) \
+            and participant.role == "bot":
+        return meeting, participant
+    return _member_in(found, sk, waiting=False)
 
 
 def checked_body(claims: dict, mid: str, check: Callable[[], dict]) -> dict:

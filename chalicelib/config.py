@@ -33,6 +33,21 @@ class Settings:
     rate_limits: str = ""
     report_sender: str | None = None  # SES sender of poll reports; none: no email
     ses_endpoint: str | None = None  # another SES (tests: moto's server); none: AWS's
+    # recordings (docs/API.md, "Recordings"): who starts a bot, where it calls and stores
+    bot_launcher: str | None = None  # local | ecs; none: recordings are unavailable
+    api_url: str | None = None  # the REST base a bot calls; none: read off the request
+    recordings_bucket: str | None = None
+    s3_endpoint: str | None = None  # another S3 (local stack: moto's); none: AWS's
+    bot_idle_seconds: int = 300
+    allow_private_callbacks: bool = False  # local stack only: callbacks to this machine
+    bot_module: str = "bots.recorder"  # what the local launcher runs (tests: a stand-in)
+    bot_log_dir: str | None = None  # local launcher: where bot logs go; none: a temp dir
+    bot_workdir: str | None = None  # passed on to the bot (its files); none: its own temp dir
+    ecs_cluster: str | None = None
+    bot_task_definition: str | None = None
+    bot_subnets: list = field(default_factory=list)
+    bot_security_groups: list = field(default_factory=list)
+    bot_public_ip: bool = True  # a bot task in a public subnet needs one to reach anything
 
     def cors_config(self) -> CORSConfig:
         # Browsers cache a preflight per URL for at most this long (Chromium caps it at
@@ -50,6 +65,10 @@ def _env_json(name: str, default):
     if not raw:
         return default
     return json.loads(raw)
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
 def load() -> Settings:
@@ -77,6 +96,20 @@ def load() -> Settings:
         rate_limits=env.get("PARLEY_RATE_LIMITS", ""),
         report_sender=env.get("PARLEY_REPORT_SENDER") or None,
         ses_endpoint=env.get("PARLEY_SES_ENDPOINT") or None,
+        bot_launcher=env.get("PARLEY_BOT_LAUNCHER") or None,
+        api_url=env.get("PARLEY_API_URL") or None,
+        recordings_bucket=env.get("PARLEY_RECORDINGS_BUCKET") or None,
+        s3_endpoint=env.get("PARLEY_S3_ENDPOINT") or None,
+        bot_idle_seconds=int(env.get("PARLEY_BOT_IDLE_SECONDS") or "300"),
+        allow_private_callbacks=env.get("PARLEY_ALLOW_PRIVATE_CALLBACKS") == "1",
+        bot_module=env.get("PARLEY_BOT_MODULE") or "bots.recorder",
+        bot_log_dir=env.get("PARLEY_BOT_LOG_DIR") or None,
+        bot_workdir=env.get("PARLEY_BOT_WORKDIR") or None,
+        ecs_cluster=env.get("PARLEY_ECS_CLUSTER") or None,
+        bot_task_definition=env.get("PARLEY_BOT_TASK_DEFINITION") or None,
+        bot_subnets=_env_list("PARLEY_BOT_SUBNETS"),
+        bot_security_groups=_env_list("PARLEY_BOT_SECURITY_GROUPS"),
+        bot_public_ip=env.get("PARLEY_BOT_PUBLIC_IP", "1") != "0",
     )
 
 

@@ -80,6 +80,21 @@ class NotHost(ApiError):
     status, code, message = 403, "not_host", "Only the host can do that."
 
 
+class InvalidCallbackUrl(ApiError):
+    status, code = 400, "invalid_callback_url"
+    message = "The callback URL is not an http or https URL this server may call."
+
+
+class InvalidBotToken(ApiError):
+    status, code = 403, "invalid_bot_token"
+    message = "This bot invitation is not valid (wrong meeting, expired, or its recording is over)."
+
+
+class NotRecordingBot(ApiError):
+    status, code = 403, "not_recording_bot"
+    message = "Only the recording's own bot can do that."
+
+
 class ParticipantGone(ApiError):
     status, code, message = 403, "participant_gone", "You are no longer in this meeting."
 
@@ -107,6 +122,11 @@ class PollNotFound(ApiError):
     status, code, message = 404, "poll_not_found", "There is no such poll in this meeting."
 
 
+class RecordingNotFound(ApiError):
+    status, code = 404, "recording_not_found"
+    message = "There is no such recording in this meeting."
+
+
 class AlreadyVoted(ApiError):
     status, code, message = 409, "already_voted", "You have already voted in this poll."
 
@@ -122,6 +142,20 @@ class MeetingFull(ApiError):
 class NotWaiting(ApiError):
     status, code = 409, "not_waiting"
     message = "That participant is not in the lobby (already admitted, denied or gone)."
+
+
+class RecordingActive(ApiError):
+    status, code = 409, "recording_active"
+    message = "This meeting is already being recorded; stop that recording first."
+
+
+class InvalidTransition(ApiError):
+    status, code = 409, "invalid_transition"
+    message = "The recording cannot change to that state from the one it is in."
+
+
+class TooManyBots(ApiError):
+    status, code, message = 409, "too_many_bots", "This meeting has as many bots as it may."
 
 
 class MeetingNotStarted(ApiError):
@@ -153,6 +187,11 @@ class TooManyAttempts(_RetryLater):
 
 class RateLimited(_RetryLater):
     status, code, message = 429, "rate_limited", "Too many requests; try again in {seconds} seconds."
+
+
+class RecordingUnavailable(ApiError):
+    status, code = 503, "recording_unavailable"
+    message = "Recording is not available on this server right now."
 
 
 class TryAgain(ApiError):

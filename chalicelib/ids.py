@@ -53,6 +53,12 @@ def message_id() -> str:
     return f"{int(time.time() * 1000):013d}{secrets.token_hex(4)}"
 
 
+def recording_id() -> str:
+    """Sorts by creation time, like a chat message's id: a meeting's recordings list
+    newest first from one backward Query."""
+    return message_id()
+
+
 def reaction_id() -> str:
     """Sorts by send time, like a chat message's id."""
     return message_id()

@@ -7,15 +7,17 @@ a scheduled start (`startsAt`) refuses guests before it (409 `meeting_not_starte
 host's join starts it early for everyone.
 """
 
+import logging
 import re
 from datetime import datetime, timedelta
 
 from chalice import Response
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from . import auth, passcodes, polls, ratelimit, roster, turn
+from . import auth, bot_access, passcodes, polls, ratelimit, recording_store, roster, turn
 from .config import settings
 from .errors import (
+    ApiError,
     HostKeyMismatch,
     InvalidRequest,
     MeetingLocked,
@@ -39,6 +41,8 @@ from .models import (
     transaction,
 )
 from .schemas import CREATE_MEETING, JOIN_MEETING, MESH_DEFAULT, UPDATE_MEETING, body_of
+
+log = logging.getLogger("parley")
 
 # An RFC 3339 / ISO 8601 date and time with seconds and a timezone (Z or ±hh:mm).
 _STARTS_AT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:?\d{2})$")
@@ -114,13 +118,30 @@ def _role_for(body: dict, meeting: Meeting, secret: Secret) -> str:
     return "guest"
 
 
+def _joined(meeting: Meeting, participant: Participant, members: list[Participant],
+            s) -> dict:
+    """The 200 of a join: the token, the newcomer, the others present, and how to connect."""
+    return {
+        "token": auth.issue(participant.pid, meeting.mid, participant.role, s),
+        "participant": participant.public(),
+        "participants": [p.public() for p in roster.present(members)],
+        "meeting": meeting.public(),
+        "iceServers": turn.ice_servers(s, participant.pid),
+        "wsUrl": s.ws_url,
+    }
+
+
 def join(mid: str, request) -> dict | Response:
     """Take a seat (200), or wait in the lobby (202). Before a scheduled start only a
     host gets in (and starts the meeting); anyone else gets 409 `meeting_not_started`
-    before any passcode is checked, so nothing is stored (not even a wrong guess)."""
+    before any passcode is checked, so nothing is stored (not even a wrong guess). A bot
+    joins with its invitation (`botToken`, bot_access.join): no seat, no lobby."""
     ratelimit.buckets().take("join", ratelimit.client_ip(request))
     body = body_of(request, JOIN_MEETING)
     s = settings()
+    if "botToken" in body:
+        meeting, members, bot = bot_access.join(mid, body, s)
+        return _joined(meeting, bot, members, s)
     meeting, secret, members = roster.load(mid)
     if "hostKey" not in body and not meeting.started():
         raise MeetingNotStarted(iso(meeting.starts_at))
@@ -142,14 +163,7 @@ def join(mid: str, request) -> dict | Response:
             "wsUrl": s.ws_url,
         })
     roster.take_seat(meeting, participant)
-    return {
-        "token": auth.issue(pid, mid, role, s),
-        "participant": participant.public(),
-        "participants": [p.public() for p in roster.present(members)],
-        "meeting": meeting.public(),
-        "iceServers": turn.ice_servers(s, pid),
-        "wsUrl": s.ws_url,
-    }
+    return _joined(meeting, participant, members, s)
 
 
 def update(mid: str, request) -> dict:
@@ -165,10 +179,15 @@ def update(mid: str, request) -> dict:
 
 
 def end(mid: str, request) -> Response:
-    """End the meeting for everyone; the one request that ends it also emails the poll
-    report (polls.email_report), if the meeting has polls and a reportEmail."""
+    """End the meeting for everyone; the one request that ends it also stops its active
+    recording (its bot then stores what it has) and emails the poll report
+    (polls.email_report), if the meeting has polls and a reportEmail."""
     meeting, me = auth.member(mid, request)
     auth.require_moderator(me)
     if roster.end(meeting):
+        try:
+            recording_store.stop_active(meeting)
+        except ApiError:  # its bot hears meeting-ended and stops by itself all the same
+            log.exception("meeting %s ended; stopping its recording failed", mid)
         polls.email_report(meeting)
     return Response(status_code=204, body="")

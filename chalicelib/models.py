@@ -53,11 +53,14 @@ def iso(value: datetime | None) -> str | None:
 # A meeting's partition `M#<mid>` holds everything of the meeting. Its sort keys, in the
 # order DynamoDB keeps them (byte order):
 #
-#     E#<id>  <  K#<from>#<to>#<key>  <  META  <  MSG#<id>  <  N#<to>  <  P#<pid>
-#             <  SECRET  <  T#<to>#<tid>  <  V#<poll>#<pid>
+#     B#<rid>  <  E#<id>  <  K#<from>#<to>#<key>  <  META  <  MSG#<id>  <  N#<to>
+#              <  O#<poll>  <  P#<pid>  <  SECRET  <  T#<to>#<tid>  <  V#<poll>#<pid>
 #
 # Polls `O#<poll>` sort before the roster and votes `V#<poll>#<pid>` after the tickets, so
 # neither falls in `roster_range`; poll ids, like chat message ids, begin with the time.
+# Recordings `B#<rid>` (a bot's job) sort first, outside `roster_range` too (an `R#` prefix
+# would fall inside it); recording ids begin with the time, so a backward Query of `B#`
+# lists them newest first.
 #
 # Facts the code relies on: participants and the secret are one contiguous range
 # (`roster_range`: P#… up to SECRET), read by one Query on every join, so nothing else
@@ -74,6 +77,7 @@ _MESSAGE = "MSG#"
 _REACTION = "E#"
 _TICKET = "T#"
 _POLL = "O#"
+_RECORDING = "B#"
 _VOTE = "V#"
 _TICKET_COUNTER = "N#"
 _TICKET_KEY = "K#"
@@ -113,6 +117,14 @@ def poll_sk(poll_id: str) -> str:
 def vote_sk(poll_id: str, pid: str) -> str:
     """One participant's vote in one poll: the key that makes it one vote per person."""
     return f"{_VOTE}{poll_id}#{pid}"
+
+
+def recording_sk(rid: str) -> str:
+    return f"{_RECORDING}{rid}"
+
+
+def recordings_range():
+    return Item.sk.startswith(_RECORDING)
 
 
 def polls_range():
@@ -233,6 +245,14 @@ _TEXT = {"type": "string"}
 _INT = {"type": "integer"}
 
 
+RECORDING_MODES = ("audio", "video", "av")  # mp3 of the voices, mp4 grid, mp4 grid + voices
+# starting → recording → stopping → uploading → done | failed; the first four are active
+RECORDING_STATES = ("starting", "recording", "stopping", "uploading", "done", "failed")
+RECORDING_ACTIVE = RECORDING_STATES[:4]
+BOT_KINDS = ("recorder",)
+MAX_BOTS = 2  # bots present in a meeting at once
+
+
 class Meeting(Item, discriminator="Meeting"):
     mid = UnicodeAttribute()
     name = UnicodeAttribute()
@@ -248,6 +268,14 @@ class Meeting(Item, discriminator="Meeting"):
     starts_at = UTCDateTimeAttribute(null=True)
     # a host joined before `starts_at` and so started it early for everyone
     started_early = BooleanAttribute(null=True)
+    # bots present (a bot takes no seat; at most MAX_BOTS at once); absent reads 0
+    bot_count = NumberAttribute(null=True)
+    # the active recording (RECORDING_ACTIVE), mirrored from its item by the same
+    # transactions that change it: the one-at-a-time rule is a condition on this item,
+    # and the meeting object shows it without a second read; absent: none
+    recording_id = UnicodeAttribute(null=True)
+    recording_mode = UnicodeAttribute(null=True)
+    recording_state = UnicodeAttribute(null=True)
 
     def started(self, at: datetime | None = None) -> bool:
         """Whether guests may join at `at` (now): no scheduled start, its time has come,
@@ -255,6 +283,13 @@ class Meeting(Item, discriminator="Meeting"):
         if self.starts_at is None or self.started_early:
             return True
         return (at or now()) >= self.starts_at
+
+    def recording(self) -> dict | None:
+        """The active recording as the meeting object shows it, or None."""
+        if not self.recording_id:
+            return None
+        return {"id": self.recording_id, "mode": self.recording_mode,
+                "state": self.recording_state}
 
     def public(self) -> dict:
         return view_of(self, MEETING_VIEW)
@@ -276,6 +311,12 @@ MEETING_VIEW = {
     # true once the start has come or a host started early; the clock alone pushes
     # nothing (a page counting down turns it true itself at startsAt)
     "started": Visible(lambda m: m.started(), _BOOL),
+    # the active recording, so a late joiner sees it; its changes are their own event
+    # (recording-updated), never meeting-updated
+    "recording": Visible(lambda m: m.recording(), {
+        "type": ["object", "null"], "required": ["id", "mode", "state"],
+        "properties": {"id": ID_SCHEMA, "mode": {"enum": list(RECORDING_MODES)},
+                       "state": {"enum": list(RECORDING_ACTIVE)}}}, announced=False),
 }
 
 
@@ -327,6 +368,9 @@ class Participant(Item, discriminator="Participant"):
     unmute_requested_by = UnicodeAttribute(null=True)
     # HOST_REASONS: why they became host during the meeting (absent for a host by host key)
     host_reason = UnicodeAttribute(null=True)
+    # a bot's kind (BOT_KINDS) and the recording it makes; absent for people
+    bot = UnicodeAttribute(null=True)
+    recording_id = UnicodeAttribute(null=True)
     # present exactly while the hand is up (older items may lack it): when it went up
     hand_raised_at = UTCDateTimeAttribute(null=True)
     # a moderator who lowered the hand (not its owner), so the owner is told; gone otherwise
@@ -413,6 +457,9 @@ PARTICIPANT_VIEW = {
     "connected": Visible(lambda p: p.connected, _BOOL),
     "state": Visible(lambda p: p.state, {"enum": list(PARTICIPANT_STATES)}),
     "joinedAt": Visible(lambda p: iso(p.joined_at), _TIME),
+    # a bot's kind and its recording's id; null for people
+    "bot": Visible(lambda p: p.bot, {"enum": [*BOT_KINDS, None]}),
+    "recordingId": Visible(lambda p: p.recording_id, {**ID_SCHEMA, "type": ["string", "null"]}),
 }
 SETTABLE = tuple(name for name, field in PARTICIPANT_VIEW.items() if field.settable)
 
@@ -519,6 +566,62 @@ class Reaction(Item, discriminator="Reaction"):
     def public(self) -> dict:
         return {"id": self.rid, "from": self.sender, "emoji": self.emoji,
                 "sentAt": iso(self.sent_at)}
+
+
+class Recording(Item, discriminator="Recording"):
+    """A recorder bot's job: what to record, its state, and the files it stored.
+
+    Only recording_store changes it, in the same transaction as the meeting's mirror
+    of it (Meeting.recording_*); `files` are written by its own bot."""
+
+    rid = UnicodeAttribute()
+    mode = UnicodeAttribute()  # RECORDING_MODES
+    reserve = BooleanAttribute(default=True)  # a leaver keeps their place in the mix
+    state = UnicodeAttribute(default="starting")  # RECORDING_STATES
+    started_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)  # the bot began to record
+    ended_at = UTCDateTimeAttribute(null=True)  # recording stopped (asked to, or by itself)
+    files = JSONAttribute(null=True)  # [{file, key, status, message, size?}]; key: in S3
+    error = UnicodeAttribute(null=True)
+    callback_url = UnicodeAttribute(null=True)  # shown to moderators and its bot only
+
+    @property
+    def mid(self) -> str:
+        return mid_of(self.pk)
+
+    @property
+    def active(self) -> bool:
+        return self.state in RECORDING_ACTIVE
+
+    def public(self, private: bool = False,
+               download_url: Callable[[str, str], str | None] | None = None) -> dict:
+        """The recording as the API shows it. `private`: with its callbackUrl (moderators,
+        its bot); `download_url(key, file)`: a link for each stored file of a done one."""
+        view = {"id": self.rid, "mode": self.mode, "reserve": bool(self.reserve),
+                "state": self.state, "startedBy": self.started_by,
+                "createdAt": iso(self.created_at)}
+        if self.started_at is not None:
+            view["startedAt"] = iso(self.started_at)
+        if self.ended_at is not None:
+            view["endedAt"] = iso(self.ended_at)
+        view["files"] = [self._file(f, download_url) for f in self.files or ()]
+        if self.error:
+            view["error"] = self.error
+        if private and self.callback_url:
+            view["callbackUrl"] = self.callback_url
+        return view
+
+    def _file(self, stored: dict, download_url) -> dict:
+        shown = {"file": stored["file"], "status": stored["status"],
+                 "message": stored.get("message", "")}
+        if stored.get("size") is not None:
+            shown["size"] = stored["size"]
+        if download_url is not None and self.state == "done" and stored["status"] == 0:
+            url = download_url(stored["key"], stored["file"])
+            if url:
+                shown["downloadUrl"] = url
+        return shown
 
 
 MAX_POLL_OPTIONS = 10
@@ -649,6 +752,13 @@ def condition_failed(err: PynamoDBException) -> bool:
         reasons = getattr(err, "cancellation_reasons", [])
         return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
     return False
+
+
+def conflicted(err: PynamoDBException) -> bool:
+    """Whether a transaction was cancelled because another one was writing the same item
+    at that moment (worth a retry after a little jitter), as opposed to a condition."""
+    return any(r is not None and r.code == "TransactionConflict"
+               for r in getattr(err, "cancellation_reasons", None) or [])
 
 
 # --- the table itself (local stack and tests; in AWS infra/parley.yaml) -------------------

@@ -2,7 +2,14 @@
 handlers validate with, so the document cannot drift from the implementation."""
 
 from . import schemas
-from .models import ID_SCHEMA, MEETING_VIEW, PARTICIPANT_VIEW, REACTION_EMOJI
+from .models import (
+    ID_SCHEMA,
+    MEETING_VIEW,
+    PARTICIPANT_VIEW,
+    REACTION_EMOJI,
+    RECORDING_MODES,
+    RECORDING_STATES,
+)
 
 _ID = ID_SCHEMA
 _TIME = {"type": "string", "format": "date-time"}
@@ -60,6 +67,26 @@ REPORT = {"type": "object", "required": ["meeting", "polls"], "properties": {
                 "properties": {"name": {"type": "string"},
                                "options": {"type": "array",
                                            "items": {"type": "string"}}}}}}}}}}
+RECORDING_FILE = {"type": "object", "required": ["file", "status", "message"],
+                  "properties": {"file": {"type": "string"},
+                                 "status": {"type": "integer",
+                                            "description": "0: stored; otherwise an error code"},
+                                 "message": {"type": "string"},
+                                 "size": {"type": "integer", "minimum": 0},
+                                 "downloadUrl": {"type": "string", "description":
+                                                 "A stored file of a done recording: a link "
+                                                 "valid for one hour"}}}
+RECORDING = {"type": "object",
+             "required": ["id", "mode", "reserve", "state", "startedBy", "createdAt", "files"],
+             "properties": {"id": _ID, "mode": {"enum": list(RECORDING_MODES)},
+                            "reserve": {"type": "boolean"},
+                            "state": {"enum": list(RECORDING_STATES)},
+                            "startedBy": _ID, "createdAt": _TIME, "startedAt": _TIME,
+                            "endedAt": _TIME,
+                            "files": {"type": "array", "items": RECORDING_FILE},
+                            "error": {"type": "string"},
+                            "callbackUrl": {"type": "string", "description":
+                                            "Moderators and the recording's bot only"}}}
 ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "object", "required": ["code", "message"],
                                   "properties": {"code": {"type": "string",
@@ -70,7 +97,7 @@ ERROR = {"type": "object", "required": ["error"],
 
 _REF = {name: {"$ref": f"#/components/schemas/{name}"}
         for name in ("Meeting", "Participant", "Ticket", "Message", "Reaction", "Poll",
-                     "Error")}
+                     "Recording", "Error")}
 _MID = {"name": "mid", "in": "path", "required": True, "schema": {"type": "string"}}
 _PID = {"name": "pid", "in": "path", "required": True, "schema": {"type": "string"}}
 _AFTER = {"name": "after", "in": "query", "required": False,
@@ -79,6 +106,7 @@ _BEFORE = {"name": "before", "in": "query", "required": False,
            "description": "Older than this message id (not together with after)",
            "schema": schemas.HISTORY_QUERY["properties"]["before"]}
 _POLL_ID = {"name": "poll", "in": "path", "required": True, "schema": {"type": "string"}}
+_RID = {"name": "rid", "in": "path", "required": True, "schema": {"type": "string"}}
 _FORMAT = {"name": "format", "in": "query", "required": False,
            "schema": schemas.REPORT_QUERY["properties"]["format"]}
 _AUTH = [{"bearer": []}]
@@ -86,12 +114,15 @@ _AUTH = [{"bearer": []}]
 _WHY = {400: "Invalid request", 401: "Missing, invalid or expired token, or passcode required",
         403: "Forbidden", 404: "Not found",
         409: "Meeting full, not started yet (meeting_not_started, with startsAt), the "
-             "participant is not waiting (not_waiting), already voted (already_voted) or "
-             "the poll is closed (poll_closed)",
+             "participant is not waiting (not_waiting), already voted (already_voted), "
+             "the poll is closed (poll_closed), a recording is active (recording_active), "
+             "too many bots (too_many_bots) or a state a recording cannot reach "
+             "(invalid_transition)",
         410: "Meeting ended",
         413: "Payload too large", 415: "Unsupported media type", 423: "Meeting locked",
         429: "Too many attempts or requests (Retry-After says when to try again)",
-        503: "A write lost a race it could not settle; retry (a ticket with the same key)"}
+        503: "A write lost a race it could not settle; retry (a ticket with the same key); "
+             "or recording is unavailable (recording_unavailable)"}
 
 
 def _obj(**props) -> dict:
@@ -154,7 +185,8 @@ def document() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Parley", "version": "1.0.0",
                  "description": "Browser video meetings: meetings, join, lobby, scheduled "
-                                "start, WebRTC tickets, chat, reactions, polls, host controls."},
+                                "start, WebRTC tickets, chat, reactions, polls, host controls, "
+                                "recordings."},
         "paths": {
             "/meetings": {"post": _op("Create a meeting", 201, _obj(
                 meeting=m, hostKey={"type": "string"}, link={"type": "string"}),
@@ -252,6 +284,29 @@ def document() -> dict:
                 "Vote once: one option, or one or more in a multiple-choice poll", 201,
                 _obj(poll=_REF["Poll"]), body=schemas.VOTE, auth=True,
                 errors=(*gone, 409, 429, 503), params=(_MID, _POLL_ID))},
+            "/meetings/{mid}/recordings": {
+                "post": _op("Start a recording: its bot joins the meeting (host or co-host)",
+                            201, _obj(recording=_REF["Recording"]),
+                            body=schemas.START_RECORDING, auth=True,
+                            errors=(*gone, 409, 429, 503)),
+                "get": _op("Every recording, newest first; done ones with download links "
+                           "(host or co-host)", 200,
+                           _obj(recordings={"type": "array", "items": _REF["Recording"]}),
+                           auth=True, errors=gone),
+            },
+            "/meetings/{mid}/recordings/{rid}": {
+                "get": _op("One recording (host or co-host, or its own bot)", 200,
+                           _obj(recording=_REF["Recording"]), auth=True, errors=gone,
+                           params=(_MID, _RID)),
+                "patch": _op("Report a recording's state, files or error (its own bot only)",
+                             200, _obj(recording=_REF["Recording"]),
+                             body=schemas.UPDATE_RECORDING, auth=True,
+                             errors=(*gone, 409, 503), params=(_MID, _RID)),
+                "delete": _op("Stop a recording (host or co-host)", 202,
+                              _obj(recording=_REF["Recording"]), auth=True,
+                              errors=(*gone, 429, 503), params=(_MID, _RID),
+                              also=(200, "Already stopping or finished: unchanged")),
+            },
             "/meetings/{mid}/polls/{poll}/close": {"post": _op(
                 "Close a poll (host or co-host; again: the same answer)", 200,
                 _obj(poll=_REF["Poll"]), auth=True, errors=(*gone, 429),
@@ -260,7 +315,7 @@ def document() -> dict:
         "components": {
             "schemas": {"Meeting": MEETING, "Participant": PARTICIPANT, "Ticket": TICKET,
                         "Message": MESSAGE, "Reaction": REACTION, "Poll": POLL,
-                        "Error": ERROR},
+                        "Recording": RECORDING, "Error": ERROR},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},
         },

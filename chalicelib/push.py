@@ -10,6 +10,7 @@ own (`lobby`), which hears only whether a moderator is present (`lobby-status`) 
 end of the meeting; everything else they get is addressed to them alone (`admitted`,
 `denied`). Moderators hear who comes and goes in the lobby (`lobby-joined`,
 `lobby-left`). Two events are `Deferred`: their body is read when they are sent.
+Every change of a recording's state is told to everyone present (`recording-updated`).
 """
 
 import json
@@ -31,6 +32,7 @@ from .models import (
     Participant,
     Poll,
     Reaction,
+    Recording,
     Ticket,
     announced_change,
     meeting_pk,
@@ -126,6 +128,13 @@ def events_for(name: str, new: Item | None, old: Item | None) -> list[tuple[Audi
                  {"event": "reaction", "reaction": new.public()})] if inserted else []
     if isinstance(new, Poll):
         return _poll_events(new, None if inserted else old)
+    if isinstance(new, Recording):
+        # everyone present must know they are recorded; a bot stops when it hears
+        # stopping. Never the callback URL or download links.
+        if inserted or old is None or new.state != old.state:
+            return [(Audience(new.mid), {"event": "recording-updated",
+                                         "recording": new.public()})]
+        return []
     if isinstance(new, Participant):
         return _participant_events(new, None if inserted else old)
     if isinstance(new, Meeting):

@@ -4,7 +4,8 @@ changes a participant's state, the meeting's seat count, or who is host.
 
 A seat is the meeting's `participant_count`; taking one and every transition out of
 `active` change the count and the participant in one transaction, so the count and the
-roster never disagree.
+roster never disagree. A bot takes no seat but one of the meeting's bot places
+(`bot_count`, at most MAX_BOTS), taken and given back the same way (`seat_bot`, `depart`).
 
 The lobby: a guest joining a meeting whose lobby is on waits (state `waiting`) without a
 seat; a moderator admits them (one transaction: waiting → active and a seat taken, on the
@@ -26,21 +27,26 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from . import auth
 from .errors import (
+    InvalidBotToken,
     MeetingEnded,
     MeetingFull,
     MeetingLocked,
     MeetingNotFound,
     NotWaiting,
     ParticipantNotFound,
+    TooManyBots,
     TryAgain,
 )
 from .models import (
     ABSENCE_PK,
+    MAX_BOTS,
     META_SK,
+    RECORDING_ACTIVE,
     Absence,
     Item,
     Meeting,
     Participant,
+    Recording,
     Secret,
     absences_before,
     condition_failed,
@@ -122,6 +128,45 @@ def take_seat(meeting: Meeting, participant: Participant) -> None:
     if starts_now:
         meeting.started_early = True
         log.info("meeting %s started early by host %s", meeting.mid, participant.pid)
+
+
+def seat_bot(meeting: Meeting, bot: Participant, recording: Recording) -> None:
+    """Add `bot`, taking no seat: at most MAX_BOTS bots present (the meeting's
+    `bot_count`), while the meeting is open and the recording it works for is still
+    active, all checked in the one transaction that adds it; its absence is noted as
+    for anyone. Otherwise raise why not (410, 409 `too_many_bots`, 403
+    `invalid_bot_token`)."""
+    bot.disconnected_at = time.time()
+    room = (Meeting.state == "open") & (Meeting.bot_count.does_not_exist()
+                                        | (Meeting.bot_count < MAX_BOTS))
+    for attempt in range(DEPART_ATTEMPTS):
+        try:
+            with transaction() as tx:
+                tx.update(meeting, actions=[Meeting.bot_count.add(1)], condition=room)
+                tx.condition_check(Recording, recording.pk, recording.sk,
+                                   condition=Recording.state.is_in(*RECORDING_ACTIVE))
+                tx.save(bot, condition=Participant.pk.does_not_exist())
+                tx.save(Absence.of(bot, bot.disconnected_at))
+            break
+        except TransactWriteError as err:
+            if _conflict(err) and not condition_failed(err):  # a recording moving meanwhile
+                time.sleep(random.uniform(0, 0.004 * (attempt + 1)))  # noqa: S311 (jitter)
+                continue
+            meeting.refresh(consistent_read=True)
+            recording.refresh(consistent_read=True)
+            if meeting.state != "open":
+                raise MeetingEnded() from err
+            if not recording.active:
+                raise InvalidBotToken("This recording is over; its bot cannot join "
+                                      "again.") from err
+            if (meeting.bot_count or 0) >= MAX_BOTS:
+                raise TooManyBots() from err
+            raise TryAgain("Could not join right now; please retry.") from err
+    else:
+        raise TryAgain("Could not join right now; please retry.")
+    meeting.bot_count = (meeting.bot_count or 0) + 1
+    log.info("meeting %s: bot %s (%s) joined for recording %s", meeting.mid, bot.pid,
+             bot.bot, bot.recording_id)
 
 
 def enter_lobby(meeting: Meeting, participant: Participant) -> None:
@@ -260,7 +305,8 @@ def depart(meeting: Meeting, p: Participant, reason: str, condition=None,
     `condition`: what else must still hold of the participant. `people`: the meeting's
     participants as the caller has just read them (consistently), for the first try.
     Returns False if the participant had already gone or the condition no longer holds
-    (idempotent under retries and races).
+    (idempotent under retries and races). A bot holds no seat: its going gives back its
+    place among the meeting's bots (`bot_count`) instead.
 
     Never hostless, under races too: the transaction holds only if the participant still
     has the role it was read with, and, for a host, only if the other host it counted on
@@ -269,6 +315,7 @@ def depart(meeting: Meeting, p: Participant, reason: str, condition=None,
     what they read; the one that fails reads the roster again and tries again, and so
     sees that it is now the last host, or that the heir has gone.
     """
+    place = Meeting.bot_count if p.role == "bot" else Meeting.participant_count
     for attempt in range(DEPART_ATTEMPTS):
         witness, heir = _standing(meeting, p, people) if p.role == "host" else (None, None)
         still = _as_read(p)
@@ -280,8 +327,7 @@ def depart(meeting: Meeting, p: Participant, reason: str, condition=None,
                                       Participant.disconnected_at.set(time.time()),
                                       *hand_actions(False)],
                           condition=still)
-                tx.update(meeting, actions=[Meeting.participant_count.add(-1)],
-                          condition=Meeting.participant_count > 0)
+                tx.update(meeting, actions=[place.add(-1)], condition=place > 0)
                 if witness is not None:
                     tx.condition_check(Participant, witness.pk, witness.sk,
                                        condition=_as_read(witness))
@@ -369,7 +415,10 @@ def expire_stale(meeting: Meeting, people: list[Participant]) -> list[Participan
     for p in people:
         seated = p.active
         if is_stale(p, at) and time_out(meeting, p, at, people) and seated:
-            meeting.participant_count -= 1
+            if p.role == "bot":
+                meeting.bot_count = max(0, (meeting.bot_count or 0) - 1)
+            else:
+                meeting.participant_count -= 1
     return people
 
 

@@ -7,7 +7,14 @@ import fastjsonschema
 from .errors import InvalidRequest
 from .http import json_body, query_params
 from .ids import ID_PATTERN
-from .models import MAX_POLL_OPTIONS, PARTICIPANT_VIEW, POLL_RESULTS, REACTION_EMOJI, SETTABLE
+from .models import (
+    MAX_POLL_OPTIONS,
+    PARTICIPANT_VIEW,
+    POLL_RESULTS,
+    REACTION_EMOJI,
+    RECORDING_MODES,
+    SETTABLE,
+)
 
 # Printable text: no control characters (tabs/newlines are allowed only in chat text).
 # Printable text with at least one visible character; chat text may also hold tabs and
@@ -62,6 +69,9 @@ JOIN_MEETING = {
         "name": _name(40),
         "passcode": {"type": "string", "maxLength": 64},
         "hostKey": {"type": "string", "minLength": 1, "maxLength": 64},
+        # a bot's invitation (issued by the server when it starts the bot); with it the
+        # join skips lobby, passcode, lock and scheduled start (bot_access.join)
+        "botToken": {"type": "string", "minLength": 1, "maxLength": 4096},
     },
 }
 
@@ -190,6 +200,47 @@ REPORT_QUERY = {
     "type": "object",
     "additionalProperties": False,
     "properties": {"format": {"enum": ["json", "csv"]}},
+}
+
+START_RECORDING = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "mode": {"enum": list(RECORDING_MODES)},  # default audio
+        "reserve": {"type": "boolean"},  # default true: a leaver keeps their place
+        # where the bot POSTs the result; http(s) to a public address (callbacks.check)
+        "callbackUrl": {"type": "string", "minLength": 1, "maxLength": 2048},
+    },
+}
+
+# A file the bot stored: its name, its S3 key (under recordings/<mid>/<rid>/), and how
+# the upload went (status 0: stored; otherwise a code and a message).
+RECORDING_FILE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["file", "key", "status"],
+    "properties": {
+        "file": {"type": "string", "minLength": 1, "maxLength": 255,
+                 "pattern": r"^[^/\\\x00-\x1f\x7f]+$"},
+        "key": {"type": "string", "minLength": 1, "maxLength": 1024,
+                "pattern": r"^[^\x00-\x1f\x7f]+$"},
+        "status": {"type": "integer", "minimum": 0, "maximum": 65535},
+        "message": {"type": "string", "maxLength": 2000},
+        "size": {"type": "integer", "minimum": 0},
+    },
+}
+
+# The recording's own bot reports: a state it reached (never `stopping`: that is the
+# server's), its files, an error.
+UPDATE_RECORDING = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "state": {"enum": ["recording", "uploading", "done", "failed"]},
+        "files": {"type": "array", "maxItems": 10, "items": RECORDING_FILE},
+        "error": {"type": "string", "maxLength": 2000},
+    },
 }
 
 _CURSOR = {"type": "string", "pattern": r"^[0-9A-Za-z]{1,32}$"}

@@ -23,7 +23,7 @@ import boto3
 from aiohttp import web
 from botocore.config import Config
 
-from . import coturn, datadir, environment, housekeeping, lambdas, logs, schedule, server, snapshots
+from . import bots, coturn, datadir, environment, housekeeping, lambdas, logs, schedule, server, snapshots
 from .gateway import RestGateway
 from .management_api import LocalManagementSession, ManagementApi
 from .static import Frontend
@@ -125,7 +125,7 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     parley = importlib.import_module("app")
-    from chalicelib import models, roster, signaling
+    from chalicelib import launcher, models, roster, signaling
 
     stream_arn = _prepare_table(store, models)
     app = parley.app
@@ -196,6 +196,8 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
         loop.add_signal_handler(signum, on_signal, signum)
     await stop.wait()
 
+    # bots first, while the stack still answers: a bot leaves and reports as it stops
+    await loop.run_in_executor(None, bots.stop_launched, launcher.current())
     cron.cancel()
     if tidy is not None:
         tidy.cancel()
@@ -247,7 +249,8 @@ def main() -> int:
             embedded = db
             store = dataclasses.replace(store, endpoint=embedded.endpoint,
                                         kept_in=data_dir and datadir.shown(data_dir))
-        environment.apply(listen, store, data_dir and (lambda: datadir.token_secret(data_dir)))
+        environment.apply(listen, store, data_dir and (lambda: datadir.token_secret(data_dir)),
+                          bot_logs=data_dir and str(data_dir / "bots"))
         if store.kind != "aws" and not (os.environ.get("PARLEY_S3_ENDPOINT")
                                          or os.environ.get("PARLEY_SES_ENDPOINT")):
             services = _start_services(data_dir)

@@ -2,10 +2,10 @@
 
 `.parley/` at the repository root unless PARLEY_DATA_DIR names another; PARLEY_EPHEMERAL=1
 keeps nothing (the tests run that way). It holds the token secret (`jwt-secret`), the local
-TURN server's shared secret (`turn-secret`) and the embedded DynamoDB's snapshot
-(devserver/snapshots.py), all readable by the owner only, and a `lock` file that one stack
-at a time holds: two stacks restoring the same snapshot and then overwriting each other's
-would lose meetings.
+TURN server's shared secret (`turn-secret`), the embedded DynamoDB's snapshot
+(devserver/snapshots.py) and the embedded S3's objects (`s3/`), all readable by the owner
+only, the recording bots' logs (`bots/`), and a `lock` file that one stack at a time holds:
+two stacks restoring the same snapshot and then overwriting each other's would lose meetings.
 """
 
 import fcntl

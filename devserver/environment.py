@@ -134,9 +134,12 @@ def region(env=os.environ) -> str:
     return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-def apply(listen: Listen, store: DataStore, kept_secret=None, env=os.environ) -> None:
+def apply(listen: Listen, store: DataStore, kept_secret=None, env=os.environ,
+          bot_logs: str | None = None) -> None:
     """Set the app's settings (docs/API.md, "Settings") for this run. Unless one is set, the
-    token secret is `kept_secret()` (the data directory's), or random for this run only."""
+    token secret is `kept_secret()` (the data directory's), or random for this run only.
+    Recording bots run as subprocesses of this stack (logs in `bot_logs`, else a temp
+    dir), call it on loopback, and may call back receivers on this machine."""
     env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region(env)
     if store.kind == "aws":
         env.pop("PARLEY_DYNAMODB_ENDPOINT", None)
@@ -161,3 +164,8 @@ def apply(listen: Listen, store: DataStore, kept_secret=None, env=os.environ) ->
     # Kept when set: behind a proxy or on a LAN address only the user knows the public URLs.
     env["PARLEY_WS_URL"] = env.get("PARLEY_WS_URL") or f"ws://{listen.public_host}:{listen.port}/ws"
     env["PARLEY_SITE_URL"] = env.get("PARLEY_SITE_URL") or f"{listen.url}/"
+    env["PARLEY_BOT_LAUNCHER"] = "local"
+    env["PARLEY_API_URL"] = f"http://{listen.loopback_host}:{listen.port}/api"
+    env["PARLEY_ALLOW_PRIVATE_CALLBACKS"] = "1"
+    if bot_logs and not env.get("PARLEY_BOT_LOG_DIR"):
+        env["PARLEY_BOT_LOG_DIR"] = bot_logs

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from botocore.exceptions import ClientError
 
 WAIT_CONFIG = {"Delay": 10, "MaxAttempts": 180}  # CloudFront can take 15+ minutes
+CAPABILITIES = ["CAPABILITY_IAM"]  # the recorder bot's task and execution roles
 
 
 def ensure_stack(cfn, name: str, template_body: str, parameters: dict[str, str],
@@ -27,12 +28,12 @@ def ensure_stack(cfn, name: str, template_body: str, parameters: dict[str, str],
     if status is None:
         log(f"creating stack {name} (CloudFront takes several minutes)")
         cfn.create_stack(StackName=name, TemplateBody=template_body, Parameters=params,
-                         Tags=tags)
+                         Tags=tags, Capabilities=CAPABILITIES)
         cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT_CONFIG)
     else:
         try:
             cfn.update_stack(StackName=name, TemplateBody=template_body, Parameters=params,
-                             Tags=tags)
+                             Tags=tags, Capabilities=CAPABILITIES)
         except ClientError as err:
             if "No updates are to be performed" not in str(err):
                 raise

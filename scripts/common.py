@@ -41,7 +41,8 @@ def stream_failure_destination(queue_arn: str) -> dict:
 POLICY_PLACEHOLDERS = (
     "AWS::Partition", "AWS::Region", "AWS::AccountId",
     "TableName", "StreamArn", "WebsocketApiId", "WebsocketStage", "JwtSecretParameter",
-    "StreamFailureQueueArn", "FunctionName",
+    "StreamFailureQueueArn", "FunctionName", "RecordingsBucket", "BotClusterName",
+    "BotTaskDefinitionFamily", "BotTaskRoleArn", "BotExecutionRoleArn",
 )
 REST_FUNCTION = "api_handler"  # chalice's name for the function behind the REST API
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")

@@ -20,6 +20,7 @@ Re-running is safe: every step converges on the same state.
 
 import argparse
 import json
+import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -103,6 +104,20 @@ def lambda_environment(outputs: dict[str, str], ws: Deployed | None) -> dict[str
     if ws is not None and ws.websocket_api_id:
         env["PARLEY_WS_API_ID"] = ws.websocket_api_id
         env["PARLEY_WS_URL"] = ws.websocket_api_url
+    env.update(recording_environment(outputs))
+    return env
+
+
+def recording_environment(outputs: dict[str, str]) -> dict[str, str]:
+    """Recordings: the bucket always; the ECS launcher once the stack has a bot task
+    (a bot image was given), otherwise recording answers 503."""
+    env = {"PARLEY_RECORDINGS_BUCKET": outputs["RecordingsBucketName"]}
+    if outputs.get("BotTaskDefinition"):
+        env.update({"PARLEY_BOT_LAUNCHER": "ecs",
+                    "PARLEY_ECS_CLUSTER": outputs["BotClusterName"],
+                    "PARLEY_BOT_TASK_DEFINITION": outputs["BotTaskDefinition"],
+                    "PARLEY_BOT_SUBNETS": outputs["BotSubnets"],
+                    "PARLEY_BOT_SECURITY_GROUPS": outputs["BotSecurityGroups"]})
     return env
 
 
@@ -118,6 +133,11 @@ def policy_values(stage: str, account: dict[str, str], outputs: dict[str, str],
         "WebsocketStage": api_gateway_stage(stage),
         "JwtSecretParameter": outputs["JwtSecretParameterName"],
         "StreamFailureQueueArn": outputs["StreamFailureQueueArn"],
+        "RecordingsBucket": outputs["RecordingsBucketName"],
+        # starting bots only once there is a bot task to start
+        **{name: outputs[name] if outputs.get("BotTaskDefinition") else None
+           for name in ("BotClusterName", "BotTaskDefinitionFamily", "BotTaskRoleArn",
+                        "BotExecutionRoleArn")},
     }
 
 
@@ -173,7 +193,7 @@ def configure_stream_mapping(lambda_client, mapping_uuid: str, stream_arn: str,
 def deploy(stage: str, *, session: boto3.session.Session, chalice,
            endpoint_url: str | None = None, template_body: str | None = None,
            frontend_dir: Path = FRONTEND_DIR, build_dir: Path = BUILD_DIR,
-           price_class: str = "PriceClass_100",
+           price_class: str = "PriceClass_100", bot_image: str = "",
            log: Callable[[str], None] = print) -> str:
     """Deploy (or update) one stage end to end; return the site URL."""
 
@@ -186,7 +206,8 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
     account = caller_account(client("sts"), session.region_name)
     outputs = ensure_stack(client("cloudformation"), stack_name(stage),
                            template_body or INFRA_TEMPLATE.read_text(),
-                           {"Stage": stage, "PriceClass": price_class}, log)
+                           {"Stage": stage, "PriceClass": price_class, "BotImage": bot_image},
+                           log)
     if ensure_secret(client("ssm"), outputs["JwtSecretParameterName"], stage):
         log(f"created the token signing key {outputs['JwtSecretParameterName']}")
 
@@ -222,12 +243,15 @@ def main(argv: list[str] | None = None) -> int:
     add_account_arguments(parser)
     parser.add_argument("--price-class", default="PriceClass_100",
                         choices=["PriceClass_100", "PriceClass_200", "PriceClass_All"])
+    parser.add_argument("--bot-image", default=os.environ.get("PARLEY_BOT_IMAGE", ""),
+                        help="the recorder bot's image (bots/Dockerfile, pushed to a "
+                             "registry); without one recording is off")
     args = parser.parse_args(argv)
 
     session = open_session(parser, args)
     try:
         url = deploy(args.stage, session=session, chalice=ChaliceCli(ROOT, args.profile),
-                     price_class=args.price_class)
+                     price_class=args.price_class, bot_image=args.bot_image)
     except NoCredentialsError:
         parser.error(NO_CREDENTIALS)
     except ChaliceDeploymentError as err:

@@ -5,7 +5,8 @@ merge template is built here from infra/parley.yaml (table, bucket, CloudFront) 
 ties chalice's resources to it, which chalice cannot express on its own:
 - the stream Lambda reads `!GetAtt Table.StreamArn`, with bounded retries and bisect, and
   batches it gives up on go to the StreamFailures queue;
-- every function's environment points at the table, secret, site and WebSocket API;
+- every function's environment points at the table, secret, site and WebSocket API, and
+  at the recordings bucket and (with the RecordingOn condition) the bot task;
 - every function has the name `make deploy` gives it, and its role gets its own
   .chalice/policy-<function>.json with the placeholders as `Fn::Sub`;
 - what `make deploy` sets after chalice: the CORS preflights answer for the site's
@@ -44,6 +45,7 @@ WEBSOCKET_STAGE = "WebsocketAPIStage"  # ... for its stage
 REST_API = "RestAPI"  # ... for the REST API
 REST_HANDLER = "APIHandler"  # ... for the REST API's function
 SITE_ORIGIN = "https://${Distribution.DomainName}"  # `Fn::Sub` of the CloudFront origin
+RECORDING_ON = "RecordingOn"  # infra/parley.yaml's condition: a bot image was given
 
 
 def _chalice_config(stage: str, project_dir: Path):
@@ -122,6 +124,7 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
         "PARLEY_SITE_URL": {"Fn::Sub": SITE_ORIGIN + "/"},
         "PARLEY_ALLOWED_ORIGIN": {"Fn::Sub": SITE_ORIGIN},
     }
+    environment.update(recording_environment())
     if ws_api_id:
         environment["PARLEY_WS_API_ID"] = ws_api_id
         environment["PARLEY_WS_URL"] = {"Fn::Sub": "wss://${" + WEBSOCKET_API + "}.execute-api"
@@ -164,6 +167,11 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
         "WebsocketStage": ws_stage,
         "JwtSecretParameter": secret_name,
         "StreamFailureQueueArn": failure_queue,
+        "RecordingsBucket": {"Ref": "RecordingsBucket"},
+        "BotClusterName": {"Ref": "BotCluster"},
+        "BotTaskDefinitionFamily": infra["Outputs"]["BotTaskDefinitionFamily"]["Value"],
+        "BotTaskRoleArn": {"Fn::GetAtt": ["BotTaskRole", "Arn"]},
+        "BotExecutionRoleArn": {"Fn::GetAtt": ["BotExecutionRole", "Arn"]},
     }
     policies = function_policies(stage)
     for role, function in names["roles"].items():
@@ -175,6 +183,23 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
         resources[role] = {"Properties": {"Policies": [
             {"PolicyName": f"{role}Policy", "PolicyDocument": policy}]}}
     return template
+
+
+def recording_environment() -> dict:
+    """Recordings: the bucket, and the ECS launcher's settings when the stack has a bot
+    task (its BotImage parameter is set); empty values leave recording off (503)."""
+    def when_on(value):
+        return {"Fn::If": [RECORDING_ON, value, ""]}
+
+    return {
+        "PARLEY_RECORDINGS_BUCKET": {"Ref": "RecordingsBucket"},
+        "PARLEY_BOT_LAUNCHER": when_on("ecs"),
+        "PARLEY_ECS_CLUSTER": {"Ref": "BotCluster"},
+        "PARLEY_BOT_TASK_DEFINITION": when_on({"Ref": "BotTaskDefinition"}),
+        "PARLEY_BOT_SUBNETS": when_on({"Fn::Join": [",", [{"Ref": "BotSubnetA"},
+                                                          {"Ref": "BotSubnetB"}]]}),
+        "PARLEY_BOT_SECURITY_GROUPS": when_on({"Fn::GetAtt": ["BotSecurityGroup", "GroupId"]}),
+    }
 
 
 def package(stage: str, out_dir: Path) -> Path:

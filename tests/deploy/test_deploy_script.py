@@ -226,6 +226,37 @@ def test_chalice_gets_each_functions_policy_for_this_account_table_and_websocket
     assert "execute-api" not in json.dumps(before["policies"])
 
 
+def test_without_a_bot_image_recording_is_off_but_its_bucket_and_cluster_exist(first, outputs,
+                                                                              aws):
+    env = first["calls"][-1]["environment"]
+    assert env["PARLEY_RECORDINGS_BUCKET"] == outputs["RecordingsBucketName"]
+    assert "PARLEY_BOT_LAUNCHER" not in env and "BotTaskDefinition" not in outputs
+    policies = first["calls"][-1]["policies"]
+    assert "ecs:RunTask" not in json.dumps(policies) and "iam:PassRole" not in json.dumps(policies)
+    assert {name for name, policy in policies.items()
+            if "s3:GetObject" in actions_of(policy)} == {"policy-api_handler.json"}
+    aws.client("s3").head_bucket(Bucket=outputs["RecordingsBucketName"])
+    (cluster,) = aws.client("ecs").describe_clusters(clusters=[outputs["BotClusterName"]])[
+        "clusters"]
+    assert cluster["clusterName"] == "parley-dev-bots"
+
+
+def actions_of(policy):
+    return {a for s in policy["Statement"]
+            for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+
+
+def test_a_stack_with_a_bot_task_gives_the_lambdas_the_ecs_launcher():
+    outputs = {"RecordingsBucketName": "rec-bucket", "BotClusterName": "parley-dev-bots",
+               "BotTaskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/parley-dev-bot:3",
+               "BotSubnets": "subnet-a,subnet-b", "BotSecurityGroups": "sg-1"}
+    assert deploy_script.recording_environment(outputs) == {
+        "PARLEY_RECORDINGS_BUCKET": "rec-bucket", "PARLEY_BOT_LAUNCHER": "ecs",
+        "PARLEY_ECS_CLUSTER": "parley-dev-bots",
+        "PARLEY_BOT_TASK_DEFINITION": outputs["BotTaskDefinition"],
+        "PARLEY_BOT_SUBNETS": "subnet-a,subnet-b", "PARLEY_BOT_SECURITY_GROUPS": "sg-1"}
+
+
 def test_stream_mapping_gets_bounded_retries_and_bisect_on_error(first, chalice, aws):
     mapping = next(r for r in chalice.deployed(STAGE)["resources"]
                    if r["resource_type"] == "dynamodb_event")

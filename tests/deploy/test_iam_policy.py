@@ -8,11 +8,13 @@ import pytest
 
 from scripts.common import (
     CHALICE_DIR,
+    INFRA_TEMPLATE,
     POLICY_PLACEHOLDERS,
     ROOT,
     chalice_config,
     function_name,
     function_policies,
+    load_cfn_yaml,
     placeholders_in,
     policy_files,
     render_policy,
@@ -39,7 +41,17 @@ CODE_ACTIONS = {
     "execute-api:ManageConnections": r"\.send\(",  # websocket_api.send: POST @connections
     "ssm:GetParameter": r"\.get_parameter\(",
     "ses:SendEmail": r"\.send_email\(",  # the poll report when a meeting ends
+    "ecs:RunTask": r"\.run_task\(",  # a recording's bot (chalicelib/launcher.py)
 }
+# A presigned URL is made without calling AWS, but whoever follows it acts with the
+# signer's credentials: signing a client method needs that method's action, as if the
+# function called it (chalicelib/storage.py signs a recording's download links). Every
+# `generate_presigned_url` in chalicelib must name its method literally and be listed here.
+PRESIGNED = re.compile(r"\.generate_presigned_url\(\s*(?:ClientMethod=)?[\"'](\w+)[\"']")
+PRESIGNED_ACTIONS = {"get_object": "s3:GetObject"}
+# Actions AWS checks on the caller as part of another: RunTask of the bot task definition,
+# which names a task role and an execution role, passes both roles to ECS.
+IMPLIED_ACTIONS = {"ecs:RunTask": {"iam:PassRole"}}
 # What Lambda does with the function's role, whatever its code: write its logs (to the
 # log group chalice creates, so no logs:CreateLogGroup), and for a stream handler read
 # the stream and record the batches it gave up on in the on-failure queue.
@@ -53,10 +65,14 @@ UNGRANTED_CALLS = {
 }
 # AWS services chalicelib opens a boto3 client for (DynamoDB goes through PynamoDB, the
 # WebSocket management API through chalice); a new one needs its actions above.
-BOTO3_CLIENTS = {"ssm", "ses"}
+BOTO3_CLIENTS = {"ecs", "s3", "ses", "ssm"}
 
 # the verified SES identities of this account and region (the report's sender is one)
 SES_IDENTITIES = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
+# S3 object ARNs name neither region nor account: the recordings prefix of the bucket
+RECORDING_FILES = "arn:${AWS::Partition}:s3:::${RecordingsBucket}/recordings/*"
+# the bot task's two roles, whole ARNs from the infra stack
+BOT_ROLES = ("${BotTaskRoleArn}", "${BotExecutionRoleArn}")
 
 ACCOUNT = {
     "AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333",
@@ -65,6 +81,10 @@ ACCOUNT = {
     "WebsocketApiId": "abc123", "WebsocketStage": "api",
     "JwtSecretParameter": "/parley/prod/jwt-secret", "FunctionName": "parley-prod-on_table_change",
     "StreamFailureQueueArn": "arn:aws:sqs:eu-west-1:111122223333:parley-prod-infra-StreamFailures-x",
+    "RecordingsBucket": "parley-prod-infra-recordingsbucket-1a2b3c",
+    "BotClusterName": "parley-prod-bots", "BotTaskDefinitionFamily": "parley-prod-bot",
+    "BotTaskRoleArn": "arn:aws:iam::111122223333:role/parley-prod-infra-BotTaskRole-X",
+    "BotExecutionRoleArn": "arn:aws:iam::111122223333:role/parley-prod-infra-BotExecRole-Y",
 }
 
 
@@ -140,9 +160,16 @@ def needed(functions):
         if reads_stream:
             actions |= {a: ["the stream event source mapping"] for a in STREAM_ACTIONS}
         for definition in graph.reachable(handlers, event_type):
+            where = f"{definition.module}.{definition.name}"
             for action, pattern in CODE_ACTIONS.items():
                 if re.search(pattern, definition.source):
-                    actions.setdefault(action, []).append(f"{definition.module}.{definition.name}")
+                    actions.setdefault(action, []).append(where)
+            for method in PRESIGNED.findall(definition.source):
+                actions.setdefault(PRESIGNED_ACTIONS[method], []).append(
+                    f"{where} (a presigned {method})")
+        for action, implied in IMPLIED_ACTIONS.items():
+            for other in implied if action in actions else ():
+                actions.setdefault(other, []).append(f"{action} (needs it)")
         result[function] = actions
     return result
 
@@ -213,17 +240,63 @@ def test_wildcard_resources_are_exactly_those_listed_in_deploy_md():
 
 
 @pytest.mark.parametrize(("stage", "function", "policy"), POLICIES, ids=IDS)
-def test_every_resource_is_this_accounts_table_stream_api_secret_own_logs_or_ses_identity(
+def test_every_resource_is_this_accounts_table_stream_api_secret_own_logs_ses_or_bots(
         stage, function, policy):
     for resource in all_resources(policy):
-        if resource in ("${StreamArn}", "${StreamFailureQueueArn}", SES_IDENTITIES):
+        if resource in ("${StreamArn}", "${StreamFailureQueueArn}", SES_IDENTITIES,
+                        RECORDING_FILES, *BOT_ROLES):
             continue
         assert resource.startswith("arn:${AWS::Partition}:"), resource
         assert ":${AWS::Region}:${AWS::AccountId}:" in resource, resource
         assert placeholders_in(resource) & {"TableName", "WebsocketApiId",
-                                            "JwtSecretParameter", "FunctionName"}, resource
+                                            "JwtSecretParameter", "FunctionName",
+                                            "BotTaskDefinitionFamily"}, resource
         if ":logs:" in resource:
             assert resource.endswith(":log-group:/aws/lambda/${FunctionName}:*"), resource
+
+
+def test_only_the_rest_function_starts_bots_passes_their_roles_and_signs_downloads():
+    for stage in STAGES:
+        for function, policy in function_policies(stage).items():
+            recording = {"ecs:RunTask", "iam:PassRole", "s3:GetObject"} & all_actions(policy)
+            assert recording == ({"ecs:RunTask", "iam:PassRole", "s3:GetObject"}
+                                 if function == "api_handler" else set()), (stage, function)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_bots_are_started_only_from_their_task_definition_in_their_cluster(stage):
+    policy = function_policies(stage)["api_handler"]
+    by_action = {a: s for s in policy["Statement"] for a in listed(s["Action"])}
+    run = by_action["ecs:RunTask"]
+    assert listed(run["Resource"]) == [
+        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/"
+        "${BotTaskDefinitionFamily}:*"]
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": "arn:${AWS::Partition}:ecs:"
+                                              "${AWS::Region}:${AWS::AccountId}:cluster/"
+                                              "${BotClusterName}"}}
+    passing = by_action["iam:PassRole"]
+    assert sorted(listed(passing["Resource"])) == sorted(BOT_ROLES)
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService":
+                                                     "ecs-tasks.amazonaws.com"}}
+    assert listed(by_action["s3:GetObject"]["Resource"]) == [RECORDING_FILES]
+    assert set(by_action["s3:GetObject"]) == {"Sid", "Effect", "Action", "Resource"}
+
+
+def test_the_roles_passed_are_those_of_the_bot_task_definition():
+    infra = load_cfn_yaml(INFRA_TEMPLATE)
+    task = infra["Resources"]["BotTaskDefinition"]["Properties"]
+    roles = {task["TaskRoleArn"]["Fn::GetAtt"][0], task["ExecutionRoleArn"]["Fn::GetAtt"][0]}
+    outputs = {infra["Outputs"][name]["Value"]["Fn::GetAtt"][0]
+               for name in ("BotTaskRoleArn", "BotExecutionRoleArn")}
+    assert roles == outputs == {"BotTaskRole", "BotExecutionRole"}
+
+
+def test_without_a_bot_task_the_rendered_policy_starts_no_bots():
+    off = {**ACCOUNT, **dict.fromkeys(("BotClusterName", "BotTaskDefinitionFamily",
+                                       "BotTaskRoleArn", "BotExecutionRoleArn"))}
+    actions = all_actions(render_policy(function_policies("prod")["api_handler"], off))
+    assert not {"ecs:RunTask", "iam:PassRole"} & actions
+    assert "s3:GetObject" in actions
 
 
 @pytest.mark.parametrize(("stage", "function", "policy"), POLICIES, ids=IDS)
@@ -237,6 +310,10 @@ def test_chalicelib_calls_nothing_no_policy_grants():
         assert not re.search(pattern, source), f"chalicelib calls {pattern}: grant {needs}"
     clients = set(re.findall(r"boto3\.client\(\s*[\"'](\w+)", source))
     assert clients == BOTO3_CLIENTS, "a new AWS service: add its calls to CODE_ACTIONS"
+    signed = source.count(".generate_presigned_url(")
+    assert len(PRESIGNED.findall(source)) == signed, "presign a literal client method"
+    assert set(PRESIGNED.findall(source)) <= set(PRESIGNED_ACTIONS), \
+        "a new presigned method: add its action to PRESIGNED_ACTIONS"
 
 
 def test_function_names_are_the_ones_chalice_deploys():
@@ -261,6 +338,19 @@ def test_rendered_policy_names_this_account_and_leaves_no_placeholder():
             in resources)
     assert ("arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/"
             "parley-prod-on_table_change:*" in resources)
+    json.dumps(policy)
+
+
+def test_rendered_rest_policy_names_the_bot_task_its_roles_and_the_recordings():
+    policy = render_policy(function_policies("prod")["api_handler"],
+                           {**ACCOUNT, "FunctionName": "parley-prod"})
+    assert not placeholders_in(policy)
+    resources = all_resources(policy)
+    assert "arn:aws:ecs:eu-west-1:111122223333:task-definition/parley-prod-bot:*" in resources
+    assert ("arn:aws:s3:::parley-prod-infra-recordingsbucket-1a2b3c/recordings/*"
+            in resources)
+    assert ACCOUNT["BotTaskRoleArn"] in resources
+    assert ACCOUNT["BotExecutionRoleArn"] in resources
     json.dumps(policy)
 
 

@@ -58,8 +58,14 @@ def test_table_is_one_on_demand_table_with_stream_ttl_and_point_in_time_recovery
     assert "GlobalSecondaryIndexes" not in table
 
 
-def test_site_bucket_blocks_public_access_and_is_encrypted(infra):
-    bucket = only(infra, "AWS::S3::Bucket")
+def infra_roles(template):
+    """The roles infra/parley.yaml defines (chalice's function roles are the others)."""
+    return set(of_type(load_cfn_yaml(INFRA_TEMPLATE), "AWS::IAM::Role")) & set(template["Resources"])
+
+
+@pytest.mark.parametrize("name", ["SiteBucket", "RecordingsBucket"])
+def test_buckets_block_public_access_and_are_encrypted(infra, name):
+    bucket = infra["Resources"][name]["Properties"]
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
     rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
@@ -68,7 +74,7 @@ def test_site_bucket_blocks_public_access_and_is_encrypted(infra):
 
 
 def test_only_this_distribution_may_read_the_bucket_through_origin_access_control(infra):
-    policy = only(infra, "AWS::S3::BucketPolicy")["PolicyDocument"]
+    policy = infra["Resources"]["SiteBucketPolicy"]["Properties"]["PolicyDocument"]
     allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert len(allow) == 1
     assert allow[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
@@ -122,10 +128,82 @@ def test_failed_stream_batches_are_kept_encrypted_for_the_longest_sqs_allows(inf
         "Fn::GetAtt": ["StreamFailures", "Arn"]}
 
 
-def test_infra_creates_no_iam_and_no_secret_value(infra):
-    kinds = {res["Type"] for res in infra["Resources"].values()}
-    assert not any(k.startswith("AWS::IAM::") for k in kinds)
-    assert "AWS::SSM::Parameter" not in kinds  # SecureString: created by scripts/deploy.py
+def test_infra_creates_no_iam_but_the_bot_roles_and_no_secret_value(infra):
+    kinds = {name: res["Type"] for name, res in infra["Resources"].items()}
+    assert {n for n, k in kinds.items() if k.startswith("AWS::IAM::")} == {
+        "BotTaskRole", "BotExecutionRole"}
+    assert "AWS::SSM::Parameter" not in kinds.values()  # SecureString: scripts/deploy.py
+
+
+# --- recordings -------------------------------------------------------------------------
+
+def test_recordings_bucket_expires_recordings_and_unfinished_uploads_and_keeps_tls(infra):
+    bucket = infra["Resources"]["RecordingsBucket"]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireRecordings"]["Prefix"] == "recordings/"
+    assert rules["ExpireRecordings"]["ExpirationInDays"] == {"Ref": "RecordingRetentionDays"}
+    assert rules["AbortUnfinishedUploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 1}
+    policy = infra["Resources"]["RecordingsBucketPolicy"]["Properties"]["PolicyDocument"]
+    (deny,) = policy["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}}
+    assert not [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+
+
+def role_statements(infra, name):
+    return [s for p in infra["Resources"][name]["Properties"]["Policies"]
+            for s in p["PolicyDocument"]["Statement"]]
+
+
+def test_bot_roles_are_for_ecs_tasks_of_this_account_and_least_privilege(infra):
+    for name in ("BotTaskRole", "BotExecutionRole"):
+        (trust,) = infra["Resources"][name]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+        assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {
+            "Ref": "AWS::AccountId"}}}
+        assert "ManagedPolicyArns" not in infra["Resources"][name]["Properties"]
+    (store,) = role_statements(infra, "BotTaskRole")
+    assert sorted(store["Action"]) == ["s3:AbortMultipartUpload", "s3:GetObject",
+                                       "s3:ListMultipartUploadParts", "s3:PutObject"]
+    assert store["Resource"] == {"Fn::Sub": "${RecordingsBucket.Arn}/recordings/*"}
+    execution = {s["Sid"]: s for s in role_statements(infra, "BotExecutionRole")}
+    assert execution["RegistryLogin"]["Action"] == "ecr:GetAuthorizationToken"
+    assert execution["WriteBotLogs"]["Resource"] == {"Fn::GetAtt": ["BotLogGroup", "Arn"]}
+    assert all(s["Effect"] == "Allow" for s in execution.values())
+
+
+def test_bot_task_is_fargate_with_container_bot_its_roles_and_its_log_group(infra):
+    task = infra["Resources"]["BotTaskDefinition"]
+    assert task["Condition"] == "RecordingOn"
+    props = task["Properties"]
+    assert props["RequiresCompatibilities"] == ["FARGATE"]
+    assert props["NetworkMode"] == "awsvpc"
+    assert (props["Cpu"], props["Memory"]) == ("1024", "2048")
+    assert props["TaskRoleArn"] == {"Fn::GetAtt": ["BotTaskRole", "Arn"]}
+    assert props["ExecutionRoleArn"] == {"Fn::GetAtt": ["BotExecutionRole", "Arn"]}
+    (container,) = props["ContainerDefinitions"]
+    assert (container["Name"], container["Image"]) == ("bot", {"Ref": "BotImage"})
+    logs = container["LogConfiguration"]
+    assert logs["LogDriver"] == "awslogs"
+    assert logs["Options"]["awslogs-group"] == {"Ref": "BotLogGroup"}
+    assert infra["Resources"]["BotLogGroup"]["Properties"]["RetentionInDays"] == 14
+    assert infra["Parameters"]["BotImage"]["Default"] == ""
+
+
+def test_bot_network_and_task_exist_only_with_a_bot_image(infra):
+    conditional = {name for name, res in infra["Resources"].items()
+                   if res.get("Condition") == "RecordingOn"}
+    assert {"BotTaskDefinition", "BotVpc", "BotSubnetA", "BotSubnetB",
+            "BotSecurityGroup"} <= conditional
+    group = infra["Resources"]["BotSecurityGroup"]["Properties"]
+    assert "SecurityGroupIngress" not in group
+    outputs = infra["Outputs"]
+    for name in ("BotTaskDefinition", "BotSubnets", "BotSecurityGroups"):
+        assert outputs[name]["Condition"] == "RecordingOn", name
+    assert {"RecordingsBucketName", "BotClusterName", "BotTaskDefinitionFamily",
+            "BotTaskRoleArn", "BotExecutionRoleArn"} <= set(outputs)
 
 
 # --- make package -----------------------------------------------------------------------
@@ -231,6 +309,10 @@ def test_every_packaged_function_is_wired_to_the_stack(packaged):
     _, template = packaged
     for name, fn in of_type(template, "AWS::Serverless::Function").items():
         env = fn["Properties"]["Environment"]["Variables"]
+        assert env["PARLEY_RECORDINGS_BUCKET"] == {"Ref": "RecordingsBucket"}, name
+        assert env["PARLEY_BOT_LAUNCHER"] == {"Fn::If": ["RecordingOn", "ecs", ""]}, name
+        assert env["PARLEY_BOT_TASK_DEFINITION"] == {
+            "Fn::If": ["RecordingOn", {"Ref": "BotTaskDefinition"}, ""]}, name
         assert env["PARLEY_TABLE"] == {"Ref": "Table"}, name
         assert env["PARLEY_STREAM_ARN"] == {"Fn::GetAtt": ["Table", "StreamArn"]}, name
         assert env["PARLEY_JWT_SECRET_PARAM"] == {"Fn::Sub": "/parley/${Stage}/jwt-secret"}
@@ -250,7 +332,8 @@ def test_every_packaged_function_has_the_name_make_deploy_gives_it(packaged):
 def test_every_packaged_role_carries_its_own_functions_hand_written_policy(packaged):
     _, template = packaged
     expected = function_policies("dev")
-    roles = of_type(template, "AWS::IAM::Role")
+    roles = {n: r for n, r in of_type(template, "AWS::IAM::Role").items()
+             if n not in infra_roles(template)}  # the bots' roles are infra/parley.yaml's
     by_name = {fn["Properties"]["FunctionName"]: fn["Properties"]["Role"]["Fn::GetAtt"][0]
                for fn in of_type(template, "AWS::Serverless::Function").values()}
     assert sorted(by_name.values()) == sorted(roles)  # a role per function
@@ -290,6 +373,8 @@ def test_log_groups_of_packaged_functions_name_existing_functions(packaged):
     functions = set(of_type(template, "AWS::Serverless::Function"))
     for name, group in of_type(template, "AWS::Logs::LogGroup").items():
         sub = group["Properties"]["LogGroupName"]["Fn::Sub"]
+        if not sub.startswith("/aws/lambda/"):
+            continue  # the bots' log group (infra/parley.yaml)
         assert sub.removeprefix("/aws/lambda/${").removesuffix("}") in functions, name
 
 

@@ -113,6 +113,9 @@ def _meeting(mid):
 
 def _set_role(mid, pid, role):
     Participant(meeting_pk(mid), participant_sk(pid)).update(actions=[Participant.role.set(role)])
+    if role == "bot":  # a bot holds no seat but a bot's place, as if it had joined as one
+        Meeting(meeting_pk(mid), META_SK).update(actions=[Meeting.participant_count.add(-1),
+                                                          Meeting.bot_count.add(1)])
 
 
 def _roles(mid):
@@ -333,7 +336,7 @@ def test_with_only_bots_left_nobody_becomes_host(client, room):
         _set_role(mid, people[name]["pid"], "bot")
     assert roster.depart(_meeting(mid), _stored(mid, people["hana"]["pid"]), "removed")
     assert _hosts(mid) == []
-    assert _meeting(mid).participant_count == 3
+    assert (_meeting(mid).participant_count, _meeting(mid).bot_count) == (0, 3)  # bots: no seat
 
 
 def test_another_host_present_means_nobody_is_promoted(client, room):

@@ -1,0 +1,27 @@
+"""What the local stack tells the app about recording bots: launch them here, reach the
+stack on loopback, accept callbacks on this machine, keep their logs in the data dir."""
+
+from devserver import environment
+
+STORE = environment.DataStore("embedded", "parley", "http://127.0.0.1:1")
+
+
+def test_bots_run_here_and_call_the_stack_on_loopback():
+    env = {}
+    environment.apply(environment.Listen("0.0.0.0", 9000), STORE, env=env,  # noqa: S104
+                      bot_logs="/data/bots")
+    assert env["PARLEY_BOT_LAUNCHER"] == "local"
+    assert env["PARLEY_API_URL"] == "http://127.0.0.1:9000/api"  # not the all-interfaces bind
+    assert env["PARLEY_ALLOW_PRIVATE_CALLBACKS"] == "1"
+    assert env["PARLEY_BOT_LOG_DIR"] == "/data/bots"
+    assert "PARLEY_RECORDINGS_BUCKET" not in env and "PARLEY_S3_ENDPOINT" not in env
+
+
+def test_a_chosen_log_dir_is_kept_and_without_a_data_dir_none_is_set():
+    chosen = {"PARLEY_BOT_LOG_DIR": "/elsewhere"}
+    environment.apply(environment.Listen("::1", 8000), STORE, env=chosen, bot_logs="/data/bots")
+    assert chosen["PARLEY_BOT_LOG_DIR"] == "/elsewhere"
+    assert chosen["PARLEY_API_URL"] == "http://[::1]:8000/api"
+    ephemeral = {}
+    environment.apply(environment.Listen("127.0.0.1", 8000), STORE, env=ephemeral)
+    assert "PARLEY_BOT_LOG_DIR" not in ephemeral  # the launcher's temp dir
