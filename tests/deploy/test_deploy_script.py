@@ -246,6 +246,28 @@ def actions_of(policy):
             for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
 
 
+def test_with_a_bot_task_only_the_rest_function_may_start_bots(tmp_path):
+    outputs = {"TableName": "parley-dev", "StreamArn": "arn:aws:dynamodb:us-east-1:1:table/x",
+               "JwtSecretParameterName": SECRET, "StreamFailureQueueArn": "arn:aws:sqs:x",
+               "RecordingsBucketName": "rec-bucket", "BotClusterName": "parley-dev-bots",
+               "BotTaskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/parley-dev-bot:3",
+               "BotTaskDefinitionFamily": "parley-dev-bot",
+               "BotTaskRoleArn": "arn:aws:iam::1:role/task",
+               "BotExecutionRoleArn": "arn:aws:iam::1:role/execution"}
+    account = {"partition": "aws", "region": "us-east-1", "account_id": "1"}
+    folder = deploy_script.write_policies(
+        STAGE, deploy_script.policy_values(STAGE, account, outputs, "ws5678cd"), tmp_path)
+    policies = {p.name: json.loads(p.read_text()) for p in folder.glob("policy-*.json")}
+    starting = {name for name, policy in policies.items()
+                if actions_of(policy) & {"ecs:RunTask", "iam:PassRole", "s3:GetObject"}}
+    assert starting == {"policy-api_handler.json"}
+    rest = policies["policy-api_handler.json"]
+    assert {"ecs:RunTask", "iam:PassRole", "s3:GetObject"} <= actions_of(rest)
+    assert {"arn:aws:iam::1:role/task", "arn:aws:iam::1:role/execution",
+            "arn:aws:ecs:us-east-1:1:task-definition/parley-dev-bot:*",
+            "arn:aws:s3:::rec-bucket/recordings/*"} <= set(resources_of(rest))
+
+
 def test_a_stack_with_a_bot_task_gives_the_lambdas_the_ecs_launcher():
     outputs = {"RecordingsBucketName": "rec-bucket", "BotClusterName": "parley-dev-bots",
                "BotTaskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/parley-dev-bot:3",

@@ -345,6 +345,9 @@ def test_every_packaged_role_carries_its_own_functions_hand_written_policy(packa
         for got, wanted in zip(statements, want["Statement"], strict=True):
             assert got["Action"] == wanted["Action"], function
             assert unsub(got["Resource"]) == wanted["Resource"], function
+            assert {op: {key: unsub(v) for key, v in values.items()}
+                    for op, values in got.get("Condition", {}).items()} == \
+                wanted.get("Condition", {}), function
             variables = sub_variables(got["Resource"])
             if "FunctionName" in variables:
                 assert variables["FunctionName"] == function_name("dev", function)
