@@ -16,7 +16,7 @@ install: $(DEV_STAMP)
 
 install-local: $(LOCAL_STAMP)
 
-$(LOCAL_STAMP): requirements.txt requirements-local.txt
+$(LOCAL_STAMP): requirements.txt requirements-local.txt requirements-bots.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet "pip==26.2.1"  # chalice 1.34 asks for pip<26.3
 	$(PY) -m pip install --quiet -r requirements-local.txt

@@ -21,6 +21,8 @@ from chalicelib import (
     roster,
     signaling,
     storage,
+    stream_files,
+    streams,
     ws_actions,
 )
 from chalicelib.aws import LazySession
@@ -45,6 +47,10 @@ def _sender():
 
 def _downloads():
     return storage.downloads()
+
+
+def _files():
+    return stream_files.stream_files()
 
 
 # --- meetings ---------------------------------------------------------------------------
@@ -226,6 +232,38 @@ def update_recording(mid, rid):
 @app.route("/meetings/{mid}/recordings/{rid}", methods=["DELETE"], cors=CORS)
 def stop_recording(mid, rid):
     return recordings.stop(mid, rid, _request())
+
+
+# --- streams ----------------------------------------------------------------------------
+
+@app.route("/meetings/{mid}/streams/uploads", methods=["POST"], cors=CORS)
+def create_stream_upload(mid):
+    return streams.create_upload(mid, _request(), launcher.current(), _files())
+
+
+@app.route("/meetings/{mid}/streams", methods=["POST"], cors=CORS)
+def start_stream(mid):
+    return streams.start(mid, _request(), launcher.current(), _files())
+
+
+@app.route("/meetings/{mid}/streams", methods=["GET"], cors=CORS)
+def list_streams(mid):
+    return streams.listing(mid, _request())
+
+
+@app.route("/meetings/{mid}/streams/{sid}", methods=["GET"], cors=CORS)
+def get_stream(mid, sid):
+    return streams.get(mid, sid, _request(), _files())
+
+
+@app.route("/meetings/{mid}/streams/{sid}", methods=["PATCH"], cors=CORS)
+def update_stream(mid, sid):
+    return streams.update(mid, sid, _request())
+
+
+@app.route("/meetings/{mid}/streams/{sid}", methods=["DELETE"], cors=CORS)
+def stop_stream(mid, sid):
+    return streams.stop(mid, sid, _request())
 
 
 # --- WebSocket --------------------------------------------------------------------------

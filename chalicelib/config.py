@@ -40,7 +40,11 @@ class Settings:
     s3_endpoint: str | None = None  # another S3 (local stack: moto's); none: AWS's
     bot_idle_seconds: int = 300
     allow_private_callbacks: bool = False  # local stack only: callbacks to this machine
-    bot_module: str = "bots.recorder"  # what the local launcher runs (tests: a stand-in)
+    bot_module: str | None = None  # what the local launcher runs; none: bots.<kind>
+    # streams (docs/API.md, "Streams"): uploads go to this bucket under streams/
+    streams_bucket: str | None = None  # none: the recordings bucket
+    stream_max_bytes: int = 524_288_000  # the largest file a moderator may upload (500 MB)
+    allow_private_sources: bool = False  # local stack only: sources on this machine
     bot_log_dir: str | None = None  # local launcher: where bot logs go; none: a temp dir
     bot_workdir: str | None = None  # passed on to the bot (its files); none: its own temp dir
     ecs_cluster: str | None = None
@@ -102,7 +106,11 @@ def load() -> Settings:
         s3_endpoint=env.get("PARLEY_S3_ENDPOINT") or None,
         bot_idle_seconds=int(env.get("PARLEY_BOT_IDLE_SECONDS") or "300"),
         allow_private_callbacks=env.get("PARLEY_ALLOW_PRIVATE_CALLBACKS") == "1",
-        bot_module=env.get("PARLEY_BOT_MODULE") or "bots.recorder",
+        bot_module=env.get("PARLEY_BOT_MODULE") or None,
+        streams_bucket=(env.get("PARLEY_STREAMS_BUCKET") or env.get("PARLEY_RECORDINGS_BUCKET")
+                        or None),
+        stream_max_bytes=int(env.get("PARLEY_STREAM_MAX_BYTES") or "524288000"),
+        allow_private_sources=env.get("PARLEY_ALLOW_PRIVATE_SOURCES") == "1",
         bot_log_dir=env.get("PARLEY_BOT_LOG_DIR") or None,
         bot_workdir=env.get("PARLEY_BOT_WORKDIR") or None,
         ecs_cluster=env.get("PARLEY_ECS_CLUSTER") or None,

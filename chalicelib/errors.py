@@ -85,14 +85,35 @@ class InvalidCallbackUrl(ApiError):
     message = "The callback URL is not an http or https URL this server may call."
 
 
+class InvalidSourceUrl(ApiError):
+    status, code = 400, "invalid_source_url"
+    message = "The source URL is not an http, https, rtmp or rtmps URL this server may read."
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 400, "unsupported_media_type"
+    message = "That kind of file cannot be played into a meeting."
+
+
+class UploadNotFound(ApiError):
+    status, code = 400, "upload_not_found"
+    message = "There is no such uploaded file in this meeting (or it was never stored)."
+
+
 class InvalidBotToken(ApiError):
     status, code = 403, "invalid_bot_token"
-    message = "This bot invitation is not valid (wrong meeting, expired, or its recording is over)."
+    message = ("This bot invitation is not valid (wrong meeting, expired, or its recording or "
+               "stream is over).")
 
 
 class NotRecordingBot(ApiError):
     status, code = 403, "not_recording_bot"
     message = "Only the recording's own bot can do that."
+
+
+class NotStreamBot(ApiError):
+    status, code = 403, "not_stream_bot"
+    message = "Only the stream's own bot can do that."
 
 
 class ParticipantGone(ApiError):
@@ -127,6 +148,11 @@ class RecordingNotFound(ApiError):
     message = "There is no such recording in this meeting."
 
 
+class StreamNotFound(ApiError):
+    status, code = 404, "stream_not_found"
+    message = "There is no such stream in this meeting."
+
+
 class AlreadyVoted(ApiError):
     status, code, message = 409, "already_voted", "You have already voted in this poll."
 
@@ -149,9 +175,19 @@ class RecordingActive(ApiError):
     message = "This meeting is already being recorded; stop that recording first."
 
 
+class StreamActive(ApiError):
+    status, code = 409, "stream_active"
+    message = "Media is already playing in this meeting; stop it first."
+
+
+class NotSeekable(ApiError):
+    status, code = 409, "not_seekable"
+    message = "A live stream cannot be paused or moved to another position."
+
+
 class InvalidTransition(ApiError):
     status, code = 409, "invalid_transition"
-    message = "The recording cannot change to that state from the one it is in."
+    message = "It cannot change to that state from the one it is in."
 
 
 class TooManyBots(ApiError):
@@ -176,6 +212,11 @@ class PayloadTooLarge(ApiError):
     status, code, message = 413, "payload_too_large", "Request body is too large."
 
 
+class UploadTooLarge(ApiError):
+    status, code = 413, "upload_too_large"
+    message = "That file is larger than this server accepts."
+
+
 class MeetingLocked(ApiError):
     status, code, message = 423, "meeting_locked", "The host has locked this meeting."
 
@@ -192,6 +233,11 @@ class RateLimited(_RetryLater):
 class RecordingUnavailable(ApiError):
     status, code = 503, "recording_unavailable"
     message = "Recording is not available on this server right now."
+
+
+class StreamingUnavailable(ApiError):
+    status, code = 503, "streaming_unavailable"
+    message = "Playing media into a meeting is not available on this server right now."
 
 
 class TryAgain(ApiError):

@@ -62,3 +62,14 @@ def recording_id() -> str:
 def reaction_id() -> str:
     """Sorts by send time, like a chat message's id."""
     return message_id()
+
+
+def stream_id() -> str:
+    """Sorts by creation time, like a recording's id: a meeting's streams list newest
+    first from one backward Query."""
+    return message_id()
+
+
+def upload_id() -> str:
+    """96 random bits: an upload's id names its place in the bucket."""
+    return secrets.token_urlsafe(12)

@@ -1,11 +1,13 @@
 """Starting a bot: one interface, `launch(job)`, two ways (PARLEY_BOT_LAUNCHER).
 
-`local`: a subprocess of this process (the local stack): `python -m bots.recorder` from
-the repository root, in a process group of its own so the stack can stop it and all it
-started at once (devserver/bots.py), its output in a log file. `ecs`: an ECS Fargate
-task (RunTask) of the bot task definition in infra/parley.yaml; Lambda's 15-minute limit
-cannot hold a meeting. Either way the bot's whole input is its environment (`BotJob`),
-the same for a process and a container.
+A job's kind names its bot: `recorder` runs `python -m bots.recorder`, `streamer` runs
+`python -m bots.streamer` (PARLEY_BOT_MODULE, for tests, runs another module instead).
+`local`: a subprocess of this process (the local stack), from the repository root, in a
+process group of its own so the stack can stop it and all it started at once
+(devserver/bots.py), its output in a log file. `ecs`: an ECS Fargate task (RunTask) of
+the bot task definition in infra/parley.yaml, its command the job's bot; Lambda's
+15-minute limit cannot hold a meeting. Either way the bot's whole input is its
+environment (`BotJob`), the same for a process and a container.
 """
 
 import json
@@ -31,22 +33,33 @@ class LaunchFailed(Exception):
     """The bot could not be started; the message says why (logged, never shown as is)."""
 
 
+# The variable that names a bot's job, by the bot's kind
+JOB_VARIABLES = {"recorder": "PARLEY_BOT_RECORDING", "streamer": "PARLEY_BOT_STREAM"}
+
+
 @dataclass(frozen=True)
 class BotJob:
-    """One bot to start: its meeting, recording, invitation and options."""
+    """One bot to start: its kind, meeting, job (a recording, a stream), invitation and
+    options."""
 
+    kind: str  # JOB_VARIABLES
     api_url: str
     meeting: str
-    recording: str
+    job: str  # the recording's or stream's id
     token: str  # the bot invitation (bot_access.issue_invite)
-    options: dict  # {"mode", "reserve", "callbackUrl"}
+    options: dict  # recorder: {"mode", "reserve", "callbackUrl"}; streamer: {"mode", ...}
+
+    @property
+    def module(self) -> str:
+        return f"bots.{self.kind}"
 
     def environment(self, s: Settings) -> dict[str, str]:
         """The bot's environment: everything it is told (docs/API.md, "The bot process")."""
         env = {
             "PARLEY_API_URL": self.api_url,
+            "PARLEY_BOT_KIND": self.kind,
             "PARLEY_BOT_MEETING": self.meeting,
-            "PARLEY_BOT_RECORDING": self.recording,
+            JOB_VARIABLES[self.kind]: self.job,
             "PARLEY_BOT_TOKEN": self.token,
             "PARLEY_BOT_OPTIONS": json.dumps(self.options, separators=(",", ":")),
             "PARLEY_RECORDINGS_BUCKET": s.recordings_bucket or "",
@@ -80,7 +93,7 @@ class LocalLauncher:
     def __init__(self, s: Settings, module: str | None = None, cwd: Path = ROOT,
                  log_dir: str | None = None, base_env: dict | None = None):
         self._settings = s
-        self.module = module or s.bot_module
+        self.module = module or s.bot_module  # None: each job's own bot
         self.cwd = cwd
         self.log_dir = Path(log_dir or s.bot_log_dir
                             or Path(tempfile.gettempdir()) / "parley-bots")
@@ -94,22 +107,23 @@ class LocalLauncher:
         return {**kept, **job.environment(self._settings)}
 
     def log_path(self, job: BotJob) -> Path:
-        return self.log_dir / f"recorder-{job.meeting}-{job.recording}.log"
+        return self.log_dir / f"{job.kind}-{job.meeting}-{job.job}.log"
 
     def launch(self, job: BotJob) -> str:
         path = self.log_path(job)
+        module = self.module or job.module
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "ab") as out:
                 proc = subprocess.Popen(  # noqa: S603 (fixed argv: this Python, a module)
-                    [sys.executable, "-m", self.module], cwd=self.cwd, env=self._env(job),
+                    [sys.executable, "-m", module], cwd=self.cwd, env=self._env(job),
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                     start_new_session=True)
         except OSError as err:
-            raise LaunchFailed(f"cannot start {self.module}: {err}") from err
+            raise LaunchFailed(f"cannot start {module}: {err}") from err
         with self._lock:
             self._children.append(proc)
-        log.info("recording %s: bot started, pid %d, log %s", job.recording, proc.pid, path)
+        log.info("%s %s: bot started, pid %d, log %s", job.kind, job.job, proc.pid, path)
         return f"pid {proc.pid}"
 
     def running(self) -> list[subprocess.Popen]:
@@ -121,7 +135,7 @@ class LocalLauncher:
 
 class EcsLauncher:
     """Bots as ECS Fargate tasks: RunTask of the bot task definition in the bot subnets,
-    the job's environment as overrides of its container `bot`."""
+    the job's environment and its bot's command as overrides of its container `bot`."""
 
     kind = "ecs"
 
@@ -145,13 +159,14 @@ class EcsLauncher:
             "taskDefinition": s.bot_task_definition,
             "launchType": "FARGATE",
             "count": 1,
-            "startedBy": job.recording[:36],  # find it again: ListTasks startedBy=<rid>
+            "startedBy": job.job[:36],  # find it again: ListTasks startedBy=<rid or sid>
             "networkConfiguration": {"awsvpcConfiguration": {
                 "subnets": list(s.bot_subnets),
                 "securityGroups": list(s.bot_security_groups),
                 "assignPublicIp": "ENABLED" if s.bot_public_ip else "DISABLED"}},
-            "overrides": {"containerOverrides": [{"name": CONTAINER,
-                                                  "environment": environment}]},
+            "overrides": {"containerOverrides": [{
+                "name": CONTAINER, "environment": environment,
+                "command": ["python", "-m", job.module]}]},
         }
 
     def launch(self, job: BotJob) -> str:
@@ -166,12 +181,13 @@ class EcsLauncher:
                                 for f in answer.get("failures", ())) or "no task started"
             raise LaunchFailed(f"RunTask failed: {reasons}")
         arn = answer["tasks"][0]["taskArn"]
-        log.info("recording %s: bot task %s started", job.recording, arn)
+        log.info("%s %s: bot task %s started", job.kind, job.job, arn)
         return arn
 
 
 def from_settings(s: Settings) -> Launcher | None:
-    """The launcher PARLEY_BOT_LAUNCHER names, or None (recording unavailable): unset,
+    """The launcher PARLEY_BOT_LAUNCHER names, or None (no bots: recording and streaming
+    unavailable): unset,
     unknown, or `ecs` without its cluster, task definition and subnets."""
     if s.bot_launcher == "local":
         return LocalLauncher(s)
@@ -179,10 +195,10 @@ def from_settings(s: Settings) -> Launcher | None:
         if s.ecs_cluster and s.bot_task_definition and s.bot_subnets:
             return EcsLauncher(s)
         log.warning("PARLEY_BOT_LAUNCHER=ecs needs PARLEY_ECS_CLUSTER, "
-                    "PARLEY_BOT_TASK_DEFINITION and PARLEY_BOT_SUBNETS; recording is off")
+                    "PARLEY_BOT_TASK_DEFINITION and PARLEY_BOT_SUBNETS; bots are off")
         return None
     if s.bot_launcher:
-        log.warning("PARLEY_BOT_LAUNCHER=%r is neither local nor ecs; recording is off",
+        log.warning("PARLEY_BOT_LAUNCHER=%r is neither local nor ecs; bots are off",
                     s.bot_launcher)
     return None
 

@@ -14,7 +14,17 @@ from datetime import datetime, timedelta
 from chalice import Response
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from . import auth, bot_access, passcodes, polls, ratelimit, recording_store, roster, turn
+from . import (
+    auth,
+    bot_access,
+    passcodes,
+    polls,
+    ratelimit,
+    recording_store,
+    roster,
+    stream_store,
+    turn,
+)
 from .config import settings
 from .errors import (
     ApiError,
@@ -180,14 +190,15 @@ def update(mid: str, request) -> dict:
 
 def end(mid: str, request) -> Response:
     """End the meeting for everyone; the one request that ends it also stops its active
-    recording (its bot then stores what it has) and emails the poll report
+    recording (its bot then stores what it has) and stream, and emails the poll report
     (polls.email_report), if the meeting has polls and a reportEmail."""
     meeting, me = auth.member(mid, request)
     auth.require_moderator(me)
     if roster.end(meeting):
-        try:
-            recording_store.stop_active(meeting)
-        except ApiError:  # its bot hears meeting-ended and stops by itself all the same
-            log.exception("meeting %s ended; stopping its recording failed", mid)
+        for jobs in (recording_store.store, stream_store.store):
+            try:
+                jobs.stop_active(meeting)
+            except ApiError:  # its bot hears meeting-ended and stops by itself all the same
+                log.exception("meeting %s ended; stopping its %s failed", mid, jobs.kind.noun)
         polls.email_report(meeting)
     return Response(status_code=204, body="")

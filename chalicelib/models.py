@@ -53,14 +53,17 @@ def iso(value: datetime | None) -> str | None:
 # A meeting's partition `M#<mid>` holds everything of the meeting. Its sort keys, in the
 # order DynamoDB keeps them (byte order):
 #
-#     B#<rid>  <  E#<id>  <  K#<from>#<to>#<key>  <  META  <  MSG#<id>  <  N#<to>
-#              <  O#<poll>  <  P#<pid>  <  SECRET  <  T#<to>#<tid>  <  V#<poll>#<pid>
+#     B#<rid>  <  E#<id>  <  F#<sid>  <  K#<from>#<to>#<key>  <  META  <  MSG#<id>
+#              <  N#<to>  <  O#<poll>  <  P#<pid>  <  SECRET  <  T#<to>#<tid>
+#              <  U#<upload>  <  V#<poll>#<pid>
 #
 # Polls `O#<poll>` sort before the roster and votes `V#<poll>#<pid>` after the tickets, so
 # neither falls in `roster_range`; poll ids, like chat message ids, begin with the time.
 # Recordings `B#<rid>` (a bot's job) sort first, outside `roster_range` too (an `R#` prefix
 # would fall inside it); recording ids begin with the time, so a backward Query of `B#`
-# lists them newest first.
+# lists them newest first. Streams `F#<sid>` (media played into the meeting: a feed) and
+# their uploads `U#<upload>` sort outside it too (an `S#` prefix would fall inside it, as
+# `S#` < `SECRET`); stream ids begin with the time like recording ids.
 #
 # Facts the code relies on: participants and the secret are one contiguous range
 # (`roster_range`: P#… up to SECRET), read by one Query on every join, so nothing else
@@ -78,6 +81,8 @@ _REACTION = "E#"
 _TICKET = "T#"
 _POLL = "O#"
 _RECORDING = "B#"
+_STREAM = "F#"
+_UPLOAD = "U#"
 _VOTE = "V#"
 _TICKET_COUNTER = "N#"
 _TICKET_KEY = "K#"
@@ -125,6 +130,18 @@ def recording_sk(rid: str) -> str:
 
 def recordings_range():
     return Item.sk.startswith(_RECORDING)
+
+
+def stream_sk(sid: str) -> str:
+    return f"{_STREAM}{sid}"
+
+
+def streams_range():
+    return Item.sk.startswith(_STREAM)
+
+
+def upload_sk(upload_id: str) -> str:
+    return f"{_UPLOAD}{upload_id}"
 
 
 def polls_range():
@@ -249,7 +266,11 @@ RECORDING_MODES = ("audio", "video", "av")  # mp3 of the voices, mp4 grid, mp4 g
 # starting → recording → stopping → uploading → done | failed; the first four are active
 RECORDING_STATES = ("starting", "recording", "stopping", "uploading", "done", "failed")
 RECORDING_ACTIVE = RECORDING_STATES[:4]
-BOT_KINDS = ("recorder",)
+STREAM_MODES = ("file", "live")  # a file (seekable; may loop) or a live source (its live edge)
+# starting → playing ⇄ paused → stopping → ended | failed; the first four are active
+STREAM_STATES = ("starting", "playing", "paused", "stopping", "ended", "failed")
+STREAM_ACTIVE = STREAM_STATES[:4]
+BOT_KINDS = ("recorder", "streamer")
 MAX_BOTS = 2  # bots present in a meeting at once
 
 
@@ -276,6 +297,10 @@ class Meeting(Item, discriminator="Meeting"):
     recording_id = UnicodeAttribute(null=True)
     recording_mode = UnicodeAttribute(null=True)
     recording_state = UnicodeAttribute(null=True)
+    # the active stream (STREAM_ACTIVE), mirrored the same way from its item
+    stream_id = UnicodeAttribute(null=True)
+    stream_title = UnicodeAttribute(null=True)
+    stream_state = UnicodeAttribute(null=True)
 
     def started(self, at: datetime | None = None) -> bool:
         """Whether guests may join at `at` (now): no scheduled start, its time has come,
@@ -290,6 +315,12 @@ class Meeting(Item, discriminator="Meeting"):
             return None
         return {"id": self.recording_id, "mode": self.recording_mode,
                 "state": self.recording_state}
+
+    def stream(self) -> dict | None:
+        """The active stream as the meeting object shows it, or None."""
+        if not self.stream_id:
+            return None
+        return {"id": self.stream_id, "title": self.stream_title, "state": self.stream_state}
 
     def public(self) -> dict:
         return view_of(self, MEETING_VIEW)
@@ -317,6 +348,11 @@ MEETING_VIEW = {
         "type": ["object", "null"], "required": ["id", "mode", "state"],
         "properties": {"id": ID_SCHEMA, "mode": {"enum": list(RECORDING_MODES)},
                        "state": {"enum": list(RECORDING_ACTIVE)}}}, announced=False),
+    # the active stream, likewise (its changes: stream-updated)
+    "stream": Visible(lambda m: m.stream(), {
+        "type": ["object", "null"], "required": ["id", "title", "state"],
+        "properties": {"id": ID_SCHEMA, "title": _TEXT,
+                       "state": {"enum": list(STREAM_ACTIVE)}}}, announced=False),
 }
 
 
@@ -368,9 +404,11 @@ class Participant(Item, discriminator="Participant"):
     unmute_requested_by = UnicodeAttribute(null=True)
     # HOST_REASONS: why they became host during the meeting (absent for a host by host key)
     host_reason = UnicodeAttribute(null=True)
-    # a bot's kind (BOT_KINDS) and the recording it makes; absent for people
+    # a bot's kind (BOT_KINDS) and the recording it makes or stream it plays; absent for
+    # people
     bot = UnicodeAttribute(null=True)
     recording_id = UnicodeAttribute(null=True)
+    stream_id = UnicodeAttribute(null=True)
     # present exactly while the hand is up (older items may lack it): when it went up
     hand_raised_at = UTCDateTimeAttribute(null=True)
     # a moderator who lowered the hand (not its owner), so the owner is told; gone otherwise
@@ -457,9 +495,10 @@ PARTICIPANT_VIEW = {
     "connected": Visible(lambda p: p.connected, _BOOL),
     "state": Visible(lambda p: p.state, {"enum": list(PARTICIPANT_STATES)}),
     "joinedAt": Visible(lambda p: iso(p.joined_at), _TIME),
-    # a bot's kind and its recording's id; null for people
+    # a bot's kind and its recording's or stream's id; null for people (and the other kind)
     "bot": Visible(lambda p: p.bot, {"enum": [*BOT_KINDS, None]}),
     "recordingId": Visible(lambda p: p.recording_id, {**ID_SCHEMA, "type": ["string", "null"]}),
+    "streamId": Visible(lambda p: p.stream_id, {**ID_SCHEMA, "type": ["string", "null"]}),
 }
 SETTABLE = tuple(name for name, field in PARTICIPANT_VIEW.items() if field.settable)
 
@@ -574,6 +613,7 @@ class Recording(Item, discriminator="Recording"):
     Only recording_store changes it, in the same transaction as the meeting's mirror
     of it (Meeting.recording_*); `files` are written by its own bot."""
 
+    active_states = RECORDING_ACTIVE
     rid = UnicodeAttribute()
     mode = UnicodeAttribute()  # RECORDING_MODES
     reserve = BooleanAttribute(default=True)  # a leaver keeps their place in the mix
@@ -622,6 +662,86 @@ class Recording(Item, discriminator="Recording"):
             if url:
                 shown["downloadUrl"] = url
         return shown
+
+
+class Stream(Item, discriminator="Stream"):
+    """Media a streamer bot plays into the meeting: its source, its state, and where it is.
+
+    Only stream_store changes its state, in the same transaction as the meeting's mirror of
+    it (Meeting.stream_*); `requested` is a moderator's last pause/resume/seek/stop for the
+    bot to carry out, `position` (seconds) what the bot last reported, so a restarted bot
+    goes on from there. `source` is shown to nobody but its bot (as a link it can read)."""
+
+    active_states = STREAM_ACTIVE
+    sid = UnicodeAttribute()
+    mode = UnicodeAttribute()  # STREAM_MODES
+    title = UnicodeAttribute()
+    source = UnicodeAttribute()  # "upload:<id>", or an http(s)/rtmp(s) URL
+    source_key = UnicodeAttribute(null=True)  # an upload's S3 key
+    loop = BooleanAttribute(default=False)
+    resume = BooleanAttribute(default=True)
+    state = UnicodeAttribute(default="starting")  # STREAM_STATES
+    position = NumberAttribute(default=0)
+    duration = NumberAttribute(null=True)  # seconds; absent while unknown, and for live
+    error = UnicodeAttribute(null=True)
+    requested = JSONAttribute(null=True)  # {action, position?, at}
+    started_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    ended_at = UTCDateTimeAttribute(null=True)  # it reached ended or failed
+    progress_at = UTCDateTimeAttribute(null=True)  # the bot's last stored report
+    bot_id = UnicodeAttribute(null=True)  # the participant playing it (its latest bot)
+
+    @property
+    def mid(self) -> str:
+        return mid_of(self.pk)
+
+    @property
+    def active(self) -> bool:
+        return self.state in STREAM_ACTIVE
+
+    @property
+    def source_kind(self) -> str:
+        return "upload" if self.source.startswith("upload:") else "url"
+
+    def public(self, source_url: str | None = None) -> dict:
+        """The stream as the API shows it; `source_url` only for its own bot."""
+        view = {"id": self.sid, "mode": self.mode, "title": self.title, "state": self.state,
+                "position": _number(self.position)}
+        if self.duration is not None:
+            view["duration"] = _number(self.duration)
+        view["loop"] = bool(self.loop)
+        if self.error:
+            view["error"] = self.error
+        if self.requested:
+            view["requested"] = self.requested
+        view.update(startedBy=self.started_by, createdAt=iso(self.created_at))
+        if self.ended_at is not None:
+            view["endedAt"] = iso(self.ended_at)
+        view["sourceKind"] = self.source_kind
+        if self.bot_id:
+            view["botId"] = self.bot_id
+        if source_url is not None:
+            view["sourceUrl"] = source_url
+        return view
+
+
+def _number(value) -> int | float:
+    """A stored number as JSON shows it: 12 stays 12, 12.5 stays 12.5."""
+    value = float(value or 0)
+    return int(value) if value.is_integer() else value
+
+
+class Upload(Item, discriminator="Upload"):
+    """A file a moderator may upload for a stream: where it goes in S3 and what it was
+    declared to be (checked again against the stored object when a stream uses it)."""
+
+    upload_id = UnicodeAttribute()
+    file_name = UnicodeAttribute()
+    key = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()  # as declared
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
 
 
 MAX_POLL_OPTIONS = 10

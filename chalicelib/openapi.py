@@ -9,6 +9,8 @@ from .models import (
     REACTION_EMOJI,
     RECORDING_MODES,
     RECORDING_STATES,
+    STREAM_MODES,
+    STREAM_STATES,
 )
 
 _ID = ID_SCHEMA
@@ -87,6 +89,35 @@ RECORDING = {"type": "object",
                             "error": {"type": "string"},
                             "callbackUrl": {"type": "string", "description":
                                             "Moderators and the recording's bot only"}}}
+_SECONDS = {"type": "number", "minimum": 0}
+STREAM = {"type": "object",
+          "required": ["id", "mode", "title", "state", "position", "loop", "startedBy",
+                       "createdAt", "sourceKind"],
+          "properties": {"id": _ID, "mode": {"enum": list(STREAM_MODES)},
+                         "title": {"type": "string"}, "state": {"enum": list(STREAM_STATES)},
+                         "position": {**_SECONDS, "description": "Seconds, as its bot last "
+                                                                 "reported"},
+                         "duration": {**_SECONDS, "description": "Seconds, once known (files)"},
+                         "loop": {"type": "boolean"}, "error": {"type": "string"},
+                         "requested": {"type": "object", "required": ["action", "at"],
+                                       "description": "A moderator's last request to its bot",
+                                       "properties": {
+                                           "action": {"enum": ["pause", "resume", "seek",
+                                                               "stop"]},
+                                           "position": _SECONDS, "at": _TIME}},
+                         "startedBy": _ID, "createdAt": _TIME, "endedAt": _TIME,
+                         "sourceKind": {"enum": ["upload", "url"]},
+                         "botId": {**_ID, "description": "The participant playing it"},
+                         "sourceUrl": {"type": "string", "description":
+                                       "Its own bot only: what it plays (an upload: a link "
+                                       "valid for 6 h)"}}}
+UPLOAD = {"type": "object", "required": ["id", "url", "fields", "maxBytes", "expiresAt"],
+          "description": "A presigned S3 POST: send `fields` and then the file as `file` in "
+                         "a multipart/form-data POST to `url`",
+          "properties": {"id": _ID, "url": {"type": "string"},
+                         "fields": {"type": "object",
+                                    "additionalProperties": {"type": "string"}},
+                         "maxBytes": {"type": "integer"}, "expiresAt": _TIME}}
 ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "object", "required": ["code", "message"],
                                   "properties": {"code": {"type": "string",
@@ -97,7 +128,7 @@ ERROR = {"type": "object", "required": ["error"],
 
 _REF = {name: {"$ref": f"#/components/schemas/{name}"}
         for name in ("Meeting", "Participant", "Ticket", "Message", "Reaction", "Poll",
-                     "Recording", "Error")}
+                     "Recording", "Stream", "Error")}
 _MID = {"name": "mid", "in": "path", "required": True, "schema": {"type": "string"}}
 _PID = {"name": "pid", "in": "path", "required": True, "schema": {"type": "string"}}
 _AFTER = {"name": "after", "in": "query", "required": False,
@@ -107,6 +138,7 @@ _BEFORE = {"name": "before", "in": "query", "required": False,
            "schema": schemas.HISTORY_QUERY["properties"]["before"]}
 _POLL_ID = {"name": "poll", "in": "path", "required": True, "schema": {"type": "string"}}
 _RID = {"name": "rid", "in": "path", "required": True, "schema": {"type": "string"}}
+_SID = {"name": "sid", "in": "path", "required": True, "schema": {"type": "string"}}
 _FORMAT = {"name": "format", "in": "query", "required": False,
            "schema": schemas.REPORT_QUERY["properties"]["format"]}
 _AUTH = [{"bearer": []}]
@@ -115,14 +147,17 @@ _WHY = {400: "Invalid request", 401: "Missing, invalid or expired token, or pass
         403: "Forbidden", 404: "Not found",
         409: "Meeting full, not started yet (meeting_not_started, with startsAt), the "
              "participant is not waiting (not_waiting), already voted (already_voted), "
-             "the poll is closed (poll_closed), a recording is active (recording_active), "
-             "too many bots (too_many_bots) or a state a recording cannot reach "
-             "(invalid_transition)",
+             "the poll is closed (poll_closed), a recording or stream is active "
+             "(recording_active, stream_active), too many bots (too_many_bots), a state a "
+             "recording or stream cannot reach (invalid_transition), or a live stream "
+             "cannot pause or seek (not_seekable)",
         410: "Meeting ended",
-        413: "Payload too large", 415: "Unsupported media type", 423: "Meeting locked",
+        413: "Payload too large; a file to upload over the limit (upload_too_large)",
+        415: "Unsupported media type", 423: "Meeting locked",
         429: "Too many attempts or requests (Retry-After says when to try again)",
         503: "A write lost a race it could not settle; retry (a ticket with the same key); "
-             "or recording is unavailable (recording_unavailable)"}
+             "or recording or streaming is unavailable (recording_unavailable, "
+             "streaming_unavailable)"}
 
 
 def _obj(**props) -> dict:
@@ -186,7 +221,7 @@ def document() -> dict:
         "info": {"title": "Parley", "version": "1.0.0",
                  "description": "Browser video meetings: meetings, join, lobby, scheduled "
                                 "start, WebRTC tickets, chat, reactions, polls, host controls, "
-                                "recordings."},
+                                "recordings, media streamed into a meeting."},
         "paths": {
             "/meetings": {"post": _op("Create a meeting", 201, _obj(
                 meeting=m, hostKey={"type": "string"}, link={"type": "string"}),
@@ -307,6 +342,32 @@ def document() -> dict:
                               errors=(*gone, 429, 503), params=(_MID, _RID),
                               also=(200, "Already stopping or finished: unchanged")),
             },
+            "/meetings/{mid}/streams/uploads": {"post": _op(
+                "A form to upload a file for a stream straight to S3 (host or co-host)", 201,
+                _obj(upload=UPLOAD), body=schemas.CREATE_UPLOAD, auth=True,
+                errors=(*gone, 429, 503))},
+            "/meetings/{mid}/streams": {
+                "post": _op("Play a file or URL into the meeting: its bot joins (host or "
+                            "co-host)", 201, _obj(stream=_REF["Stream"]),
+                            body=schemas.START_STREAM, auth=True,
+                            errors=(*gone, 409, 429, 503)),
+                "get": _op("Every stream, newest first (anyone present)", 200,
+                           _obj(streams={"type": "array", "items": _REF["Stream"]}),
+                           auth=True, errors=gone),
+            },
+            "/meetings/{mid}/streams/{sid}": {
+                "get": _op("One stream (anyone present; its own bot also gets sourceUrl)",
+                           200, _obj(stream=_REF["Stream"]), auth=True, errors=gone,
+                           params=(_MID, _SID)),
+                "patch": _op("A moderator's pause, resume, seek or stop for its bot, or its "
+                             "own bot's report", 200, _obj(stream=_REF["Stream"]),
+                             body={"oneOf": [schemas.STREAM_ACTION, schemas.STREAM_REPORT]},
+                             auth=True, errors=(*gone, 409, 429, 503), params=(_MID, _SID)),
+                "delete": _op("Stop a stream (host or co-host)", 202,
+                              _obj(stream=_REF["Stream"]), auth=True,
+                              errors=(*gone, 429, 503), params=(_MID, _SID),
+                              also=(200, "Already stopping or finished: unchanged")),
+            },
             "/meetings/{mid}/polls/{poll}/close": {"post": _op(
                 "Close a poll (host or co-host; again: the same answer)", 200,
                 _obj(poll=_REF["Poll"]), auth=True, errors=(*gone, 429),
@@ -315,7 +376,7 @@ def document() -> dict:
         "components": {
             "schemas": {"Meeting": MEETING, "Participant": PARTICIPANT, "Ticket": TICKET,
                         "Message": MESSAGE, "Reaction": REACTION, "Poll": POLL,
-                        "Recording": RECORDING, "Error": ERROR},
+                        "Recording": RECORDING, "Stream": STREAM, "Error": ERROR},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},
         },

@@ -10,7 +10,9 @@ own (`lobby`), which hears only whether a moderator is present (`lobby-status`) 
 end of the meeting; everything else they get is addressed to them alone (`admitted`,
 `denied`). Moderators hear who comes and goes in the lobby (`lobby-joined`,
 `lobby-left`). Two events are `Deferred`: their body is read when they are sent.
-Every change of a recording's state is told to everyone present (`recording-updated`).
+Every change of a recording's state is told to everyone present (`recording-updated`),
+and every change of a stream that anyone sees (`stream-updated`: state, a moderator's
+request, its bot's progress).
 """
 
 import json
@@ -33,6 +35,7 @@ from .models import (
     Poll,
     Reaction,
     Recording,
+    Stream,
     Ticket,
     announced_change,
     meeting_pk,
@@ -134,6 +137,12 @@ def events_for(name: str, new: Item | None, old: Item | None) -> list[tuple[Audi
         if inserted or old is None or new.state != old.state:
             return [(Audience(new.mid), {"event": "recording-updated",
                                          "recording": new.public()})]
+        return []
+    if isinstance(new, Stream):
+        # everyone present sees its tile (title, state, where it is); its bot obeys the
+        # requests. Never the source.
+        if inserted or old is None or new.public() != old.public():
+            return [(Audience(new.mid), {"event": "stream-updated", "stream": new.public()})]
         return []
     if isinstance(new, Participant):
         return _participant_events(new, None if inserted else old)

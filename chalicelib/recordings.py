@@ -15,16 +15,13 @@ import logging
 from chalice import Response
 from pynamodb.exceptions import DoesNotExist
 
-from . import auth, bot_access, callbacks, ratelimit, recording_store, roster
+from . import auth, bot_access, callbacks, ratelimit, recording_store
 from .config import settings
 from .errors import (
     InvalidRequest,
     InvalidTransition,
-    NotRecordingBot,
-    RecordingActive,
     RecordingNotFound,
     RecordingUnavailable,
-    TryAgain,
 )
 from .ids import is_id, recording_id
 from .launcher import BotJob, Launcher, LaunchFailed
@@ -59,35 +56,6 @@ def _recording(mid: str, rid: str) -> Recording:
         raise RecordingNotFound() from err
 
 
-def _api_url(request) -> str | None:
-    """The REST base a bot calls: PARLEY_API_URL, else this request's API Gateway stage."""
-    configured = settings().api_url
-    if configured:
-        return configured.rstrip("/")
-    context = getattr(request, "context", None) or {}
-    domain, stage = context.get("domainName"), context.get("stage")
-    return f"https://{domain}/{stage}" if domain and stage else None
-
-
-def _open(meeting: Meeting, recording: Recording) -> None:
-    """Create `recording` as the meeting's active one; an active one that will never
-    finish (`recording_store.abandoned`) is failed first, once."""
-    try:
-        recording_store.create(meeting, recording)
-        return
-    except RecordingActive:
-        try:
-            active = _recording(meeting.mid, meeting.recording_id)
-        except RecordingNotFound:
-            raise RecordingActive() from None
-        if not recording_store.abandoned(active, roster.members(meeting.mid, consistent=True)):
-            raise
-        log.warning("meeting %s: recording %s was %s with no bot; failing it", meeting.mid,
-                    active.rid, active.state)
-        recording_store.fail(active, "The recorder stopped answering.")
-    recording_store.create(meeting, recording)
-
-
 def start(mid: str, request, launcher: Launcher | None) -> Response:
     """POST .../recordings `{mode?, reserve?, callbackUrl?}` (moderator): 201
     `{recording}` (starting), and its bot is launched; 409 `recording_active`; 503
@@ -97,7 +65,7 @@ def start(mid: str, request, launcher: Launcher | None) -> Response:
     body = body_of(request, START_RECORDING)
     ratelimit.buckets().take("moderate", me.pid)
     s = settings()
-    api_url = _api_url(request)
+    api_url = bot_access.api_url(request)
     if launcher is None or not s.recordings_bucket or not api_url:
         raise RecordingUnavailable("Recording is not set up on this server.")
     callback = body.get("callbackUrl")
@@ -108,8 +76,8 @@ def start(mid: str, request, launcher: Launcher | None) -> Response:
                           mode=body.get("mode", "audio"), reserve=body.get("reserve", True),
                           state="starting", started_by=me.pid, created_at=now(),
                           callback_url=callback, expires=kept_until())
-    _open(meeting, recording)
-    job = BotJob(api_url=api_url, meeting=mid, recording=rid,
+    recording_store.open_one(meeting, recording)
+    job = BotJob(kind="recorder", api_url=api_url, meeting=mid, job=rid,
                  token=bot_access.issue_invite(mid, rid, s),
                  options={"mode": recording.mode, "reserve": recording.reserve,
                           "callbackUrl": callback})
@@ -132,21 +100,9 @@ def listing(mid: str, request, downloads: Downloads) -> dict:
     return {"recordings": [r.public(private=True, download_url=downloads.url) for r in found]}
 
 
-def _moderator_or_own_bot(mid: str, rid: str, request) -> Participant:
-    """The caller: a moderator present, or recording `rid`'s own bot (whatever its state
-    and the meeting's)."""
-    _, caller = auth.member_or_bot(auth.claims(mid, request), mid)
-    if caller.role == "bot":
-        if caller.recording_id != rid:
-            raise NotRecordingBot()
-    else:
-        auth.require_moderator(caller)
-    return caller
-
-
 def get(mid: str, rid: str, request, downloads: Downloads) -> dict:
     """GET .../recordings/{rid} (moderator, or the recording's own bot)."""
-    _moderator_or_own_bot(mid, rid, request)
+    bot_access.moderator_or_own_bot(mid, rid, request, "recorder")
     return {"recording": _recording(mid, rid).public(private=True,
                                                      download_url=downloads.url)}
 
@@ -178,9 +134,7 @@ def update(mid: str, rid: str, request, downloads: Downloads) -> dict:
     """PATCH .../recordings/{rid} `{state?, files?, error?}` (the recording's own bot):
     200 `{recording}`; 409 `invalid_transition` for a state it cannot reach from the one
     it is in (`recording_store.BOT_MOVES`)."""
-    _, caller = auth.member_or_bot(auth.claims(mid, request), mid)
-    if caller.role != "bot" or caller.recording_id != rid:
-        raise NotRecordingBot()
+    bot_access.own_bot(mid, rid, request, "recorder")
     body = body_of(request, UPDATE_RECORDING)
     more = []
     if "files" in body:
@@ -188,17 +142,10 @@ def update(mid: str, rid: str, request, downloads: Downloads) -> dict:
     if "error" in body:
         more.append(Recording.error.set(body["error"]) if body["error"]
                     else Recording.error.remove())
-    recording = _recording(mid, rid)
-    for _ in range(recording_store.ATTEMPTS):
-        to = body.get("state", recording.state)
-        if not recording_store.bot_may_move(recording.state, to):
-            raise InvalidTransition(f"A recording cannot go from {recording.state} to {to}.")
-        if to == recording.state:
-            done = not more or recording_store.amend(recording, more)
-            if done and more:
-                recording.refresh(consistent_read=True)
-        else:
-            done = recording_store.move(recording, to, more)
-        if done:
-            return {"recording": recording.public(private=True, download_url=downloads.url)}
-    raise TryAgain("The recording keeps changing; please retry.")
+    recording = recording_store.report(_recording(mid, rid), body.get("state"), more,
+                                       _invalid)
+    return {"recording": recording.public(private=True, download_url=downloads.url)}
+
+
+def _invalid(old: str, new: str) -> InvalidTransition:
+    return InvalidTransition(f"A recording cannot go from {old} to {new}.")

@@ -41,12 +41,10 @@ from .models import (
     ABSENCE_PK,
     MAX_BOTS,
     META_SK,
-    RECORDING_ACTIVE,
     Absence,
     Item,
     Meeting,
     Participant,
-    Recording,
     Secret,
     absences_before,
     condition_failed,
@@ -130,43 +128,49 @@ def take_seat(meeting: Meeting, participant: Participant) -> None:
         log.info("meeting %s started early by host %s", meeting.mid, participant.pid)
 
 
-def seat_bot(meeting: Meeting, bot: Participant, recording: Recording) -> None:
+def seat_bot(meeting: Meeting, bot: Participant, job, job_actions: list | None = None) -> None:
     """Add `bot`, taking no seat: at most MAX_BOTS bots present (the meeting's
-    `bot_count`), while the meeting is open and the recording it works for is still
-    active, all checked in the one transaction that adds it; its absence is noted as
-    for anyone. Otherwise raise why not (410, 409 `too_many_bots`, 403
-    `invalid_bot_token`)."""
+    `bot_count`), while the meeting is open and the job it works for (a recording, a
+    stream) is still active, all checked in the one transaction that adds it, which also
+    makes `job_actions` on the job; its absence is noted as for anyone. Otherwise raise
+    why not (410, 409 `too_many_bots`, 403 `invalid_bot_token`)."""
     bot.disconnected_at = time.time()
     room = (Meeting.state == "open") & (Meeting.bot_count.does_not_exist()
                                         | (Meeting.bot_count < MAX_BOTS))
+    model = type(job)
+    still_active = model.state.is_in(*model.active_states)
     for attempt in range(DEPART_ATTEMPTS):
         try:
             with transaction() as tx:
                 tx.update(meeting, actions=[Meeting.bot_count.add(1)], condition=room)
-                tx.condition_check(Recording, recording.pk, recording.sk,
-                                   condition=Recording.state.is_in(*RECORDING_ACTIVE))
+                if job_actions:
+                    tx.update(job, actions=job_actions, condition=still_active)
+                else:
+                    tx.condition_check(model, job.pk, job.sk, condition=still_active)
                 tx.save(bot, condition=Participant.pk.does_not_exist())
                 tx.save(Absence.of(bot, bot.disconnected_at))
             break
         except TransactWriteError as err:
-            if _conflict(err) and not condition_failed(err):  # a recording moving meanwhile
+            if _conflict(err) and not condition_failed(err):  # a job moving meanwhile
                 time.sleep(random.uniform(0, 0.004 * (attempt + 1)))  # noqa: S311 (jitter)
                 continue
             meeting.refresh(consistent_read=True)
-            recording.refresh(consistent_read=True)
+            job.refresh(consistent_read=True)
             if meeting.state != "open":
                 raise MeetingEnded() from err
-            if not recording.active:
-                raise InvalidBotToken("This recording is over; its bot cannot join "
-                                      "again.") from err
+            if not job.active:
+                raise InvalidBotToken(f"This {model.__name__.lower()} is over; its bot cannot "
+                                      "join again.") from err
             if (meeting.bot_count or 0) >= MAX_BOTS:
                 raise TooManyBots() from err
             raise TryAgain("Could not join right now; please retry.") from err
     else:
         raise TryAgain("Could not join right now; please retry.")
     meeting.bot_count = (meeting.bot_count or 0) + 1
-    log.info("meeting %s: bot %s (%s) joined for recording %s", meeting.mid, bot.pid,
-             bot.bot, bot.recording_id)
+    if job_actions:
+        job.refresh(consistent_read=True)
+    log.info("meeting %s: bot %s (%s) joined for %s", meeting.mid, bot.pid, bot.bot,
+             bot.recording_id or bot.stream_id)
 
 
 def enter_lobby(meeting: Meeting, participant: Participant) -> None:

@@ -14,6 +14,7 @@ from .models import (
     REACTION_EMOJI,
     RECORDING_MODES,
     SETTABLE,
+    STREAM_MODES,
 )
 
 # Printable text: no control characters (tabs/newlines are allowed only in chat text).
@@ -73,6 +74,9 @@ JOIN_MEETING = {
         # join skips lobby, passcode, lock and scheduled start (bot_access.join)
         "botToken": {"type": "string", "minLength": 1, "maxLength": 4096},
     },
+    # a bot joins with its invitation alone: no host key, no passcode beside it
+    "not": {"required": ["botToken"], "anyOf": [{"required": ["hostKey"]},
+                                                {"required": ["passcode"]}]},
 }
 
 SESSION_DESCRIPTION = {
@@ -243,6 +247,62 @@ UPDATE_RECORDING = {
     },
 }
 
+# A file to upload for a stream (the content type is checked by the handler, so that an
+# unknown one gets its own code: unsupported_media_type).
+CREATE_UPLOAD = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["fileName", "contentType", "size"],
+    "properties": {
+        "fileName": _name(200),
+        "contentType": {"type": "string", "minLength": 1, "maxLength": 100},
+        "size": {"type": "integer", "minimum": 1},  # bytes; over the limit: 413
+    },
+}
+
+# Seconds into a file: at most about four months (no film is longer).
+POSITION = {"type": "number", "minimum": 0, "maximum": 10_000_000}
+
+START_STREAM = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["source"],
+    "properties": {
+        # "upload:<id>" (a file uploaded to this meeting), or an http(s)/rtmp(s) URL
+        "source": {"type": "string", "minLength": 1, "maxLength": 2048},
+        "mode": {"enum": list(STREAM_MODES)},  # default file
+        "loop": {"type": "boolean"},  # default false; file mode: start again at the end
+        "resume": {"type": "boolean"},  # default true: go on from where it was stopped
+        "title": _name(40),  # the tile's name; default: the file's name
+    },
+}
+
+# A moderator's request to the stream's bot; `position` (seconds) with seek, and only then.
+STREAM_ACTION = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["action"],
+    "properties": {"action": {"enum": ["pause", "resume", "seek", "stop"]},
+                   "position": POSITION},
+    "if": {"properties": {"action": {"const": "seek"}}},
+    "then": {"required": ["position"]},
+    "else": {"not": {"required": ["position"]}},
+}
+
+# The stream's own bot reports: a state it reached (never `stopping`: that is the
+# server's), where it is (every few seconds), the length once known, an error.
+STREAM_REPORT = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "state": {"enum": ["playing", "paused", "ended", "failed"]},
+        "position": POSITION,
+        "duration": {"type": ["number", "null"], "minimum": 0, "maximum": 10_000_000},
+        "error": {"type": "string", "maxLength": 500},
+    },
+}
+
 _CURSOR = {"type": "string", "pattern": r"^[0-9A-Za-z]{1,32}$"}
 
 AFTER_QUERY = {
@@ -299,6 +359,10 @@ def _why(err) -> str:
         return "is too short, too small or empty"
     if rule == "pattern":
         return "contains characters that are not allowed or is blank"
+    if rule == "not":
+        return "combines fields that cannot go together (a bot's botToken goes alone)"
     if rule in ("type", "enum", "const"):
         return "has the wrong type or value"
+    if rule == "not":
+        return "has a field that is not allowed here"
     return "is not valid"

@@ -25,6 +25,22 @@ def _attachment(file: str) -> str:
     return f'attachment; filename="{name}"'
 
 
+def s3_client(s: Settings):
+    """An S3 client that signs with SigV4 (presigned links and POSTs need it). In AWS its
+    links name the bucket's regional host (`<bucket>.s3.<region>.amazonaws.com`, which
+    the site's CSP lets pages upload to); another S3
+    (the local stack's) is addressed by path: a bucket name cannot be a subdomain of
+    127.0.0.1."""
+    import boto3
+    from botocore.config import Config
+
+    style = "path" if s.s3_endpoint else "virtual"
+    return boto3.client("s3", region_name=s.region, endpoint_url=s.s3_endpoint,
+                        config=Config(signature_version="s3v4",
+                                      s3={"addressing_style": style,
+                                          "us_east_1_regional_endpoint": "regional"}))
+
+
 class Downloads:
     """Presigned GET links to stored files; `url` is None without a bucket."""
 
@@ -34,16 +50,7 @@ class Downloads:
 
     def _s3(self):
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            s = self._settings
-            # another S3 (the local stack's) is addressed by path: a bucket name cannot
-            # be a subdomain of 127.0.0.1
-            style = "path" if s.s3_endpoint else "auto"
-            self._client = boto3.client(
-                "s3", region_name=s.region, endpoint_url=s.s3_endpoint,
-                config=Config(signature_version="s3v4", s3={"addressing_style": style}))
+            self._client = s3_client(self._settings)
         return self._client
 
     def url(self, key: str, file: str) -> str | None:

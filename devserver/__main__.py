@@ -169,7 +169,8 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
     web_app = server.build(
         health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept),
         rest=rest, websockets=websockets, management=management,
-        frontend=Frontend(ROOT / "frontend", ice_policy=ice_policy),
+        frontend=Frontend(ROOT / "frontend", ice_policy=ice_policy,
+                          upload_origin=os.environ.get("PARLEY_S3_ENDPOINT")),
         outbox=server.Outbox(services) if services is not None else None)
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -253,7 +254,7 @@ def main() -> int:
                           bot_logs=data_dir and str(data_dir / "bots"))
         if store.kind != "aws" and not (os.environ.get("PARLEY_S3_ENDPOINT")
                                          or os.environ.get("PARLEY_SES_ENDPOINT")):
-            services = _start_services(data_dir)
+            services = _start_services(data_dir, listen)
         turn = _turn_ready(turn)
         return asyncio.run(serve(sock, listen, store, data_dir, kept, embedded, services,
                                  _turn_shown(turn), ice_policy))
@@ -315,11 +316,14 @@ def _turn_shown(server) -> str:
     return "none" + (" (TURN=off)" if not environment.turn_wanted() else ": see the warning above")
 
 
-def _start_services(data_dir):
-    """The embedded S3 and SES, the app pointed at them, and the kept objects put back."""
+def _start_services(data_dir, listen):
+    """The embedded S3 and SES, the app pointed at them, and the kept objects put back.
+    Pages of this stack's own origins may upload to its bucket."""
     from . import embedded_services
 
-    services = embedded_services.EmbeddedServices(environment.region())
+    services = embedded_services.EmbeddedServices(
+        environment.region(), origins=environment.site_origins(listen),
+        app_secret=environment.signing_secret())
     services.start()
     for name, value in services.settings().items():
         os.environ.setdefault(name, value)

@@ -1,4 +1,4 @@
-"""The recording bots this stack started (chalicelib's local launcher) stop when it stops.
+"""The bots (recorders, streamers) this stack started (chalicelib's local launcher) stop when it stops.
 
 Each bot leads a process group of its own (with whatever it starts), so stopping one is a
 signal to its group: SIGTERM first, while the stack still answers, so a bot can finish as
@@ -30,7 +30,7 @@ def stop_all(processes: list[subprocess.Popen], grace: float = GRACE) -> int:
     alive = [p for p in processes if p.poll() is None]
     if not alive:
         return 0
-    log.info("stopping %d recording bot(s)", len(alive))
+    log.info("stopping %d bot(s)", len(alive))
     for proc in alive:
         _signal_group(proc, signal.SIGTERM)
     deadline = time.monotonic() + grace

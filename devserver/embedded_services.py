@@ -10,52 +10,94 @@ SES accepts mail only from verified senders, as a new AWS account's sandbox does
 stack's sender is verified at start. Nothing leaves the machine; what was "sent" is kept
 and listed at GET /local/mail (`outbox`), newest last.
 
+Pages upload files for streams straight to this S3 (a presigned POST from another origin):
+the bucket allows the stack's own origins (CORS, set at start), and s3_uploads.py checks
+each form against its policy as S3 does (moto does not), so an upload over the limit is
+refused before it is stored.
+
 S3 holds objects in memory; with a data directory they are copied to `<data dir>/s3/` when
 the stack stops and put back when it starts (`keep_objects` / `restore_objects`), so a
-restart keeps the recordings.
+restart keeps the recordings and uploads.
 """
 
 import logging
+import threading
 from pathlib import Path
 
 import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.s3.models import s3_backends
 from moto.ses.models import ses_backends
+from werkzeug.serving import make_server
+
+from .s3_uploads import PostPolicy
 
 log = logging.getLogger("devserver")
 
 BUCKET = "parley-recordings"
 SENDER = "Parley <no-reply@parley.localhost>"
 SENDER_ADDRESS = "no-reply@parley.localhost"
+SECRET_KEY = "local"  # noqa: S105 (moto's dummy key; the app signs uploads with it too)
 
 
 class EmbeddedServices:
-    """`EmbeddedServices().start()`; `.endpoint` is its http URL, `.bucket` the recordings
-    bucket it created."""
+    """`EmbeddedServices(region, origins=[...]).start()`; `.endpoint` is its http URL,
+    `.bucket` the bucket it created (recordings, and uploads for streams), whose CORS
+    lets pages of `origins` upload to it."""
 
-    def __init__(self, region: str, host: str = "127.0.0.1", bucket: str = BUCKET):
+    def __init__(self, region: str, host: str = "127.0.0.1", bucket: str = BUCKET,
+                 origins: tuple[str, ...] = (), app_secret: str | None = SECRET_KEY):
+        """`app_secret`: the secret key the app signs upload forms with (None: unknown,
+        e.g. a profile's; their signatures are then not checked)."""
         self.region = region
         self.bucket = bucket
-        self._server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+        self.origins = tuple(origins)
+        app = PostPolicy(DomainDispatcherApplication(create_backend_app), app_secret,
+                         self._cors_rules)
+        self._server = make_server(host, 0, app, threaded=True,
+                                   request_handler=MotoRequestHandler)
+        self._thread = None
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.get_host_and_port()
+        host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
     def start(self) -> None:
-        self._server.start()
-        self.client("s3").create_bucket(Bucket=self.bucket)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="embedded-s3-ses")
+        self._thread.start()
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=self.bucket)
+        if self.origins:
+            s3.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": [{
+                "AllowedOrigins": list(self.origins), "AllowedMethods": ["POST"],
+                "AllowedHeaders": ["*"], "MaxAgeSeconds": 3600}]})
         self.client("ses").verify_email_identity(EmailAddress=SENDER_ADDRESS)
 
     def stop(self) -> None:
-        self._server.stop()
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
+        self._server.server_close()
 
     def client(self, service: str):
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint,
-                            aws_access_key_id="local",
-                            aws_secret_access_key="local")  # noqa: S106 (moto's dummy key)
+                            aws_access_key_id="local", aws_secret_access_key=SECRET_KEY)
+
+    def _cors_rules(self, bucket: str) -> list:
+        """The bucket's CORS rules as S3 holds them: (origins, methods, exposed headers)."""
+        try:
+            rules = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket_cors(bucket)
+        except Exception:  # no such bucket: S3 answers the POST itself
+            return []
+        return [(r.allowed_origins or [], r.allowed_methods or [], r.exposed_headers or [])
+                for r in rules]
 
     def settings(self) -> dict:
         """The app's settings (docs/API.md) that point it at these services."""

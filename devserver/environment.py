@@ -11,6 +11,7 @@ import socket
 import sys
 from dataclasses import dataclass
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -130,6 +131,22 @@ def ice_policy(env=os.environ) -> str | None:
     return value or None
 
 
+def site_origins(listen: Listen, env=os.environ) -> tuple[str, ...]:
+    """The origins a page of this stack may be opened at: its URL, localhost and
+    127.0.0.1 on its port, and PARLEY_SITE_URL's (a proxy in front of it)."""
+    origins = [listen.url, f"http://localhost:{listen.port}", f"http://127.0.0.1:{listen.port}"]
+    site = urlsplit(env.get("PARLEY_SITE_URL") or "")
+    if site.scheme and site.netloc:
+        origins.append(f"{site.scheme}://{site.netloc}")
+    return tuple(dict.fromkeys(origins))
+
+
+def signing_secret(env=os.environ) -> str | None:
+    """The secret key the app signs with, when it is in the environment (the dummy one
+    for the embedded services); None when boto3 finds it elsewhere (a profile)."""
+    return env.get("AWS_SECRET_ACCESS_KEY") or None
+
+
 def region(env=os.environ) -> str:
     return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
 
@@ -167,5 +184,6 @@ def apply(listen: Listen, store: DataStore, kept_secret=None, env=os.environ,
     env["PARLEY_BOT_LAUNCHER"] = "local"
     env["PARLEY_API_URL"] = f"http://{listen.loopback_host}:{listen.port}/api"
     env["PARLEY_ALLOW_PRIVATE_CALLBACKS"] = "1"
+    env["PARLEY_ALLOW_PRIVATE_SOURCES"] = "1"  # streams of files served on this machine
     if bot_logs and not env.get("PARLEY_BOT_LOG_DIR"):
         env["PARLEY_BOT_LOG_DIR"] = bot_logs

@@ -29,12 +29,14 @@ COMPRESSED = ("text/", "image/svg+xml", "application/json", "application/manifes
 OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
 
 
-def security_headers(ws_origin: str) -> dict:
-    """CloudFront's response headers policy, with this server as the API origin."""
+def security_headers(ws_origin: str, upload_origin: str | None = None) -> dict:
+    """CloudFront's response headers policy, with this server as the API origin and
+    `upload_origin` (the embedded S3, where pages upload files to play) as the bucket."""
+    connect = " ".join(o for o in ("'self'", ws_origin, upload_origin) if o)
     csp = "; ".join([
         "default-src 'self'", "script-src 'self'", "style-src 'self'",
         "img-src 'self' data: blob:", "media-src 'self' blob:", "font-src 'self'",
-        f"connect-src 'self' {ws_origin}", "object-src 'none'", "base-uri 'none'",
+        f"connect-src {connect}", "object-src 'none'", "base-uri 'none'",
         "form-action 'none'", "frame-ancestors 'none'",
     ])
     return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
@@ -45,8 +47,10 @@ def security_headers(ws_origin: str) -> dict:
 
 class Frontend:
     def __init__(self, root: Path, api_path: str = "/api", ws_path: str = "/ws",
-                 openapi: Path = OPENAPI, ice_policy: str | None = None):
+                 openapi: Path = OPENAPI, ice_policy: str | None = None,
+                 upload_origin: str | None = None):
         self.root = root.resolve()
+        self._upload_origin = upload_origin
         self._api_path = api_path
         self._ws_path = ws_path
         self._openapi = openapi
@@ -62,6 +66,9 @@ class Frontend:
     def _ws_origin(request: web.Request) -> str:
         return f"{'wss' if request.secure else 'ws'}://{request.host}"
 
+    def _headers(self, request: web.Request) -> dict:
+        return security_headers(self._ws_origin(request), self._upload_origin)
+
     async def config_js(self, request: web.Request) -> web.Response:
         config = {"apiUrl": self._api_path, "wsUrl": self._ws_origin(request) + self._ws_path}
         if self._ice_policy:  # RTCConfiguration members the pages add to their own
@@ -69,7 +76,7 @@ class Frontend:
         return web.Response(text=f"export default {json.dumps(config)};\n",
                             content_type="text/javascript",
                             headers={"Cache-Control": "no-store",
-                                     **security_headers(self._ws_origin(request))})
+                                     **self._headers(request)})
 
     async def openapi(self, request: web.Request) -> web.StreamResponse:
         return self._send(request, self._openapi, "application/yaml")
@@ -85,7 +92,7 @@ class Frontend:
     def _send(self, request: web.Request, path: Path | None,
               kind: str | None = None) -> web.StreamResponse:
         """The file with the security headers, or 404 when there is none."""
-        headers = security_headers(self._ws_origin(request))
+        headers = self._headers(request)
         if path is None or not path.is_file():
             return web.Response(status=404, text="Not found\n", headers=headers)
         kind = kind or mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -35,6 +35,12 @@ def stream_failure_destination(queue_arn: str) -> dict:
     return {"OnFailure": {"Destination": queue_arn}}
 
 
+def stream_mapping_settings(queue_arn: str) -> dict:
+    """Everything the deploy sets on a stream's event source mapping: the retry settings
+    above and the on-failure queue."""
+    return {**STREAM_RETRY_SETTINGS, "DestinationConfig": stream_failure_destination(queue_arn)}
+
+
 # Every placeholder a policy may use. The AWS:: ones are CloudFormation pseudo
 # parameters; the rest are filled from the infra stack and chalice's deployed values, and
 # FunctionName with the name of the function the policy belongs to.

@@ -1,6 +1,7 @@
 """Deploy Parley to an AWS account: `make deploy STAGE=prod` (= `python -m scripts.deploy`).
 
 Steps, each a small function taking a boto3 client so tests run them against moto:
+0. refuse a stage that already runs in another region (scripts/stage_region.py);
 1. create or update the infra stack (infra/parley.yaml): table + stream, bucket, CloudFront
    (scripts/cloudformation.py);
 2. create the JWT signing key in SSM Parameter Store once (SecureString, never rotated
@@ -9,13 +10,16 @@ Steps, each a small function taking a boto3 client so tests run them against mot
    Lambdas' environment and each function's IAM policy rendered for this account; a first
    deploy runs it twice, because the WebSocket API id (needed by the stream Lambda and the
    policies) exists only afterwards; both zips it uploads carry compiled bytecode (scripts/bytecode.py);
+   chalice's record is first checked against the account (scripts/recovery.py);
 4. CORS headers on API Gateway's own error answers (scripts/gateway_responses.py), then
    stage throttling on the REST and WebSocket APIs (scripts/throttling.py);
 5. bounded retries + bisect on the stream's event source mapping, and the SQS queue
-   where Lambda records a batch it gave up on;
+   where Lambda records a batch it gave up on, once Lambda lets the mapping change
+   (scripts/stream_mapping.py);
 6. `config.js` + `frontend/` to the bucket, CloudFront invalidation (scripts/site.py);
    print the site URL.
-Re-running is safe: every step converges on the same state.
+Re-running is safe: every step converges on the same state, also after a run that failed
+part way (docs/DEPLOY.md, "First deploy, re-run, recovery, teardown").
 """
 
 import argparse
@@ -23,6 +27,7 @@ import json
 import os
 import secrets
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,30 +35,31 @@ import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 from chalice.deploy.deployer import ChaliceDeploymentError
 
+from scripts import stream_mapping
 from scripts.account import (
     NO_CREDENTIALS,
     add_account_arguments,
     caller_account,
     open_session,
 )
-from scripts.chalice_cli import ChaliceCli, Deployed, read_deployed
+from scripts.chalice_cli import ChaliceCli, Deployed, previous_deploy, read_deployed
 from scripts.cloudformation import ensure_stack
 from scripts.common import (
     BUILD_DIR,
     FRONTEND_DIR,
     INFRA_TEMPLATE,
     ROOT,
-    STREAM_RETRY_SETTINGS,
     api_gateway_stage,
     function_name,
     function_policies,
     policy_files,
     render_policy,
     stack_name,
-    stream_failure_destination,
+    stream_mapping_settings,
 )
 from scripts.gateway_responses import set_gateway_responses
 from scripts.site import config_js, invalidate, upload_site
+from scripts.stage_region import StageInAnotherRegion, check_region
 from scripts.throttling import (
     REST_THROTTLE,
     STRICT_THROTTLE,
@@ -157,8 +163,7 @@ def write_policies(stage: str, values: dict[str, str | None],
 def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, str],
                build_dir: Path = BUILD_DIR, log: Callable[[str], None] = print) -> Deployed:
     """Run chalice deploy until the Lambdas know the WebSocket API they push through."""
-    previous = chalice.deployed(stage)
-    known = read_deployed(previous) if previous else None
+    known = previous_deploy(chalice.deployed(stage))
     for _ in range(2):
         ws_id = known.websocket_api_id if known else None
         policies = write_policies(stage, policy_values(stage, account, outputs, ws_id), build_dir)
@@ -174,18 +179,22 @@ def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, 
 # --- 5. stream retries ------------------------------------------------------------------
 
 def configure_stream_mapping(lambda_client, mapping_uuid: str, stream_arn: str,
-                             failure_queue_arn: str) -> dict:
+                             failure_queue_arn: str,
+                             sleep: Callable[[float], None] = time.sleep) -> dict:
     """Bounded retries, bisect-on-error and the on-failure queue for a stream mapping
-    (chalice cannot set them)."""
-    current = lambda_client.get_event_source_mapping(UUID=mapping_uuid)
+    (chalice cannot set them).
+
+    chalice has just updated the mapping, so this waits until Lambda lets it change
+    (scripts/stream_mapping.py); returns the settled configuration.
+    """
+    current = stream_mapping.settled(lambda_client, mapping_uuid, sleep)
     if current["EventSourceArn"] != stream_arn:
         raise RuntimeError(
             f"event source mapping {mapping_uuid} reads {current['EventSourceArn']}, not the "
             f"table's stream {stream_arn}; the table was replaced: run make destroy, then "
             "make deploy")
-    return lambda_client.update_event_source_mapping(
-        UUID=mapping_uuid, **STREAM_RETRY_SETTINGS,
-        DestinationConfig=stream_failure_destination(failure_queue_arn))
+    return stream_mapping.update(lambda_client, mapping_uuid,
+                                 stream_mapping_settings(failure_queue_arn), sleep)
 
 
 # --- all of it --------------------------------------------------------------------------
@@ -194,7 +203,8 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
            endpoint_url: str | None = None, template_body: str | None = None,
            frontend_dir: Path = FRONTEND_DIR, build_dir: Path = BUILD_DIR,
            price_class: str = "PriceClass_100", bot_image: str = "",
-           log: Callable[[str], None] = print) -> str:
+           log: Callable[[str], None] = print,
+           sleep: Callable[[float], None] = time.sleep) -> str:
     """Deploy (or update) one stage end to end; return the site URL."""
 
     if not (frontend_dir / "index.html").is_file():
@@ -204,6 +214,7 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
         return session.client(service, endpoint_url=endpoint_url)
 
     account = caller_account(client("sts"), session.region_name)
+    check_region(stage, account["region"], chalice.deployed(stage), client("iam"))
     outputs = ensure_stack(client("cloudformation"), stack_name(stage),
                            template_body or INFRA_TEMPLATE.read_text(),
                            {"Stage": stage, "PriceClass": price_class, "BotImage": bot_image},
@@ -229,7 +240,7 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
     lambda_client = client("lambda")
     for mapping in app.stream_mappings:
         configure_stream_mapping(lambda_client, mapping, outputs["StreamArn"],
-                                 outputs["StreamFailureQueueArn"])
+                                 outputs["StreamFailureQueueArn"], sleep)
 
     keys = upload_site(client("s3"), outputs["BucketName"], frontend_dir,
                        config_js(app.rest_api_url, app.websocket_api_url or ""))
@@ -254,10 +265,13 @@ def main(argv: list[str] | None = None) -> int:
                      price_class=args.price_class, bot_image=args.bot_image)
     except NoCredentialsError:
         parser.error(NO_CREDENTIALS)
+    except StageInAnotherRegion as err:
+        print(err, file=sys.stderr)
+        return 1
     except ChaliceDeploymentError as err:
         print(err, file=sys.stderr)
-        print("chalice deploy failed; fix the cause and run make deploy again "
-              "(it picks up where it stopped)", file=sys.stderr)
+        print("chalice deploy failed; fix the cause and run make deploy again: it adopts "
+              "what this run created (docs/DEPLOY.md, re-run and recovery)", file=sys.stderr)
         return 1
     print(f"\nParley ({args.stage}) is at {url}\n"
           "(a new CloudFront distribution can take a few minutes to answer everywhere)")

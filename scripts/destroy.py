@@ -3,7 +3,10 @@
 Order matters: chalice's Lambdas and APIs first (they read the table) and their log
 groups (chalice delete leaves those), then the site bucket is emptied (CloudFormation
 cannot delete a bucket with objects), then the infra stack, and last the SSM parameter
-holding the token signing key. Running it again on a stage that is already gone does
+holding the token signing key. What chalice deletes is what the account holds, found by
+name when chalice's record is missing or out of date (scripts/recovery.py), so a stage
+whose deploy failed part way is removed too. A stage deployed in another region is
+refused (scripts/stage_region.py). Running it again on a stage that is already gone does
 nothing.
 """
 
@@ -15,10 +18,11 @@ import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from scripts.account import NO_CREDENTIALS, add_account_arguments, open_session
-from scripts.chalice_cli import ChaliceCli, function_names
+from scripts.chalice_cli import ChaliceCli, log_group_names
 from scripts.cloudformation import delete_stack, stack_outputs, stack_status
 from scripts.common import ROOT, stack_name
 from scripts.site import empty_bucket
+from scripts.stage_region import StageInAnotherRegion, check_region
 
 
 def delete_secret(ssm, name: str) -> bool:
@@ -31,12 +35,12 @@ def delete_secret(ssm, name: str) -> bool:
     return True
 
 
-def delete_log_groups(logs, functions: list[str]) -> list[str]:
+def delete_log_groups(logs, names: list[str]) -> list[str]:
     """chalice delete leaves the functions' log groups behind; remove them."""
     deleted = []
-    for name in functions:
+    for name in names:
         try:
-            logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
+            logs.delete_log_group(logGroupName=name)
         except ClientError as err:
             if err.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
@@ -50,12 +54,11 @@ def destroy(stage: str, *, session: boto3.session.Session, chalice,
     def client(service):
         return session.client(service, endpoint_url=endpoint_url)
 
-    deployed = chalice.deployed(stage)
-    if deployed is not None:
-        log(f"deleting chalice stage {stage} (Lambdas, REST and WebSocket APIs, roles)")
-        chalice.delete(stage)
-        for name in delete_log_groups(client("logs"), function_names(deployed)):
-            log(f"deleted log group /aws/lambda/{name}")
+    check_region(stage, session.region_name, chalice.deployed(stage), client("iam"))
+    log(f"deleting chalice stage {stage} (Lambdas, REST and WebSocket APIs, roles)")
+    deleted = chalice.delete(stage)
+    for name in delete_log_groups(client("logs"), log_group_names(deleted)):
+        log(f"deleted log group {name}")
     cfn = client("cloudformation")
     name = stack_name(stage)
     outputs = stack_outputs(cfn, name) if stack_status(cfn, name) is not None else {}
@@ -86,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         destroy(args.stage, session=session, chalice=ChaliceCli(ROOT, args.profile))
     except NoCredentialsError:
         parser.error(NO_CREDENTIALS)
+    except StageInAnotherRegion as err:
+        print(err, file=sys.stderr)
+        return 1
     print(f"stage {args.stage} is gone")
     return 0
 

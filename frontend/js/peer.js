@@ -6,6 +6,7 @@ const GIVE_UP = 15e3; // not connected for this long: onTrouble(true)
 const HALF_TRICKLE = 150; // a description waits this long at most for its candidates,
 const QUIET = 20; // or until none has come for this long after the first
 const WAIT_FOR_OFFER = 2e3; // the side that does not start waits this long for the offer
+const BLIP = 2500; // disconnected this long: restart ICE (a blip heals by itself)
 
 export class Peer {
   // send(kind, data, key) -> Promise; onTrack(stream); onScreen(stream or null): their screen
@@ -50,6 +51,7 @@ export class Peer {
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
       onState(state);
+      clearTimeout(this.blip);
       if (state === 'connected') {
         this.wasUp = true;
         this.unwatch();
@@ -59,6 +61,7 @@ export class Peer {
         this.wasUp = false;
         if (state === 'failed') this.setTrouble(true);
         if (state === 'failed' && this.watchdog) this.restart();
+        if (state === 'disconnected') this.blip = setTimeout(() => this.restart(), BLIP);
       }
     };
     this.watch();
@@ -177,8 +180,9 @@ export class Peer {
   // side only: both restarting at once is glare, and the polite side's rolled-back restart offer
   // left Chrome's video element for that peer without a frame for good (readyState 0 while
   // frames were being decoded). A person's Try again restarts from either side (retry()).
-  restart() {
-    if (this.polite || performance.now() - this.restartedAt < TICK - 500) return;
+  // `now` (recovery.js: the network is back): at once.
+  restart(now) {
+    if (this.polite || (!now && performance.now() - this.restartedAt < TICK - 500)) return;
     this.restartedAt = performance.now();
     this.pc.restartIce();
   }
@@ -320,6 +324,7 @@ export class Peer {
     const done = bye ? this.post('bye', null) : this.outbox;
     this.closed = true;
     this.unwatch();
+    clearTimeout(this.blip);
     clearTimeout(this.troubleTimer);
     clearTimeout(this.answerTimer);
     clearTimeout(this.holdTimer);

@@ -86,6 +86,15 @@ def people(browser, stack):
         context.close()
 
 
+@pytest.fixture
+def relayed_pair(browser, turn_stack):
+    """Two Person tabs on the turn_stack, whose pages relay every call through its coturn."""
+    contexts = []
+    yield [open_person(browser, turn_stack.url, contexts) for _ in range(2)]
+    for context in contexts:
+        context.close()
+
+
 def open_person(browser, base_url, contexts, init_script=None):
     """A Person tab in a new context of `browser` on `base_url`, the context added to
     `contexts` (the caller closes them)."""
@@ -202,6 +211,21 @@ def wait_remote_videos_playing(person, count):
                              f"console errors {person.errors}; "
                              f"last warnings {person.warnings[-20:]}; "
                              f"every page's peer connections in {trace}") from err
+
+
+def quality_details(person, pid):
+    """Open the connection details of `pid`'s tile (a click on its bars) once they show a
+    connection with a received bitrate, read them ({rtt, loss, bitrate, resolution, path}: the
+    text of each row) and close them with Escape."""
+    bars = f'.tile[data-pid="{pid}"] .quality'
+    person.wait_for_selector(f'{bars}:not([data-level="0"])')
+    person.click(bars)
+    person.wait_for_selector("#quality-details dd[data-row=bitrate]:has-text('bit/s')")
+    rows = person.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#quality-details dd')]
+      .map((dd) => [dd.dataset.row, dd.textContent]))""")
+    person.keyboard.press("Escape")
+    person.wait_for_selector("#quality-details", state="detached")
+    return rows
 
 
 def save_rtc_traces(person):

@@ -198,3 +198,90 @@ def test_a_failed_send_goes_again_with_the_same_key(people):
     assert [c.get("gaveUp") for c in calls] == [None, None, None, None, "participant_not_found", None], calls
     first, second = calls[0]["key"], calls[5]["key"]
     assert {c["key"] for c in calls[:4]} == {first} and second != first, calls
+
+
+# ICE recovery, with each connection's state faked (the real one stays connected underneath,
+# so the restarts that follow are real renegotiations): a disconnection that heals within half
+# a second restarts nothing; one that lasts past 2.5 s restarts ICE once, from the impolite side
+# (Ada: the smaller id) only. When the network is back (recovery.js, as after the socket
+# reopened), a connected pair is left alone, and a disconnected one is restarted at once by
+# Ada, though her last restart was moments ago, and not by Bob. Each restart must end with
+# both connected on new ICE credentials. Timers of one page fire in the order of their
+# deadlines, so the half second always ends before the 2.5 s do.
+DISCONNECTIONS = """async () => {
+  const {Peer} = await import('/js/peer.js');
+  const {recovery} = await import('/js/recovery.js');
+  const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const until = async (ok, ms) => {
+    const end = performance.now() + ms;
+    while (!ok() && performance.now() < end) await sleep(50);
+    return ok();
+  };
+  const ufrag = (pc) => /a=ice-ufrag:(\\S+)/.exec(pc.localDescription?.sdp || '')?.[1];
+  const peers = {};
+  const restarts = {ada: 0, bob: 0};
+  for (const [self, other] of [['ada', 'bob'], ['bob', 'ada']]) {
+    const peer = new Peer({selfId: self, remoteId: other, iceServers: [], starts: self === 'ada',
+      send: async (kind, data) => peers[other].handle({kind, data}),
+      onTrack() {}, onState() {}, onSendError: (e) => console.error('send', e)});
+    peers[self] = peer;
+    const restartIce = peer.pc.restartIce.bind(peer.pc);
+    peer.pc.restartIce = () => { restarts[self]++; restartIce(); };
+    peer.setTracks(stream);
+  }
+  const all = Object.values(peers);
+  const settled = () => all.every((p) => p.pc.connectionState === 'connected'
+    && p.pc.signalingState === 'stable');
+  const renegotiated = async (before) => until(() => settled()
+    && Object.entries(peers).every(([name, p]) => ufrag(p.pc) !== before[name]), 20000);
+  const credentials = () => ({ada: ufrag(peers.ada.pc), bob: ufrag(peers.bob.pc)});
+  const fake = (state) => all.forEach((p) => {
+    if (state) Object.defineProperty(p.pc, 'connectionState', {configurable: true, get: () => state});
+    else delete p.pc.connectionState; // the real one again
+    p.pc.onconnectionstatechange();
+  });
+  if (!(await until(settled, 15000))) return 'never connected';
+  const result = {};
+
+  fake('disconnected');
+  await sleep(500);
+  fake(null);
+  await sleep(3000);
+  result.blip = {...restarts};
+
+  let before = credentials();
+  fake('disconnected');
+  await sleep(4000);
+  result.lasting = {...restarts};
+  fake(null);
+  result.afterLasting = await renegotiated(before);
+
+  before = credentials();
+  const room = {peers: new Map(all.map((p) => [p.id, p])), sig: {isOpen: () => true}};
+  const recover = recovery(room);
+  recover.recover();
+  result.backConnected = {...restarts};
+  fake('disconnected');
+  recover.recover();
+  result.backDisconnected = {...restarts};
+  fake(null);
+  recover.close();
+  result.afterBack = await renegotiated(before);
+  all.forEach((p) => p.close());
+  return result;
+}"""
+
+
+def test_a_lasting_disconnection_restarts_ice_from_the_impolite_side_only_and_a_blip_not_at_all(people):
+    (page,) = people(1)
+    page.goto("/")
+    result = page.evaluate(DISCONNECTIONS)
+    assert result != "never connected"
+    assert result["blip"] == {"ada": 0, "bob": 0}, result
+    assert result["lasting"] == {"ada": 1, "bob": 0}, result
+    assert result["afterLasting"], result
+    assert result["backConnected"] == {"ada": 1, "bob": 0}, result
+    assert result["backDisconnected"] == {"ada": 2, "bob": 0}, result
+    assert result["afterBack"], result
+    assert page.errors == []

@@ -1,7 +1,8 @@
 """`make deploy` / `make destroy` end to end against moto's server.
 
 Everything runs for real against moto except three things moto cannot emulate, all named
-in docs/DEPLOY.md: chalice's own deploy (tests.deploy.conftest.RecordingChalice),
+in docs/DEPLOY.md: chalice's own deploy (tests.deploy.conftest.RecordingChalice stands
+in; test_lifecycle.py runs chalice's deployer itself, in process against moto),
 CloudFront resources inside CloudFormation (the distribution is created through moto's
 CloudFront API and the template refers to it instead) and the WebSocket stage's
 throttling update (tests.deploy.conftest.UnemulatedCalls records the request).
@@ -24,19 +25,21 @@ from scripts.bytecode import compiled_deploy_packages
 from scripts.chalice_cli import ChaliceCli
 from scripts.cloudformation import stack_outputs, stack_status
 from scripts.common import (
-    INFRA_TEMPLATE,
     ROOT,
-    load_cfn_yaml,
     placeholders_in,
     policy_files,
     stack_name,
 )
 from scripts.runtime import LAMBDA_RUNTIME, cache_tag
 from tests.deploy.conftest import (
+    EMPTY_RECORD,
     RecordingChalice,
     UnemulatedCalls,
     app_routes,
+    create_distribution,
     create_websocket_api,
+    moto_template,
+    write_frontend,
 )
 
 # moto's CloudFormation skips bucket policies; tests/deploy/test_templates.py checks it.
@@ -56,61 +59,14 @@ def ws_url(chalice) -> str:
     return f"wss://{chalice.websocket_api_id}.execute-api.us-east-1.amazonaws.com/api"
 
 
-def moto_template(distribution_id: str, domain: str) -> str:
-    """infra/parley.yaml without its CloudFront resources, pointing at an existing
-    distribution instead (moto's CloudFormation cannot create CloudFront resources)."""
-    template = load_cfn_yaml(INFRA_TEMPLATE)
-    cloudfront = {name for name, res in template["Resources"].items()
-                  if res["Type"].startswith("AWS::CloudFront::")}
-    assert "Distribution" in cloudfront
-    for name in cloudfront:
-        del template["Resources"][name]
-
-    def point_at_distribution(value):
-        if value == {"Ref": "Distribution"}:
-            return distribution_id
-        if value == {"Fn::GetAtt": ["Distribution", "DomainName"]}:
-            return domain
-        if isinstance(value, str):
-            return (value.replace("${Distribution.DomainName}", domain)
-                    .replace("${Distribution}", distribution_id))
-        if isinstance(value, list):
-            return [point_at_distribution(v) for v in value]
-        if isinstance(value, dict):
-            return {k: point_at_distribution(v) for k, v in value.items()}
-        return value
-
-    template = point_at_distribution(template)
-    text = json.dumps(template)
-    assert not any(f'"{name}"' in text or "${" + name in text for name in cloudfront)
-    return json.dumps(template)
-
-
 @pytest.fixture(scope="module")
 def frontend(tmp_path_factory):
-    site = tmp_path_factory.mktemp("frontend")
-    (site / "index.html").write_text("<!doctype html><script type=module src=app.js></script>")
-    (site / "app.js").write_text("import config from './config.js';\n")
-    (site / "css").mkdir()
-    (site / "css" / "app.css").write_text("body { margin: 0 }\n")
-    (site / "i18n").mkdir()
-    (site / "i18n" / "zh-CN.json").write_text('{"join": "加入"}\n')
-    (site / "config.js").write_text("export default {apiUrl: '/api', wsUrl: '/ws'};\n")
-    (site / ".DS_Store").write_bytes(b"\0")
-    return site
+    return write_frontend(tmp_path_factory.mktemp("frontend"))
 
 
 @pytest.fixture(scope="module")
 def distribution(aws):
-    result = aws.client("cloudfront").create_distribution(DistributionConfig={
-        "CallerReference": "parley-test", "Comment": "", "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{
-            "Id": "site", "DomainName": "site.s3.us-east-1.amazonaws.com",
-            "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "site",
-                                 "ViewerProtocolPolicy": "redirect-to-https"},
-    })["Distribution"]
-    return result["Id"], result["DomainName"]
+    return create_distribution(aws.client("cloudfront"))
 
 
 @pytest.fixture(scope="module")
@@ -462,10 +418,27 @@ def test_destroy_removes_the_log_groups_chalice_leaves_behind(destroyed, aws):
     assert groups["logGroups"] == []
 
 
+def test_destroy_leaves_chalices_empty_record_behind(destroyed, chalice):
+    assert chalice.deployed(STAGE) == EMPTY_RECORD
+
+
 def test_destroy_twice_is_harmless(destroyed, aws, chalice):
+    logs = []
     destroy_script.destroy(STAGE, session=aws.session, chalice=chalice,
-                           endpoint_url=aws.endpoint, log=lambda _: None)
-    assert chalice.deleted == [STAGE]
+                           endpoint_url=aws.endpoint, log=logs.append)
+    assert chalice.deleted == [STAGE, STAGE]
+    assert not [line for line in logs if line.startswith(("deleted", "emptied"))]
+
+
+def test_deploy_after_destroy_starts_afresh(destroyed, run_deploy, chalice, aws):
+    """chalice delete leaves `{"resources": []}`: a first deploy again, not an error."""
+    before = len(chalice.calls)
+    url, logs = run_deploy()
+    assert len(chalice.calls) - before == 2  # the WebSocket API is new again
+    assert "WebSocket API created; deploying again so the Lambdas and the policies know it" \
+        in logs
+    stack = aws.client("cloudformation").describe_stacks(StackName="parley-dev-infra")
+    assert stack["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
 
 
 # --- the real chalice step's configuration ----------------------------------------------

@@ -42,13 +42,18 @@ CODE_ACTIONS = {
     "ssm:GetParameter": r"\.get_parameter\(",
     "ses:SendEmail": r"\.send_email\(",  # the poll report when a meeting ends
     "ecs:RunTask": r"\.run_task\(",  # a recording's bot (chalicelib/launcher.py)
+    "s3:GetObject": r"\.head_object\(",  # a streamer's uploaded file: there, and its size
 }
 # A presigned URL is made without calling AWS, but whoever follows it acts with the
 # signer's credentials: signing a client method needs that method's action, as if the
-# function called it (chalicelib/storage.py signs a recording's download links). Every
+# function called it (chalicelib/storage.py signs a recording's download links,
+# chalicelib/stream_files.py a streamer's reads of an uploaded file). Every
 # `generate_presigned_url` in chalicelib must name its method literally and be listed here.
-PRESIGNED = re.compile(r"\.generate_presigned_url\(\s*(?:ClientMethod=)?[\"'](\w+)[\"']")
-PRESIGNED_ACTIONS = {"get_object": "s3:GetObject"}
+# A presigned POST (`generate_presigned_post`, the form a page uploads a stream file with)
+# names no method: S3 takes the form as a PutObject, listed under the call's own name.
+PRESIGNED = re.compile(r"\.generate_presigned_url\(\s*(?:ClientMethod=)?[\"'](\w+)[\"']"
+                       r"|\.(generate_presigned_post)\(")
+PRESIGNED_ACTIONS = {"get_object": "s3:GetObject", "generate_presigned_post": "s3:PutObject"}
 # Actions AWS checks on the caller as part of another: RunTask of the bot task definition,
 # which names a task role and an execution role, passes both roles to ECS.
 IMPLIED_ACTIONS = {"ecs:RunTask": {"iam:PassRole"}}
@@ -71,6 +76,8 @@ BOTO3_CLIENTS = {"ecs", "s3", "ses", "ssm"}
 SES_IDENTITIES = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
 # S3 object ARNs name neither region nor account: the recordings prefix of the bucket
 RECORDING_FILES = "arn:${AWS::Partition}:s3:::${RecordingsBucket}/recordings/*"
+# ... and its streams prefix: files uploaded to be played into a meeting
+STREAM_FILES = "arn:${AWS::Partition}:s3:::${RecordingsBucket}/streams/*"
 # the bot task's two roles, whole ARNs from the infra stack
 BOT_ROLES = ("${BotTaskRoleArn}", "${BotExecutionRoleArn}")
 
@@ -86,6 +93,11 @@ ACCOUNT = {
     "BotTaskRoleArn": "arn:aws:iam::111122223333:role/parley-prod-infra-BotTaskRole-X",
     "BotExecutionRoleArn": "arn:aws:iam::111122223333:role/parley-prod-infra-BotExecRole-Y",
 }
+
+
+def presigned(source: str) -> list[str]:
+    """The client methods `source` presigns, `generate_presigned_post` for a POST form."""
+    return [url or post for url, post in PRESIGNED.findall(source)]
 
 
 def listed(value):
@@ -164,7 +176,7 @@ def needed(functions):
             for action, pattern in CODE_ACTIONS.items():
                 if re.search(pattern, definition.source):
                     actions.setdefault(action, []).append(where)
-            for method in PRESIGNED.findall(definition.source):
+            for method in presigned(definition.source):
                 actions.setdefault(PRESIGNED_ACTIONS[method], []).append(
                     f"{where} (a presigned {method})")
         for action, implied in IMPLIED_ACTIONS.items():
@@ -244,7 +256,7 @@ def test_every_resource_is_this_accounts_table_stream_api_secret_own_logs_ses_or
         stage, function, policy):
     for resource in all_resources(policy):
         if resource in ("${StreamArn}", "${StreamFailureQueueArn}", SES_IDENTITIES,
-                        RECORDING_FILES, *BOT_ROLES):
+                        RECORDING_FILES, STREAM_FILES, *BOT_ROLES):
             continue
         assert resource.startswith("arn:${AWS::Partition}:"), resource
         assert ":${AWS::Region}:${AWS::AccountId}:" in resource, resource
@@ -255,12 +267,12 @@ def test_every_resource_is_this_accounts_table_stream_api_secret_own_logs_ses_or
             assert resource.endswith(":log-group:/aws/lambda/${FunctionName}:*"), resource
 
 
-def test_only_the_rest_function_starts_bots_passes_their_roles_and_signs_downloads():
+def test_only_the_rest_function_starts_bots_passes_their_roles_and_signs_s3_links():
+    bots_and_files = {"ecs:RunTask", "iam:PassRole", "s3:GetObject", "s3:PutObject"}
     for stage in STAGES:
         for function, policy in function_policies(stage).items():
-            recording = {"ecs:RunTask", "iam:PassRole", "s3:GetObject"} & all_actions(policy)
-            assert recording == ({"ecs:RunTask", "iam:PassRole", "s3:GetObject"}
-                                 if function == "api_handler" else set()), (stage, function)
+            assert bots_and_files & all_actions(policy) == (
+                bots_and_files if function == "api_handler" else set()), (stage, function)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -278,8 +290,14 @@ def test_bots_are_started_only_from_their_task_definition_in_their_cluster(stage
     assert sorted(listed(passing["Resource"])) == sorted(BOT_ROLES)
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService":
                                                      "ecs-tasks.amazonaws.com"}}
-    assert listed(by_action["s3:GetObject"]["Resource"]) == [RECORDING_FILES]
-    assert set(by_action["s3:GetObject"]) == {"Sid", "Effect", "Action", "Resource"}
+    s3 = sorted((sorted(listed(s["Action"])), listed(s["Resource"]))
+                for s in policy["Statement"]
+                if any(a.startswith("s3:") for a in listed(s["Action"])))
+    assert s3 == [(["s3:GetObject"], [RECORDING_FILES]),
+                  (["s3:GetObject", "s3:PutObject"], [STREAM_FILES])]
+    for statement in policy["Statement"]:
+        if any(a.startswith("s3:") for a in listed(statement["Action"])):
+            assert set(statement) == {"Sid", "Effect", "Action", "Resource"}
 
 
 def test_the_roles_passed_are_those_of_the_bot_task_definition():
@@ -310,9 +328,9 @@ def test_chalicelib_calls_nothing_no_policy_grants():
         assert not re.search(pattern, source), f"chalicelib calls {pattern}: grant {needs}"
     clients = set(re.findall(r"boto3\.client\(\s*[\"'](\w+)", source))
     assert clients == BOTO3_CLIENTS, "a new AWS service: add its calls to CODE_ACTIONS"
-    signed = source.count(".generate_presigned_url(")
-    assert len(PRESIGNED.findall(source)) == signed, "presign a literal client method"
-    assert set(PRESIGNED.findall(source)) <= set(PRESIGNED_ACTIONS), \
+    signed = source.count(".generate_presigned_url(") + source.count(".generate_presigned_post(")
+    assert len(presigned(source)) == signed, "presign a literal client method"
+    assert set(presigned(source)) <= set(PRESIGNED_ACTIONS), \
         "a new presigned method: add its action to PRESIGNED_ACTIONS"
 
 

@@ -105,7 +105,10 @@ def test_security_headers_allow_same_origin_scripts_and_the_execute_api_origins(
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
     assert directives["connect-src"] == [
         "'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
-        "wss://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"]
+        "wss://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+        # pages upload files to play to the bucket's regional host (naming the bucket here
+        # would make a cycle: its CORS names the distribution, which names this policy)
+        "https://*.s3.${AWS::Region}.${AWS::URLSuffix}"]
     assert directives["object-src"] == ["'none'"]
     assert directives["frame-ancestors"] == ["'none'"]
     assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
@@ -145,6 +148,15 @@ def test_recordings_bucket_expires_recordings_and_unfinished_uploads_and_keeps_t
     assert rules["ExpireRecordings"]["ExpirationInDays"] == {"Ref": "RecordingRetentionDays"}
     assert rules["AbortUnfinishedUploads"]["AbortIncompleteMultipartUpload"] == {
         "DaysAfterInitiation": 1}
+    assert (rules["ExpireStreamFiles"]["Prefix"], rules["ExpireStreamFiles"]["ExpirationInDays"]
+            ) == ("streams/", 3)
+
+
+def test_only_the_site_may_upload_files_to_play_into_the_bucket(infra):
+    (rule,) = infra["Resources"]["RecordingsBucket"]["Properties"]["CorsConfiguration"][
+        "CorsRules"]
+    assert rule["AllowedOrigins"] == [{"Fn::Sub": "https://${Distribution.DomainName}"}]
+    assert rule["AllowedMethods"] == ["POST"]
     policy = infra["Resources"]["RecordingsBucketPolicy"]["Properties"]["PolicyDocument"]
     (deny,) = policy["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {
@@ -164,10 +176,12 @@ def test_bot_roles_are_for_ecs_tasks_of_this_account_and_least_privilege(infra):
         assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {
             "Ref": "AWS::AccountId"}}}
         assert "ManagedPolicyArns" not in infra["Resources"][name]["Properties"]
-    (store,) = role_statements(infra, "BotTaskRole")
+    store, stream = role_statements(infra, "BotTaskRole")
     assert sorted(store["Action"]) == ["s3:AbortMultipartUpload", "s3:GetObject",
                                        "s3:ListMultipartUploadParts", "s3:PutObject"]
     assert store["Resource"] == {"Fn::Sub": "${RecordingsBucket.Arn}/recordings/*"}
+    assert (stream["Action"], stream["Resource"]) == (  # a streamer reads its file
+        "s3:GetObject", {"Fn::Sub": "${RecordingsBucket.Arn}/streams/*"})
     execution = {s["Sid"]: s for s in role_statements(infra, "BotExecutionRole")}
     assert execution["RegistryLogin"]["Action"] == "ecr:GetAuthorizationToken"
     assert execution["WriteBotLogs"]["Resource"] == {"Fn::GetAtt": ["BotLogGroup", "Arn"]}
@@ -206,12 +220,42 @@ def test_bot_network_and_task_exist_only_with_a_bot_image(infra):
             "BotTaskRoleArn", "BotExecutionRoleArn"} <= set(outputs)
 
 
+def names_of(value) -> list:
+    """Every `Name` property anywhere in a JSON-like value."""
+    if isinstance(value, dict):
+        found = [value["Name"]] if "Name" in value else []
+        return found + [n for v in value.values() for n in names_of(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in names_of(v)]
+    return []
+
+
+def test_account_wide_cloudfront_names_carry_the_stack_and_the_region(infra):
+    """CloudFront is global: the same stage's stack in a second region must not take
+    (or fail on) the first one's origin access control and headers policy names."""
+    names = [name for res in infra["Resources"].values()
+             if res["Type"].startswith("AWS::CloudFront::")
+             for name in names_of(res["Properties"])]
+    assert len(names) == 2  # the origin access control and the response headers policy
+    for name in names:
+        assert "${AWS::StackName}" in name["Fn::Sub"] and "${AWS::Region}" in name["Fn::Sub"]
+
+
 # --- make package -----------------------------------------------------------------------
 
 def test_packaged_template_passes_cfn_lint(packaged):
     path, _ = packaged
     result = run_cfn_lint(path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_packaged_roles_are_named_by_cloudformation(packaged):
+    """IAM names are account-wide; a role name fixed in the template would collide when
+    the same template is deployed in a second region."""
+    _, template = packaged
+    roles = of_type(template, "AWS::IAM::Role")
+    assert roles
+    assert not [name for name, role in roles.items() if "RoleName" in role["Properties"]]
 
 
 def test_packaged_template_holds_the_infra_resources(packaged, infra):

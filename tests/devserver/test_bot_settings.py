@@ -1,5 +1,6 @@
-"""What the local stack tells the app about recording bots: launch them here, reach the
-stack on loopback, accept callbacks on this machine, keep their logs in the data dir."""
+"""What the local stack tells the app about bots: launch them here, reach the stack on
+loopback, accept callbacks and stream sources on this machine, keep their logs in the data
+dir; and which page origins may upload to its embedded S3."""
 
 from devserver import environment
 
@@ -13,6 +14,7 @@ def test_bots_run_here_and_call_the_stack_on_loopback():
     assert env["PARLEY_BOT_LAUNCHER"] == "local"
     assert env["PARLEY_API_URL"] == "http://127.0.0.1:9000/api"  # not the all-interfaces bind
     assert env["PARLEY_ALLOW_PRIVATE_CALLBACKS"] == "1"
+    assert env["PARLEY_ALLOW_PRIVATE_SOURCES"] == "1"
     assert env["PARLEY_BOT_LOG_DIR"] == "/data/bots"
     assert "PARLEY_RECORDINGS_BUCKET" not in env and "PARLEY_S3_ENDPOINT" not in env
 
@@ -25,3 +27,12 @@ def test_a_chosen_log_dir_is_kept_and_without_a_data_dir_none_is_set():
     ephemeral = {}
     environment.apply(environment.Listen("127.0.0.1", 8000), STORE, env=ephemeral)
     assert "PARLEY_BOT_LOG_DIR" not in ephemeral  # the launcher's temp dir
+
+
+def test_pages_of_the_stacks_own_origins_may_upload_to_its_s3():
+    env = {"PARLEY_SITE_URL": "https://meet.example.org/parley/"}
+    origins = environment.site_origins(environment.Listen("0.0.0.0", 9000), env)  # noqa: S104
+    assert origins == ("http://localhost:9000", "http://127.0.0.1:9000",
+                       "https://meet.example.org")
+    assert environment.site_origins(environment.Listen("127.0.0.1", 8000), {}) == (
+        "http://127.0.0.1:8000", "http://localhost:8000")

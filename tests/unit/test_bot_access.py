@@ -123,7 +123,9 @@ def test_invitations_for_anything_else_are_refused_and_store_nothing(client, hos
                   forged(mid, "nosuchrecording"),            # no such recording
                   forged(mid, rid, exp=int(time.time()) - 5),  # expired
                   forged(mid, rid, role="host"),             # not an invitation
-                  forged(mid, rid, bot="streamer"),          # no such bot
+                  forged(mid, rid, bot="painter"),           # no such bot
+                  forged(mid, rid, bot="streamer"),          # a streamer's names no stream
+                  forged(mid, 12345),                        # an id that is no string
                   forged(mid, rid, bot=None),                # claims missing
                   forged(mid, "../x"),                       # not an id
                   jwt.encode({"mid": mid, "rid": rid, "role": "bot-invite", "bot": "recorder",

@@ -24,7 +24,8 @@ def settings(**changes):
 
 
 def job(**changes):
-    fields = {"api_url": "http://127.0.0.1:8000/api", "meeting": "Mx1", "recording": "R1",
+    fields = {"kind": "recorder", "api_url": "http://127.0.0.1:8000/api", "meeting": "Mx1",
+              "job": "R1",
               "token": "invite.jwt.value", "options": {"mode": "av", "reserve": False,
                                                        "callbackUrl": None}}
     return launcher.BotJob(**{**fields, **changes})
@@ -40,6 +41,7 @@ def wait_for(path, timeout=30.0):
 
 CONTRACT = {
     "PARLEY_API_URL": "http://127.0.0.1:8000/api",
+    "PARLEY_BOT_KIND": "recorder",
     "PARLEY_BOT_MEETING": "Mx1",
     "PARLEY_BOT_RECORDING": "R1",
     "PARLEY_BOT_TOKEN": "invite.jwt.value",
@@ -101,8 +103,8 @@ def test_the_stack_stops_its_bots_group_and_all_term_first_then_kill(tmp_path):
     local = launcher.LocalLauncher(settings(bot_workdir=str(tmp_path)),
                                    module="tests.fixtures.fake_recorder",
                                    log_dir=str(tmp_path))
-    local.launch(job(recording="R1"))
-    local.launch(job(recording="R2"))
+    local.launch(job(job="R1"))
+    local.launch(job(job="R2"))
     records = [json.loads(wait_for(tmp_path / f"R{n}.json").read_text()) for n in (1, 2)]
     assert len(local.running()) == 2
     assert bot_processes.stop_launched(local) == 2

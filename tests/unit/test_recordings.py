@@ -222,7 +222,7 @@ def test_a_start_stores_a_starting_recording_and_launches_its_bot(client, room):
         "callbackUrl": "https://93.184.215.14/done"}
     assert "startedAt" not in rec and "endedAt" not in rec and "error" not in rec
     (job,) = launcher.jobs
-    assert (job.api_url, job.meeting, job.recording) == ("http://127.0.0.1:9/api", mid,
+    assert (job.api_url, job.meeting, job.job) == ("http://127.0.0.1:9/api", mid,
                                                           rec["id"])
     assert job.options == {"mode": "video", "reserve": False,
                            "callbackUrl": "https://93.184.215.14/done"}
@@ -262,7 +262,7 @@ def test_one_active_recording_at_a_time_even_when_started_at_once(client, room):
     assert len(launcher.jobs) == 1
     items = [i for i in partition(mid) if i["type"]["S"] == "Recording"]
     assert len(items) == 1
-    assert meeting_item(mid).recording_id == launcher.jobs[0].recording
+    assert meeting_item(mid).recording_id == launcher.jobs[0].job
 
 
 def test_a_failed_launch_fails_the_recording_and_frees_the_meeting(client, room):

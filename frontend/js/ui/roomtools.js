@@ -1,6 +1,7 @@
 // The room's tools that the first painted room does not need, loaded with import() right
 // after it: chat, raised hands, reactions, screen share, the main view and active speaker,
-// keyboard shortcuts, with their words and styles. room.js tells them what it hears (`tell`):
+// connection quality and ICE recovery when the network comes back, keyboard shortcuts, with
+// their words and styles. room.js tells them what it hears (`tell`):
 // person(p) after every change to someone, gone(pid), self(p) when someone else changed us,
 // event(ev) for chat and reactions, peer(peer) for a new connection, screen({pid, stream})
 // when someone's screen share starts or stops, resync() after the socket came back, close().
@@ -12,12 +13,15 @@ import {Shortcuts} from './shortcuts.js';
 import {ScreenShare, shareTo} from './screenshare.js';
 import {Stage, screenId} from './stage.js';
 import {SpeakerWatch} from './speaker.js';
+import {Quality} from './quality.js';
+import {recovery} from '../recovery.js';
 import {useOutput} from './devices.js';
 import {Hands, orderRoster} from './hands.js';
 import {roomButtons} from './roombuttons.js';
 import {Moderation} from './moderation.js';
 import {Polls} from './polls.js';
 import {Recording} from './recording.js';
+import {PlayMedia} from './playmedia.js';
 import words from '../i18n.room.js';
 
 Object.assign(PATHS, {
@@ -49,13 +53,15 @@ export async function roomTools(room) {
   const hands = new Hands(room, () => mod.moderator);
   const buttons = roomButtons(room); // the device card and the invite link
   const recording = new Recording(room, () => mod.moderator); // the banner; start/stop for hosts
-  mod.moreItems = () => recording.menuItems();
+  const media = new PlayMedia(room, () => mod.moderator); // a streamer's tile; play/stop for hosts
+  mod.moreItems = () => [...recording.menuItems(), ...media.menuItems()];
 
   // After every change to someone: their row's hand, menu and place; the chat's Send to list.
   function person(p, quiet = false) {
     const row = view.roster.rows.get(p.id);
     hands.person(p, row, quiet);
     if (row) mod.decorate(row, p);
+    media.person(p);
     orderRoster(view.roster);
     chat.people();
   }
@@ -63,10 +69,13 @@ export async function roomTools(room) {
   // --- screen share, main view, active speaker
   const stage = new Stage(view.grid, me, (tile) => useOutput([tile.video])); // the chosen speaker
   const share = new ScreenShare(room, (stream) => showScreen(me, stream));
+  const quality = new Quality(room); // bars on each remote tile, "your connection is poor"
   const speakers = new SpeakerWatch(room, {
     onSpeaking: (pid, on) => view.grid.tiles.get(pid)?.el.classList.toggle('speaking', on),
     onSpeaker: (pid) => stage.setSpeaker(pid),
+    onStats: (reports) => quality.stats(reports), // the same getStats reports
   });
+  const recover = recovery(room); // ICE restarts when the network is back
   function showScreen(pid, stream) { // a tile of its own, the main view for the others
     const id = screenId(pid);
     if (!stream) {
@@ -105,7 +114,7 @@ export async function roomTools(room) {
   view.tools.insertBefore(share.button, view.tools.querySelector('#devices'));
   view.side.prepend(mod.button, stage.layoutBtn, shortcuts.button, polls.button, chat.button);
   view.el.querySelector('#meeting-title').after(mod.chip);
-  view.el.prepend(recording.banner);
+  view.el.prepend(recording.banner, quality.notice);
   view.roster.el.before(mod.waiting); // the lobby queue heads the people list
   mod.show();
   view.stage.append(chat.el, polls.el);
@@ -140,12 +149,17 @@ export async function roomTools(room) {
       if (ev.event === 'message') chat.add(ev.message);
       else if (ev.event === 'reaction' && ev.reaction.from !== me) reactions.float(ev.reaction.from, ev.reaction.emoji);
       else if (ev.event === 'poll') polls.event(ev);
+      else if (ev.event === 'stream-updated') media.event(ev);
       else {
         if (/^(recording|meeting)-updated$/.test(ev.event)) recording.event(ev);
         mod.event(ev);
       }
     },
-    resync: () => chat.catchUp(),
+    resync() { // the socket is back
+      recover.recover();
+      chat.catchUp();
+      media.load();
+    },
     devices: () => buttons.devices(),
     copyLink: () => buttons.copyLink(),
     close() {
@@ -155,6 +169,8 @@ export async function roomTools(room) {
       reactions.close();
       share.stop(true);
       speakers.close();
+      quality.destroy();
+      recover.close();
       stage.close();
     },
   };

@@ -64,9 +64,9 @@ export function roomView({meeting, me, on}) {
     el, stage, tools, side, grid, roster,
     // another side panel opens: people closes; returns what closes people
     aside(close) { sides.push(close); return () => show(false); },
-    // a bot (the recorder) is never a tile nor a row: the recording banner says it is there
-    add(p, self) { if (p.role !== 'bot') grid.add(p, self), roster.set(p), recount(); },
-    update(p) { if (p.role !== 'bot') grid.tiles.get(p.id)?.update(p), roster.set(p); },
+    // a bot is never a tile nor a row (a recorder has its banner), but a streamer
+    add(p, self) { if (p.role != 'bot' || p.bot == 'streamer') grid.add(p, self), roster.set(p), recount(); },
+    update(p) { if (p.role != 'bot' || p.bot == 'streamer') grid.tiles.get(p.id)?.update(p), roster.set(p); },
     remove(pid) { grid.remove(pid); roster.remove(pid); recount(); },
     setStream(pid, stream) { grid.tiles.get(pid)?.setStream(stream); },
     setState(pid, state) { grid.tiles.get(pid)?.setState(state); },

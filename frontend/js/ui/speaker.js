@@ -7,6 +7,8 @@
 //     so a cough does not steal the view. "Loudest" compares levels that fall off slowly
 //     (DECAY a tick) rather than the last reading: the pauses between words (or the beeps of
 //     a test microphone) must not hand the lead to nobody and restart the clock.
+// The same reports serve the connection quality (quality.js: onStats), so each peer costs one
+// getStats per tick in all.
 
 const EVERY = 250;
 const THRESHOLD = 0.02; // about -34 dBov; the room's hum and a muted mic stay below it
@@ -16,20 +18,24 @@ const SWITCH = 1500;
 const DECAY = 0.85; // per tick: a level halves in about a second of silence
 
 export class SpeakerWatch {
-  // room: the Room (me, peers, audio); onSpeaking(pid, on); onSpeaker(pid)
-  constructor(room, {onSpeaking, onSpeaker}) {
-    Object.assign(this, {room, onSpeaking, onSpeaker, heard: new Map(), held: new Map(), speaking: new Set(),
+  // room: the Room (me, peers, audio); onSpeaking(pid, on); onSpeaker(pid); onStats(reports): each
+  // tick's Map of peer -> RTCStatsReport
+  constructor(room, {onSpeaking, onSpeaker, onStats}) {
+    Object.assign(this, {room, onSpeaking, onSpeaker, onStats, heard: new Map(), held: new Map(), speaking: new Set(),
       speaker: null, candidate: null, since: 0, changed: -Infinity});
     this.timer = setInterval(() => this.tick().catch(() => {}), EVERY);
   }
 
   async levels() {
     const out = new Map();
+    const reports = new Map();
     let mine = 0;
     await Promise.all([...this.room.peers.values()].map(async (peer) => {
       if (peer.closed) return;
       let level = 0;
-      (await peer.pc.getStats()).forEach((r) => {
+      const report = await peer.pc.getStats();
+      reports.set(peer, report);
+      report.forEach((r) => {
         if (r.kind !== 'audio') return;
         if (r.type === 'inbound-rtp') level = Math.max(level, r.audioLevel || 0);
         if (r.type === 'media-source') mine = Math.max(mine, r.audioLevel || 0);
@@ -37,6 +43,7 @@ export class SpeakerWatch {
       out.set(peer.id, level);
     }));
     out.set(this.room.me, this.room.audio ? mine : 0); // a muted mic still measures what it hears
+    this.onStats?.(reports);
     return out;
   }
 
