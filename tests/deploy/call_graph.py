@@ -7,6 +7,8 @@ erring on the side of reaching too much (a grant too many, never one too few):
 - `x.name` on anything else reaches every chalicelib method or property called `name`
   (the type of `x` is not known: a `sender.send(...)` reaches `push.Sender.send`);
 - a class called reaches its `__init__` and `__post_init__`;
+- a module-level alias (`create = store.create`, `name = other.name`) runs nothing where it
+  is bound: a reference to it reaches what the alias names;
 - module-level code of every module runs in every function (app.py imports all of it),
   except that middleware runs only in the functions of the kind it is registered for
   (`app.register_middleware(m, "http")`: the REST function).
@@ -36,6 +38,7 @@ class CallGraph:
         self._classes: set[tuple[str, str]] = set()
         self._methods: dict[str, set[tuple[str, str]]] = {}
         self._module_code: dict[str, list[ast.stmt]] = {}
+        self._aliases: dict[tuple[str, str], ast.AST] = {}  # `name = x.attr` at module level
         self._middleware: dict[str, list[ast.AST]] = {}  # event type -> middleware
         for module, path in paths.items():
             self._load(module, path.read_text())
@@ -68,6 +71,8 @@ class CallGraph:
                         top.append(item)
             elif (kind := _middleware_kind(node)) is not None:
                 self._middleware.setdefault(kind, []).append(node.value.args[0])
+            elif (alias := _alias(node)) is not None:
+                self._aliases[(module, alias)] = node.value
             else:
                 top.append(node)
 
@@ -128,7 +133,21 @@ class CallGraph:
     def _named_in(self, module: str, name: str) -> list[tuple[str, str]]:
         if (module, name) in self._classes:
             return [(module, f"{name}.__init__"), (module, f"{name}.__post_init__")]
+        if (module, name) in self._aliases:
+            return self._references(module, self._aliases[(module, name)])
         return [(module, name)] if (module, name) in self._defs else []
+
+
+def _alias(node: ast.stmt) -> str | None:
+    """The name a module-level `name = a.b.c` (or `name = other`) binds, else None: binding
+    a name to a function or bound method calls nothing."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)):
+        return None
+    value = node.value
+    while isinstance(value, ast.Attribute):
+        value = value.value
+    return node.targets[0].id if isinstance(value, ast.Name) else None
 
 
 def _middleware_kind(node: ast.stmt) -> str | None:

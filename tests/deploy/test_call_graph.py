@@ -34,9 +34,11 @@ PROJECT = {
             return response
     """,
     "chalicelib/web.py": """
+        from . import kinds
         from .store import load
 
         def page(request):
+            kinds.create(request)
             return load(request.query_params["id"])
 
         def unused():
@@ -47,6 +49,21 @@ PROJECT = {
 
         def load(key):
             return {"key": key}
+    """,
+    "chalicelib/kinds.py": """
+        class Store:
+            def __init__(self, kind):
+                self.kind = kind
+
+            def create(self, item):
+                return item
+
+            def erase(self, item):
+                return item
+
+        store = Store("one")
+        create = store.create
+        erase = store.erase
     """,
     "chalicelib/jobs.py": """
         from . import store
@@ -93,6 +110,15 @@ def test_a_method_called_on_an_unknown_object_reaches_every_method_of_that_name(
     reached = names(graph.reachable(["nightly"], "scheduled"))
     assert {"chalicelib.jobs.run", "chalicelib.jobs.Runner.__init__",
             "chalicelib.jobs.Runner.step"} <= reached
+
+
+def test_a_module_level_alias_of_a_method_reaches_it_only_where_it_is_used(graph):
+    rest = names(graph.reachable(["index"], "http"))
+    nightly = names(graph.reachable(["nightly"], "scheduled"))
+    assert "chalicelib.kinds.Store.create" in rest
+    assert "chalicelib.kinds.Store.erase" not in rest
+    assert not {"chalicelib.kinds.Store.create", "chalicelib.kinds.Store.erase"} & nightly
+    assert "chalicelib.kinds.Store.__init__" in nightly  # `store = Store(...)` does run
 
 
 def test_module_level_code_of_every_module_counts_for_every_function(graph):
