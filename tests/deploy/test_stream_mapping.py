@@ -74,6 +74,18 @@ def test_settings_already_in_place_are_not_sent_again(mapping):
     assert mapping.states.busy == {}
 
 
+def test_another_on_failure_queue_is_set_again():
+    wanted = stream_mapping_settings("arn:aws:sqs:us-east-1:123456789012:new")
+    current = {**stream_mapping_settings("arn:aws:sqs:us-east-1:123456789012:old")}
+    assert not stream_mapping.in_place(current["DestinationConfig"], wanted["DestinationConfig"])
+    assert stream_mapping.in_place(
+        {"OnSuccess": {}, **wanted["DestinationConfig"]}, wanted["DestinationConfig"])
+    assert not stream_mapping.in_place(
+        {"OnSuccess": {"Destination": "arn:aws:sqs:us-east-1:123456789012:x"},
+         **wanted["DestinationConfig"]}, wanted["DestinationConfig"])
+    assert not stream_mapping.in_place(None, wanted["DestinationConfig"])
+
+
 def test_a_change_that_starts_in_between_is_retried_with_backoff(mapping):
     mapping.states.busy.clear()
     mapping.states.concurrent = 2
