@@ -8,9 +8,11 @@ lacks on chalice's path, and MappingStates adds Lambda's busy mapping states. Cl
 is left out of the infra stack as in test_deploy_script.py.
 """
 
+import json
 import os
 import re
 from types import SimpleNamespace
+from urllib.parse import unquote
 
 import boto3
 import pytest
@@ -21,6 +23,7 @@ from scripts import deploy as deploy_script
 from scripts import destroy as destroy_script
 from scripts.chalice_cli import ChaliceCli, previous_deploy
 from scripts.cloudformation import stack_outputs, stack_status
+from scripts.common import function_name, placeholders_in, policy_files
 from scripts.stage_region import StageInAnotherRegion
 from tests.deploy.conftest import (
     EMPTY_RECORD,
@@ -160,6 +163,30 @@ def test_first_deploy_records_everything_and_gives_the_lambdas_the_websocket_api
     assert f'"{entry(values, "rest_api")["rest_api_url"].rstrip("/")}"' in \
         config["Body"].read().decode()
     assert url.startswith("https://")
+
+
+def test_each_function_runs_with_its_own_role_and_the_policy_rendered_for_it(account):
+    run_deploy(account)
+    iam, lam = account.session.client("iam"), account.session.client("lambda")
+    rendered = account.build / "iam" / STAGE
+    files = policy_files(STAGE)
+    roles = set()
+    for function, file_name in files.items():
+        role_arn = lam.get_function_configuration(
+            FunctionName=function_name(STAGE, function))["Role"]
+        role = role_arn.rsplit("/", 1)[1]
+        assert role == f"{PREFIX}-{function}"  # chalice's name for a role of its own
+        roles.add(role)
+        (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+        if isinstance(document, str):
+            document = json.loads(unquote(document))
+        assert document == json.loads((rendered / file_name).read_text()), function
+        assert not placeholders_in(document), function
+    assert len(roles) == len(files)
+    chalice_roles = [r for r in what_the_stage_has(account)["roles"]
+                     if not r.startswith(f"{PREFIX}-infra-")]  # the bot task's, the stack's
+    assert chalice_roles == sorted(roles)
 
 
 def test_destroy_removes_everything_and_a_deploy_afterwards_starts_afresh(account):
