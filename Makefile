@@ -10,7 +10,7 @@ STAGE ?= dev
 CHROMIUM ?= /usr/bin/chromium
 TURNSERVER ?= /usr/bin/turnserver
 
-.PHONY: install install-local run test lint bench package deploy destroy screenshot chromium coturn clean
+.PHONY: install install-local run test lint bench package deploy destroy stream-failures screenshot chromium coturn clean
 
 install: $(DEV_STAMP)
 
@@ -66,6 +66,11 @@ deploy: install-local
 
 destroy: install-local
 	$(PY) -m scripts.destroy --stage $(STAGE)
+
+# Stream batches the push Lambda gave up on, with the changes they held (docs/DEPLOY.md);
+# ARGS=--delete removes what was shown.
+stream-failures: install-local
+	$(PY) -m scripts.stream_failures --stage $(STAGE) $(ARGS)
 
 # Refresh the README's picture on purpose (tests only write test-artifacts/): the
 # four-person browser test, then its screenshot copied to docs/img/room.png.

@@ -1,15 +1,16 @@
 """Cold start: import time of app.py against importing chalice alone, the same import laid
-out as Lambda runs the package (sources only, and with the bytecode `make package` adds),
-and the package's size."""
+out as Lambda runs the package (sources only, and with the bytecode `make package` adds)
+in the Lambda runtime's Python, and the package's size."""
 
 import os
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import zipfile
 from pathlib import Path
+
+from scripts.runtime import LAMBDA_RUNTIME, runtime_python
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = ROOT / "build" / "bench-package"
@@ -57,18 +58,13 @@ def package_size(package_dir: Path) -> dict:
 
 
 def _unpack(package_dir: Path, into: Path, bytecode: bool) -> list[str]:
-    """The function zip as /var/task and the layer as /opt, optionally without .pyc files."""
+    """The function zip as /var/task and the layer as /opt (boto3 included), optionally
+    without .pyc files."""
     task, opt = into / "task", into / "opt"
     for name, where in (("deployment.zip", task), ("layer-deployment.zip", opt)):
         with zipfile.ZipFile(package_dir / name) as z:
             z.extractall(where, [n for n in z.namelist() if bytecode or not n.endswith(".pyc")])
-    layer = next(opt.glob("python/lib/python3*/site-packages"))
-    runtime = into / "runtime"  # what Lambda's Python runtime adds: boto3 and s3transfer
-    runtime.mkdir()
-    purelib = Path(sysconfig.get_paths()["purelib"])
-    for module in ("boto3", "s3transfer"):
-        (runtime / module).symlink_to(purelib / module)
-    return [str(task), str(layer), str(runtime)]
+    return [str(task), str(opt / "python" / "lib" / LAMBDA_RUNTIME / "site-packages")]
 
 
 def _lambda_import_ms(paths: list[str]) -> float:
@@ -76,7 +72,10 @@ def _lambda_import_ms(paths: list[str]) -> float:
     code = ("import sys, time; sys.path[:0] = sys.argv[1:]; t = time.perf_counter(); "
             "import app; print((time.perf_counter() - t) * 1000)")
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1") | _ENV
-    proc = subprocess.run([sys.executable, "-S", "-c", code, *paths], cwd="/", env=env,
+    python = runtime_python()
+    if python is None:
+        raise RuntimeError(f"the Lambda runtime's Python ({LAMBDA_RUNTIME}) is not installed")
+    proc = subprocess.run([python, "-S", "-c", code, *paths], cwd="/", env=env,
                           capture_output=True, text=True, check=True)
     return float(proc.stdout.strip())
 
@@ -115,7 +114,7 @@ def markdown(result: dict) -> str:
         lines += [
             "",
             "The same import laid out as Lambda runs the package (function zip, dependency "
-            "layer, boto3 from the runtime; stdlib only, read-only, wall time):",
+            f"layer with boto3; {LAMBDA_RUNTIME}, stdlib only, read-only, wall time):",
             "", "| package | median ms |", "|---|---|",
             f"| sources only, as `chalice package` builds it | {lam['source_ms']:.1f} |",
             f"| with the bytecode `make package` and `make deploy` add | {lam['bytecode_ms']:.1f} |",

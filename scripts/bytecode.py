@@ -4,36 +4,69 @@ chalice ships sources only, and Lambda's file system is read-only, so every cold
 would compile app.py, chalicelib, PynamoDB and botocore again: importing the app from the
 packaged sources takes about three times as long as from bytecode (bench section 4).
 The .pyc files are unchecked-hash ones, valid whatever times the files have after
-unzipping, and are for this interpreter's version, which is the runtime chalice picked.
+unzipping, compiled by an interpreter of the Lambda runtime's version (scripts/runtime.py),
+which need not be the one running the build. Without one the zips ship sources only,
+with a warning.
 """
 
-import compileall
-import py_compile
+import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from scripts.runtime import LAMBDA_RUNTIME, cache_tag, runtime_python
+
 # Where Lambda unpacks the function's zip and a layer's, so tracebacks name deployed paths.
 FUNCTION_ROOT, LAYER_ROOT = "/var/task", "/opt"
 DEPLOYED_AT = {"deployment.zip": FUNCTION_ROOT, "layer-deployment.zip": LAYER_ROOT}
 
 
-def add_bytecode(zip_path: Path, deployed_at: str) -> int:
-    """Rewrite `zip_path` with a .pyc beside every .py; returns how many were added."""
+def compile_tree(root: Path, deployed_at: str, runtime: str = LAMBDA_RUNTIME) -> bool:
+    """Compile every .py under `root` with the runtime's Python, naming the files as they
+    will be deployed in tracebacks; False when no such Python is installed."""
+    python = runtime_python(runtime)
+    if python is None:
+        print(f"warning: no Python {runtime.removeprefix('python')} found (the Lambda runtime "
+              f"is {runtime}): the Lambda zips ship sources only and every cold start compiles "
+              "them; install it (python3.X on PATH, or with pyenv) and build again",
+              file=sys.stderr)
+        return False
+    subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [python, "-m", "compileall", "-q", "-j", "1", "-d", deployed_at,
+         "--invalidation-mode", "unchecked-hash", str(root)],
+        check=False, stdout=subprocess.DEVNULL)  # a file that does not compile stays source
+    return True
+
+
+def compiled_name(source: str, runtime: str = LAMBDA_RUNTIME) -> str:
+    """`chalicelib/push.py` → `chalicelib/__pycache__/push.cpython-313.pyc`."""
+    folder, _, module = source.rpartition("/")
+    return f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{cache_tag(runtime)}.pyc"
+
+
+def add_bytecode(zip_path: Path, deployed_at: str, runtime: str = LAMBDA_RUNTIME) -> int:
+    """Rewrite `zip_path` with a .pyc for `runtime` beside every .py, and no other .pyc
+    (chalice copies chalicelib/__pycache__ from the working tree, compiled by whichever
+    Python ran there); returns how many were added."""
+    with zipfile.ZipFile(zip_path) as original:
+        names = set(original.namelist())
+        sources = [n for n in names if n.endswith(".py")]
+        if all(compiled_name(n, runtime) in names for n in sources):
+            return 0  # chalice reuses a zip it built before: compiled already
+        entries = [(info, original.read(info)) for info in original.infolist()
+                   if not info.filename.endswith(".pyc")]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        with zipfile.ZipFile(zip_path) as original:
-            entries = [(info, original.read(info)) for info in original.infolist()]
-            original.extractall(root)
-        compileall.compile_dir(root, ddir=deployed_at, quiet=1, workers=1,
-                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-        known = {info.filename for info, _ in entries}
-        added = sorted(p for p in root.rglob("*.pyc")
-                       if p.relative_to(root).as_posix() not in known)
-        if not added:  # chalice reuses a zip it built before: compiled already
+        for info, data in entries:
+            if not info.is_dir():
+                (root / info.filename).parent.mkdir(parents=True, exist_ok=True)
+                (root / info.filename).write_bytes(data)
+        if not compile_tree(root, deployed_at, runtime):
             return 0
+        added = sorted(root.rglob("*.pyc"))
         rewritten = zip_path.with_suffix(".tmp")
         with zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as out:
             for info, data in entries:
@@ -70,7 +103,7 @@ def compiled_deploy_packages() -> Iterator[None]:
     def compiled(cls, deployed_at):
         def create_deployment_package(self, project_dir, python_version):
             path = originals[cls](self, project_dir, python_version)
-            add_bytecode(Path(path), deployed_at)
+            add_bytecode(Path(path), deployed_at, python_version)
             return path
         return create_deployment_package
 

@@ -7,9 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalice.cli.factory import CLIFactory
+
 from scripts import recovery
 from scripts.bytecode import compiled_deploy_packages
 from scripts.common import ROOT
+from scripts.runtime import lambda_runtime
 
 
 @dataclass(frozen=True)
@@ -74,15 +77,52 @@ def log_group_names(deployed: dict | None) -> list[str]:
     return sorted(names)
 
 
+def with_policies_from(config: dict, policy_dir: Path, chalice_dir: Path) -> dict:
+    """config.json with every `iam_policy_file` pointing at the file of the same name in
+    `policy_dir` (the policies rendered for the account), relative to .chalice/ as chalice
+    reads it. A policy not rendered there fails chalice's build of that function, never
+    falls back to the template with its placeholders."""
+
+    def point(value):
+        if isinstance(value, dict):
+            out = {key: point(item) for key, item in value.items()}
+            if "iam_policy_file" in value:
+                rendered = Path(policy_dir) / value["iam_policy_file"]
+                out["iam_policy_file"] = os.path.relpath(rendered, chalice_dir)
+            return out
+        return value
+
+    return point(config)
+
+
+class RenderedPolicyFactory(CLIFactory):
+    """chalice's factory, reading config.json with the rendered policies in place.
+
+    Functions name their policy in the stage's `lambda_functions`, which chalice looks at
+    before any command line override, so the paths are replaced where chalice reads them.
+    """
+
+    def __init__(self, project_dir: str, policy_dir: Path | None, **kwargs):
+        super().__init__(project_dir, **kwargs)
+        self.policy_dir = policy_dir
+
+    def load_project_config(self):
+        config = super().load_project_config()
+        if self.policy_dir is None:
+            return config
+        return with_policies_from(config, self.policy_dir, Path(self.project_dir) / ".chalice")
+
+
 class ChaliceCli:
     """`chalice deploy` / `chalice delete` for one project, run in this process.
 
     In process rather than as a `chalice` subprocess because the Lambdas' environment
     comes from the infra stack: chalice's config.json holds literal values only, and the
     deploy passes these as overrides (the same mechanism as chalice's own command line
-    options). It also substitutes the rendered IAM policy for the placeholder one.
-    Before chalice acts, its record is checked against the account (scripts/recovery.py),
-    so a run after one that failed part way adopts, or deletes, what that one created.
+    options). It also substitutes the rendered IAM policies for the placeholder ones, and
+    builds for the Lambda runtime of scripts/runtime.py. Before chalice acts, its record
+    is checked against the account (scripts/recovery.py), so a run after one that failed
+    part way adopts, or deletes, what that one created.
     """
 
     def __init__(self, project_dir: Path = ROOT, profile: str | None = None,
@@ -98,18 +138,16 @@ class ChaliceCli:
         path = self.record_path(stage)
         return json.loads(path.read_text()) if path.exists() else None
 
-    def _factory(self):
-        from chalice.cli.factory import CLIFactory
+    def factory(self, policy_dir: Path | None = None, environ=None):
+        """chalice's CLI factory; with `policy_dir`, functions get the policies there."""
+        return RenderedPolicyFactory(str(self.project_dir), policy_dir, profile=self.profile,
+                                     environ=os.environ if environ is None else environ)
 
-        return CLIFactory(str(self.project_dir), profile=self.profile, environ=os.environ)
-
-    def config(self, factory, stage: str, environment: dict[str, str], policy_file: Path):
-        """chalice's Config for the stage with the environment and policy overridden."""
-        policy = os.path.relpath(policy_file, self.project_dir / ".chalice")
+    def config(self, factory, stage: str, environment: dict[str, str]):
+        """chalice's Config for the stage with the environment overridden."""
         return factory.create_config_obj(
             chalice_stage_name=stage,
-            user_provided_params={"environment_variables": dict(environment),
-                                  "iam_policy_file": policy},
+            user_provided_params={"environment_variables": dict(environment)},
         )
 
     def reconcile(self, session, config, stage: str) -> dict:
@@ -132,18 +170,19 @@ class ChaliceCli:
             path.write_text(json.dumps(result.record, indent=2) + "\n")
         return result.record
 
-    def deploy(self, stage: str, environment: dict[str, str], policy_file: Path) -> dict:
+    def deploy(self, stage: str, environment: dict[str, str], policy_dir: Path) -> dict:
+        """Deploy with `environment` and the policies rendered into `policy_dir`."""
         from chalice.utils import UI
 
         # app.py reads PARLEY_STREAM_ARN (and the CORS origin) at import time.
         os.environ.update(environment)
-        factory = self._factory()
-        config = self.config(factory, stage, environment, policy_file)
+        factory = self.factory(policy_dir)
+        config = self.config(factory, stage, environment)
         session = factory.create_botocore_session()
         self.reconcile(session, config, stage)
         ui = UI()
         deployer = factory.create_default_deployer(session=session, config=config, ui=ui)
-        with compiled_deploy_packages():
+        with lambda_runtime(), compiled_deploy_packages():
             values = deployer.deploy(config, chalice_stage_name=stage)
         factory.create_deployment_reporter(ui=ui).display_report(values)
         return self.deployed(stage) or values
@@ -155,7 +194,7 @@ class ChaliceCli:
         """
         from chalice.utils import UI
 
-        factory = self._factory()
+        factory = self.factory()
         config = factory.create_config_obj(chalice_stage_name=stage)
         session = factory.create_botocore_session()
         record = self.reconcile(session, config, stage)

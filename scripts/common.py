@@ -1,9 +1,10 @@
-"""What the deploy, destroy and package scripts agree on: names, the IAM policy, stream settings.
+"""What the deploy, destroy and package scripts agree on: names, the IAM policies, stream settings.
 
-The hand-written IAM policy (.chalice/policy-<stage>.json) uses CloudFormation `${Name}`
-placeholders. `make deploy` substitutes real values (account, region, table, WebSocket API
-id) before `chalice deploy`; `make package` wraps the same strings in `Fn::Sub`, so both
-paths grant exactly the same permissions from one file.
+Each Lambda function has its own hand-written IAM policy (.chalice/policy-<function>.json,
+named per function in .chalice/config.json), with CloudFormation `${Name}` placeholders.
+`make deploy` substitutes real values (account, region, table, WebSocket API id, the
+function's name) before `chalice deploy`; `make package` wraps the same strings in
+`Fn::Sub`, so both paths grant exactly the same permissions from one file per function.
 """
 
 import copy
@@ -19,21 +20,37 @@ BUILD_DIR = ROOT / "build"
 
 # The stream must never be blocked by one record the push handler cannot process:
 # retry a failing batch a few times, split it in halves to isolate the bad record, and
-# drop records older than an hour (a client that missed them replays tickets over REST).
+# give up on records older than an hour (a client that missed them replays tickets over
+# REST); what is given up on is recorded in an SQS queue (stream_failure_destination).
 STREAM_RETRY_SETTINGS = {
     "MaximumRetryAttempts": 3,
     "BisectBatchOnFunctionError": True,
     "MaximumRecordAgeInSeconds": 3600,
 }
 
-# Every placeholder the policy may use. The AWS:: ones are CloudFormation pseudo
-# parameters; the rest are filled from the infra stack and chalice's deployed values.
+
+def stream_failure_destination(queue_arn: str) -> dict:
+    """Where Lambda records a stream batch that still failed after the retries above (or
+    grew too old): the infra stack's SQS queue."""
+    return {"OnFailure": {"Destination": queue_arn}}
+
+
+def stream_mapping_settings(queue_arn: str) -> dict:
+    """Everything the deploy sets on a stream's event source mapping: the retry settings
+    above and the on-failure queue."""
+    return {**STREAM_RETRY_SETTINGS, "DestinationConfig": stream_failure_destination(queue_arn)}
+
+
+# Every placeholder a policy may use. The AWS:: ones are CloudFormation pseudo
+# parameters; the rest are filled from the infra stack and chalice's deployed values, and
+# FunctionName with the name of the function the policy belongs to.
 POLICY_PLACEHOLDERS = (
     "AWS::Partition", "AWS::Region", "AWS::AccountId",
     "TableName", "StreamArn", "WebsocketApiId", "WebsocketStage", "JwtSecretParameter",
-    "FunctionPrefix", "RecordingsBucket", "BotClusterName", "BotTaskDefinitionFamily",
-    "BotTaskRoleArn", "BotExecutionRoleArn",
+    "StreamFailureQueueArn", "FunctionName", "RecordingsBucket", "BotClusterName",
+    "BotTaskDefinitionFamily", "BotTaskRoleArn", "BotExecutionRoleArn",
 )
+REST_FUNCTION = "api_handler"  # chalice's name for the function behind the REST API
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 
 
@@ -47,6 +64,12 @@ def function_prefix(stage: str) -> str:
     return f"parley-{stage}"
 
 
+def function_name(stage: str, function: str) -> str:
+    """The deployed name of one of chalice's functions: the REST API's is `<app>-<stage>`."""
+    prefix = function_prefix(stage)
+    return prefix if function == REST_FUNCTION else f"{prefix}-{function}"
+
+
 def chalice_config() -> dict:
     return json.loads((CHALICE_DIR / "config.json").read_text())
 
@@ -58,13 +81,23 @@ def api_gateway_stage(stage: str) -> str:
     return staged.get("api_gateway_stage") or config.get("api_gateway_stage") or "api"
 
 
-def policy_template(stage: str) -> dict:
-    """The hand-written policy of a stage, placeholders and all."""
-    config = chalice_config()
-    staged = config.get("stages", {}).get(stage, {})
-    name = staged.get("iam_policy_file") or config.get("iam_policy_file") \
-        or f"policy-{stage}.json"
-    return json.loads((CHALICE_DIR / name).read_text())
+def policy_files(stage: str) -> dict[str, str]:
+    """{function: policy file name in .chalice/} as the stage's config.json names them.
+
+    Only functions named under the stage's `lambda_functions` with an `iam_policy_file`
+    have one: chalice would give any other function policy-<stage>.json, which does not
+    exist, so a handler added without its own policy fails to package and to deploy.
+    """
+    staged = chalice_config().get("stages", {}).get(stage, {})
+    return {function: settings["iam_policy_file"]
+            for function, settings in staged.get("lambda_functions", {}).items()
+            if settings.get("iam_policy_file")}
+
+
+def function_policies(stage: str) -> dict[str, dict]:
+    """The hand-written policy of each function of a stage, placeholders and all."""
+    return {function: json.loads((CHALICE_DIR / name).read_text())
+            for function, name in policy_files(stage).items()}
 
 
 def placeholders_in(value) -> set[str]:

@@ -7,13 +7,15 @@ Steps, each a small function taking a boto3 client so tests run them against mot
 2. create the JWT signing key in SSM Parameter Store once (SecureString, never rotated
    by a re-run: rotating it would log everyone out);
 3. `chalice deploy --stage <stage>` (scripts/chalice_cli.py) with the stack outputs as the
-   Lambdas' environment and the IAM policy rendered for this account; a first deploy runs
-   it twice, because the WebSocket API id (needed by the stream Lambda and the policy)
-   exists only afterwards; both zips it uploads carry compiled bytecode (scripts/bytecode.py);
+   Lambdas' environment and each function's IAM policy rendered for this account; a first
+   deploy runs it twice, because the WebSocket API id (needed by the stream Lambda and the
+   policies) exists only afterwards; both zips it uploads carry compiled bytecode (scripts/bytecode.py);
    chalice's record is first checked against the account (scripts/recovery.py);
-4. API Gateway stage throttling on the REST and WebSocket APIs (scripts/throttling.py);
-5. bounded retries + bisect on the stream's event source mapping, once Lambda lets it
-   change (scripts/stream_mapping.py);
+4. CORS headers on API Gateway's own error answers (scripts/gateway_responses.py), then
+   stage throttling on the REST and WebSocket APIs (scripts/throttling.py);
+5. bounded retries + bisect on the stream's event source mapping, and the SQS queue
+   where Lambda records a batch it gave up on, once Lambda lets the mapping change
+   (scripts/stream_mapping.py);
 6. `config.js` + `frontend/` to the bucket, CloudFront invalidation (scripts/site.py);
    print the site URL.
 Re-running is safe: every step converges on the same state, also after a run that failed
@@ -47,13 +49,15 @@ from scripts.common import (
     FRONTEND_DIR,
     INFRA_TEMPLATE,
     ROOT,
-    STREAM_RETRY_SETTINGS,
     api_gateway_stage,
-    function_prefix,
-    policy_template,
+    function_name,
+    function_policies,
+    policy_files,
     render_policy,
     stack_name,
+    stream_mapping_settings,
 )
+from scripts.gateway_responses import set_gateway_responses
 from scripts.site import config_js, invalidate, upload_site
 from scripts.stage_region import StageInAnotherRegion, check_region
 from scripts.throttling import (
@@ -134,7 +138,7 @@ def policy_values(stage: str, account: dict[str, str], outputs: dict[str, str],
         "WebsocketApiId": ws_api_id,
         "WebsocketStage": api_gateway_stage(stage),
         "JwtSecretParameter": outputs["JwtSecretParameterName"],
-        "FunctionPrefix": function_prefix(stage),
+        "StreamFailureQueueArn": outputs["StreamFailureQueueArn"],
         "RecordingsBucket": outputs["RecordingsBucketName"],
         # starting bots only once there is a bot task to start
         **{name: outputs[name] if outputs.get("BotTaskDefinition") else None
@@ -143,12 +147,17 @@ def policy_values(stage: str, account: dict[str, str], outputs: dict[str, str],
     }
 
 
-def write_policy(stage: str, values: dict[str, str | None], build_dir: Path = BUILD_DIR) -> Path:
-    """Render .chalice/policy-<stage>.json for this account into build/iam/."""
-    path = build_dir / "iam" / f"policy-{stage}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(render_policy(policy_template(stage), values), indent=2) + "\n")
-    return path
+def write_policies(stage: str, values: dict[str, str | None],
+                   build_dir: Path = BUILD_DIR) -> Path:
+    """Render each function's .chalice/policy-<function>.json for this account, under the
+    same file name, into build/iam/<stage>/; return that folder."""
+    folder = build_dir / "iam" / stage
+    folder.mkdir(parents=True, exist_ok=True)
+    names = policy_files(stage)
+    for function, policy in function_policies(stage).items():
+        rendered = render_policy(policy, {**values, "FunctionName": function_name(stage, function)})
+        (folder / names[function]).write_text(json.dumps(rendered, indent=2) + "\n")
+    return folder
 
 
 def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, str],
@@ -157,12 +166,12 @@ def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, 
     known = previous_deploy(chalice.deployed(stage))
     for _ in range(2):
         ws_id = known.websocket_api_id if known else None
-        policy = write_policy(stage, policy_values(stage, account, outputs, ws_id), build_dir)
+        policies = write_policies(stage, policy_values(stage, account, outputs, ws_id), build_dir)
         current = read_deployed(chalice.deploy(stage, lambda_environment(outputs, known),
-                                               policy))
+                                               policies))
         if known is not None and current.websocket_api_id == known.websocket_api_id:
             return current
-        log("WebSocket API created; deploying again so the Lambdas and the policy know it")
+        log("WebSocket API created; deploying again so the Lambdas and the policies know it")
         known = current
     raise RuntimeError("the WebSocket API id changed on every deploy")
 
@@ -170,8 +179,10 @@ def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, 
 # --- 5. stream retries ------------------------------------------------------------------
 
 def configure_stream_mapping(lambda_client, mapping_uuid: str, stream_arn: str,
+                             failure_queue_arn: str,
                              sleep: Callable[[float], None] = time.sleep) -> dict:
-    """Bounded retries and bisect-on-error for a stream mapping (chalice cannot set them).
+    """Bounded retries, bisect-on-error and the on-failure queue for a stream mapping
+    (chalice cannot set them).
 
     chalice has just updated the mapping, so this waits until Lambda lets it change
     (scripts/stream_mapping.py); returns the settled configuration.
@@ -182,7 +193,8 @@ def configure_stream_mapping(lambda_client, mapping_uuid: str, stream_arn: str,
             f"event source mapping {mapping_uuid} reads {current['EventSourceArn']}, not the "
             f"table's stream {stream_arn}; the table was replaced: run make destroy, then "
             "make deploy")
-    return stream_mapping.update(lambda_client, mapping_uuid, STREAM_RETRY_SETTINGS, sleep)
+    return stream_mapping.update(lambda_client, mapping_uuid,
+                                 stream_mapping_settings(failure_queue_arn), sleep)
 
 
 # --- all of it --------------------------------------------------------------------------
@@ -212,6 +224,9 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
 
     app = deploy_app(chalice, stage, account, outputs, build_dir, log)
     api_stage = api_gateway_stage(stage)
+    if set_gateway_responses(client("apigateway"), app.rest_api_id, api_stage,
+                             outputs["SiteUrl"].rstrip("/")):
+        log("API Gateway's own errors (throttling, unknown path, 5xx) carry CORS headers")
     throttle_rest_api(client("apigateway"), app.rest_api_id, api_stage)
     log(f"REST API throttled to {REST_THROTTLE.rate:g} req/s (burst {REST_THROTTLE.burst}) "
         f"per method, {STRICT_THROTTLE.rate:g} (burst {STRICT_THROTTLE.burst}) to create "
@@ -224,7 +239,8 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
             log("WebSocket API throttling is up to date")
     lambda_client = client("lambda")
     for mapping in app.stream_mappings:
-        configure_stream_mapping(lambda_client, mapping, outputs["StreamArn"], sleep)
+        configure_stream_mapping(lambda_client, mapping, outputs["StreamArn"],
+                                 outputs["StreamFailureQueueArn"], sleep)
 
     keys = upload_site(client("s3"), outputs["BucketName"], frontend_dir,
                        config_js(app.rest_api_url, app.websocket_api_url or ""))

@@ -72,6 +72,6 @@ def check_region(stage: str, region: str, record: dict | None, iam,
             f"not {region}. IAM role names and chalice's record are per stage, not per "
             "region, so a stage lives in one region of an account. To run Parley in "
             f"{region} as well, add another stage to .chalice/config.json (with its "
-            "policy-<stage>.json) and deploy that; "
+            "functions' policy files) and deploy that; "
             f"to move stage {stage}, first run AWS_REGION={other} make destroy "
             f"STAGE={stage}.")

@@ -60,6 +60,19 @@ def _code(err: ClientError) -> str:
     return err.response["Error"]["Code"]
 
 
+def in_place(current, wanted) -> bool:
+    """Whether a setting read back from Lambda is the one wanted. Nested values such as
+    DestinationConfig are compared whole, except that Lambda may report an unset part
+    (`"OnSuccess": {}`) the deploy never sends."""
+    if isinstance(wanted, dict):
+        if not isinstance(current, dict):
+            return False
+        extra = set(current) - set(wanted)
+        return (all(in_place(current.get(key), value) for key, value in wanted.items())
+                and all(current[key] in ({}, None) for key in extra))
+    return current == wanted
+
+
 def update(lambda_client, uuid: str, settings: dict, sleep: Sleep = time.sleep,
            limit: float = WAIT_LIMIT) -> dict:
     """Apply `settings` once the mapping has settled; return its settled configuration.
@@ -72,7 +85,7 @@ def update(lambda_client, uuid: str, settings: dict, sleep: Sleep = time.sleep,
         current = settled(lambda_client, uuid, sleep, limit)
         if current.get("State") == GONE:
             raise MappingBusy(f"event source mapping {uuid} is being deleted")
-        if all(current.get(key) == value for key, value in settings.items()):
+        if all(in_place(current.get(key), value) for key, value in settings.items()):
             return current
         try:
             lambda_client.update_event_source_mapping(UUID=uuid, **settings)

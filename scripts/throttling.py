@@ -1,5 +1,6 @@
 """API Gateway stage throttling on the REST and WebSocket APIs (chalice cannot set it):
-the limits, why they are what they are, and the calls that set them."""
+the limits, why they are what they are, the calls that set them (`make deploy`) and the
+same settings as CloudFormation properties (`make package`)."""
 
 from dataclasses import dataclass
 
@@ -38,21 +39,43 @@ STRICT_METHODS = (("/meetings", "POST"), ("/meetings/{mid}/join", "POST"))
 WEBSOCKET_THROTTLE = Throttle(rate=100, burst=200)
 
 
-def method_setting_path(resource: str, method: str) -> str:
-    """The update_stage path prefix of a method's settings: `/meetings/{mid}/join`, POST
-    → `/~1meetings~1{mid}~1join/POST` (a JSON pointer: `~` is `~0`, `/` is `~1`);
-    `*`, `*` → `/*/*` (every method)."""
+def resource_setting_path(resource: str) -> str:
+    """A resource as method settings name it: `/meetings/{mid}/join` →
+    `/~1meetings~1{mid}~1join` (a JSON pointer: `~` is `~0`, `/` is `~1`); `*` → `/*`."""
     if resource != "*":
         resource = resource.replace("~", "~0").replace("/", "~1")
-    return f"/{resource}/{method}"
+    return f"/{resource}"
+
+
+def method_setting_path(resource: str, method: str) -> str:
+    """The update_stage path prefix of a method's settings: `/meetings/{mid}/join`, POST
+    → `/~1meetings~1{mid}~1join/POST`; `*`, `*` → `/*/*` (every method)."""
+    return f"{resource_setting_path(resource)}/{method}"
+
+
+def _rest_targets() -> list[tuple[str, str, Throttle]]:
+    """(resource, method, limit): the stage default, then the stricter create and join."""
+    return [("*", "*", REST_THROTTLE)] + [(resource, method, STRICT_THROTTLE)
+                                          for resource, method in STRICT_METHODS]
+
+
+def rest_method_settings() -> list[dict]:
+    """The REST limits as a CloudFormation stage's MethodSettings."""
+    return [{"ResourcePath": resource_setting_path(resource), "HttpMethod": method,
+             "ThrottlingRateLimit": float(throttle.rate), "ThrottlingBurstLimit": throttle.burst}
+            for resource, method, throttle in _rest_targets()]
+
+
+def websocket_route_settings() -> dict:
+    """The WebSocket limit as a stage's DefaultRouteSettings (API and CloudFormation)."""
+    return {"ThrottlingRateLimit": float(WEBSOCKET_THROTTLE.rate),
+            "ThrottlingBurstLimit": WEBSOCKET_THROTTLE.burst}
 
 
 def rest_throttling_operations() -> list[dict[str, str]]:
     """Patch operations for the stage default and the stricter create/join methods."""
-    targets = [("*", "*", REST_THROTTLE)]
-    targets += [(resource, method, STRICT_THROTTLE) for resource, method in STRICT_METHODS]
     ops = []
-    for resource, method, throttle in targets:
+    for resource, method, throttle in _rest_targets():
         prefix = method_setting_path(resource, method)
         ops += [
             {"op": "replace", "path": f"{prefix}/throttling/rateLimit",
@@ -77,8 +100,7 @@ def throttle_websocket_api(apigatewayv2, api_id: str, stage: str) -> bool:
     """
     current = apigatewayv2.get_stage(ApiId=api_id, StageName=stage).get(
         "DefaultRouteSettings", {})
-    wanted = {**current, "ThrottlingRateLimit": float(WEBSOCKET_THROTTLE.rate),
-              "ThrottlingBurstLimit": WEBSOCKET_THROTTLE.burst}
+    wanted = {**current, **websocket_route_settings()}
     if wanted == current:
         return False
     apigatewayv2.update_stage(ApiId=api_id, StageName=stage, DefaultRouteSettings=wanted)

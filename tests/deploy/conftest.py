@@ -210,7 +210,7 @@ class RecordingChalice:
 
     Those run the deploy script against moto's server, which chalice's deployer does not
     talk to; test_lifecycle.py runs chalice's own deployer in process instead. This
-    recorder keeps what the script passed (stage, environment, rendered policy) and
+    recorder keeps what the script passed (stage, environment, rendered policies) and
     returns deployed values in the shape of `.chalice/deployed/<stage>.json`. It creates in
     moto the things later steps of the script touch, as chalice would: the stream Lambda
     and its event source mapping, the REST API with the app's routes deployed to the API
@@ -229,9 +229,9 @@ class RecordingChalice:
     def deployed(self, stage):
         return self._values
 
-    def deploy(self, stage, environment, policy_file):
-        self.calls.append({"stage": stage, "environment": dict(environment),
-                           "policy": json.loads(Path(policy_file).read_text())})
+    def deploy(self, stage, environment, policy_dir):
+        self.calls.append({"stage": stage, "environment": dict(environment), "policies": {
+            path.name: json.loads(path.read_text()) for path in Path(policy_dir).glob("*.json")}})
         if not (self._values or {}).get("resources"):
             self._values = self._create(stage, environment["PARLEY_STREAM_ARN"])
         return self._values

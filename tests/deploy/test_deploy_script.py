@@ -9,9 +9,10 @@ throttling update (tests.deploy.conftest.UnemulatedCalls records the request).
 """
 
 import json
+import re
 import shutil
-import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from chalice.deploy.packager import AppOnlyDeploymentPackager, DependencyBuilder
@@ -23,7 +24,13 @@ from scripts import throttling
 from scripts.bytecode import compiled_deploy_packages
 from scripts.chalice_cli import ChaliceCli
 from scripts.cloudformation import stack_outputs, stack_status
-from scripts.common import ROOT, placeholders_in, stack_name
+from scripts.common import (
+    ROOT,
+    placeholders_in,
+    policy_files,
+    stack_name,
+)
+from scripts.runtime import LAMBDA_RUNTIME, cache_tag
 from tests.deploy.conftest import (
     EMPTY_RECORD,
     RecordingChalice,
@@ -151,19 +158,28 @@ def test_chalice_gets_the_stack_outputs_as_the_lambda_environment(first, outputs
     assert env["PARLEY_ALLOWED_ORIGIN"] == f"https://{distribution[1]}"
 
 
-def test_chalice_gets_a_policy_for_this_account_table_and_websocket_api(first, outputs,
-                                                                      chalice):
+def resources_of(policy):
+    return [r for s in policy["Statement"]
+            for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
+
+
+def test_chalice_gets_each_functions_policy_for_this_account_table_and_websocket_api(
+        first, outputs, chalice):
     before, after = first["calls"]
-    assert not placeholders_in(after["policy"])
-    resources = [r for s in after["policy"]["Statement"]
-                 for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
-    assert "arn:aws:dynamodb:us-east-1:123456789012:table/parley-dev" in resources
-    assert outputs["StreamArn"] in resources
+    assert set(after["policies"]) == set(policy_files(STAGE).values())
+    assert not placeholders_in(after["policies"])
+    stream = resources_of(after["policies"]["policy-on_table_change.json"])
+    assert "arn:aws:dynamodb:us-east-1:123456789012:table/parley-dev" in stream
+    assert outputs["StreamArn"] in stream
     assert (f"arn:aws:execute-api:us-east-1:123456789012:{chalice.websocket_api_id}"
-            "/api/POST/@connections/*" in resources)
-    assert "arn:aws:ssm:us-east-1:123456789012:parameter/parley/dev/jwt-secret" in resources
+            "/api/POST/@connections/*" in stream)
+    assert ("arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/"
+            "parley-dev-on_table_change:*" in stream)
+    rest = resources_of(after["policies"]["policy-api_handler.json"])
+    assert "arn:aws:ssm:us-east-1:123456789012:parameter/parley/dev/jwt-secret" in rest
+    assert "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/parley-dev:*" in rest
     # before the WebSocket API exists, its statement is left out rather than guessed
-    assert not any("execute-api" in json.dumps(s) for s in before["policy"]["Statement"])
+    assert "execute-api" not in json.dumps(before["policies"])
 
 
 def test_without_a_bot_image_recording_is_off_but_its_bucket_and_cluster_exist(first, outputs,
@@ -171,14 +187,41 @@ def test_without_a_bot_image_recording_is_off_but_its_bucket_and_cluster_exist(f
     env = first["calls"][-1]["environment"]
     assert env["PARLEY_RECORDINGS_BUCKET"] == outputs["RecordingsBucketName"]
     assert "PARLEY_BOT_LAUNCHER" not in env and "BotTaskDefinition" not in outputs
-    actions = {a for s in first["calls"][-1]["policy"]["Statement"]
-               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert "ecs:RunTask" not in actions and "iam:PassRole" not in actions
-    assert "s3:GetObject" in actions
+    policies = first["calls"][-1]["policies"]
+    assert "ecs:RunTask" not in json.dumps(policies) and "iam:PassRole" not in json.dumps(policies)
+    assert {name for name, policy in policies.items()
+            if "s3:GetObject" in actions_of(policy)} == {"policy-api_handler.json"}
     aws.client("s3").head_bucket(Bucket=outputs["RecordingsBucketName"])
     (cluster,) = aws.client("ecs").describe_clusters(clusters=[outputs["BotClusterName"]])[
         "clusters"]
     assert cluster["clusterName"] == "parley-dev-bots"
+
+
+def actions_of(policy):
+    return {a for s in policy["Statement"]
+            for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+
+
+def test_with_a_bot_task_only_the_rest_function_may_start_bots(tmp_path):
+    outputs = {"TableName": "parley-dev", "StreamArn": "arn:aws:dynamodb:us-east-1:1:table/x",
+               "JwtSecretParameterName": SECRET, "StreamFailureQueueArn": "arn:aws:sqs:x",
+               "RecordingsBucketName": "rec-bucket", "BotClusterName": "parley-dev-bots",
+               "BotTaskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/parley-dev-bot:3",
+               "BotTaskDefinitionFamily": "parley-dev-bot",
+               "BotTaskRoleArn": "arn:aws:iam::1:role/task",
+               "BotExecutionRoleArn": "arn:aws:iam::1:role/execution"}
+    account = {"partition": "aws", "region": "us-east-1", "account_id": "1"}
+    folder = deploy_script.write_policies(
+        STAGE, deploy_script.policy_values(STAGE, account, outputs, "ws5678cd"), tmp_path)
+    policies = {p.name: json.loads(p.read_text()) for p in folder.glob("policy-*.json")}
+    starting = {name for name, policy in policies.items()
+                if actions_of(policy) & {"ecs:RunTask", "iam:PassRole", "s3:GetObject"}}
+    assert starting == {"policy-api_handler.json"}
+    rest = policies["policy-api_handler.json"]
+    assert {"ecs:RunTask", "iam:PassRole", "s3:GetObject"} <= actions_of(rest)
+    assert {"arn:aws:iam::1:role/task", "arn:aws:iam::1:role/execution",
+            "arn:aws:ecs:us-east-1:1:task-definition/parley-dev-bot:*",
+            "arn:aws:s3:::rec-bucket/recordings/*"} <= set(resources_of(rest))
 
 
 def test_a_stack_with_a_bot_task_gives_the_lambdas_the_ecs_launcher():
@@ -201,14 +244,37 @@ def test_stream_mapping_gets_bounded_retries_and_bisect_on_error(first, chalice,
     assert settings["MaximumRecordAgeInSeconds"] == 3600
 
 
+def test_stream_mapping_records_batches_it_gives_up_on_in_the_stacks_queue(first, chalice,
+                                                                          outputs, aws):
+    mapping = next(r for r in chalice.deployed(STAGE)["resources"]
+                   if r["resource_type"] == "dynamodb_event")
+    settings = aws.client("lambda").get_event_source_mapping(UUID=mapping["event_uuid"])
+    assert settings["DestinationConfig"] == {
+        "OnFailure": {"Destination": outputs["StreamFailureQueueArn"]}}
+    attributes = aws.client("sqs").get_queue_attributes(
+        QueueUrl=outputs["StreamFailureQueueUrl"], AttributeNames=["All"])["Attributes"]
+    assert attributes["QueueArn"] == outputs["StreamFailureQueueArn"]
+    assert attributes["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+    stream_policy = first["calls"][-1]["policies"]["policy-on_table_change.json"]
+    assert outputs["StreamFailureQueueArn"] in json.dumps(stream_policy)
+
+
+def published_version(aws, outputs) -> str:
+    """The folder of the version index.html points at, `v/<version>/`."""
+    index = aws.client("s3").get_object(Bucket=outputs["BucketName"], Key="index.html")
+    return re.search(r"src=(v/[0-9a-f]+/)app\.js", index["Body"].read().decode()).group(1)
+
+
 def test_site_files_are_uploaded_with_content_types_and_cache_headers(first, outputs, aws):
     s3 = aws.client("s3")
+    version = published_version(aws, outputs)
+    year = "public, max-age=31536000, immutable"
     expected = {
         "index.html": ("text/html; charset=utf-8", "no-cache"),
-        "config.js": ("text/javascript; charset=utf-8", "no-cache"),
-        "app.js": ("text/javascript; charset=utf-8", "public, max-age=300"),
-        "css/app.css": ("text/css; charset=utf-8", "public, max-age=300"),
-        "i18n/zh-CN.json": ("application/json; charset=utf-8", "public, max-age=300"),
+        f"{version}config.js": ("text/javascript; charset=utf-8", year),
+        f"{version}app.js": ("text/javascript; charset=utf-8", year),
+        f"{version}css/app.css": ("text/css; charset=utf-8", year),
+        f"{version}i18n/zh-CN.json": ("application/json; charset=utf-8", year),
     }
     for key, (content_type, cache) in expected.items():
         head = s3.head_object(Bucket=outputs["BucketName"], Key=key)
@@ -218,7 +284,8 @@ def test_site_files_are_uploaded_with_content_types_and_cache_headers(first, out
 
 
 def test_config_js_points_the_site_at_the_deployed_apis(first, outputs, aws, chalice):
-    body = aws.client("s3").get_object(Bucket=outputs["BucketName"], Key="config.js")["Body"]
+    key = published_version(aws, outputs) + "config.js"
+    body = aws.client("s3").get_object(Bucket=outputs["BucketName"], Key=key)["Body"]
     assert body.read().decode() == (
         f'export default {{apiUrl: "{api_url(chalice)}", wsUrl: "{ws_url(chalice)}"}};\n')
 
@@ -258,6 +325,16 @@ def test_deploy_throttles_the_websocket_stage(first, chalice):
         # read from the stage and sent back unchanged
         "dataTraceEnabled": False, "detailedMetricsEnabled": False, "loggingLevel": "OFF",
     }}
+
+
+def test_deploy_gives_api_gateways_own_errors_the_sites_cors_headers(first, aws, chalice,
+                                                                   distribution):
+    apigateway = aws.client("apigateway")
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"):
+        got = apigateway.get_gateway_response(restApiId=chalice.rest_api_id, responseType=kind)
+        headers = got["responseParameters"]
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == \
+            f"'https://{distribution[1]}'", kind
 
 
 def test_strictly_throttled_methods_are_routes_of_the_app():
@@ -358,7 +435,7 @@ def test_deploy_after_destroy_starts_afresh(destroyed, run_deploy, chalice, aws)
     before = len(chalice.calls)
     url, logs = run_deploy()
     assert len(chalice.calls) - before == 2  # the WebSocket API is new again
-    assert "WebSocket API created; deploying again so the Lambdas and the policy know it" \
+    assert "WebSocket API created; deploying again so the Lambdas and the policies know it" \
         in logs
     stack = aws.client("cloudformation").describe_stacks(StackName="parley-dev-infra")
     assert stack["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
@@ -366,15 +443,21 @@ def test_deploy_after_destroy_starts_afresh(destroyed, run_deploy, chalice, aws)
 
 # --- the real chalice step's configuration ----------------------------------------------
 
-def test_chalice_deploy_gets_the_stack_environment_and_the_rendered_policy(tmp_path):
+def test_chalice_deploy_gets_the_stack_environment_and_the_rendered_policies(tmp_path):
     """What ChaliceCli hands chalice's deployer (the deployer itself needs AWS)."""
-    from chalice.cli.factory import CLIFactory
+    from chalice.deploy import appgraph, models
 
     cli = ChaliceCli()
-    policy = tmp_path / "policy-dev.json"
-    factory = CLIFactory(str(cli.project_dir), environ={})
+    factory = cli.factory(tmp_path, environ={})
     config = cli.config(factory, STAGE, {"PARLEY_TABLE": "parley-dev",
-                                         "PARLEY_WS_API_ID": "ws5678cd"}, policy)
+                                         "PARLEY_WS_API_ID": "ws5678cd"})
+    graph = appgraph.ApplicationGraphBuilder().build(config, STAGE)
+    functions = [r for r in appgraph.DependencyBuilder().build_dependencies(graph)
+                 if isinstance(r, models.LambdaFunction)]
+    assert {f.resource_name for f in functions} == set(policy_files(STAGE))
+    for function in functions:  # each function's role reads its rendered policy
+        assert (Path(function.role.policy.filename).resolve()
+                == tmp_path / f"policy-{function.resource_name}.json")
     stream = config.scope(STAGE, "on_table_change")
     assert stream.environment_variables["PARLEY_WS_API_ID"] == "ws5678cd"
     assert stream.environment_variables["PARLEY_WS_STAGE"] == "api"
@@ -382,7 +465,6 @@ def test_chalice_deploy_gets_the_stack_environment_and_the_rendered_policy(tmp_p
     assert stream.lambda_timeout == 60
     assert config.scope(STAGE, "api_handler").lambda_memory_size == 512
     assert config.autogen_policy is False
-    assert (cli.project_dir / ".chalice" / config.iam_policy_file).resolve() == policy
 
 
 def test_chalice_deploy_zips_get_bytecode_and_the_packagers_are_restored(tmp_path):
@@ -394,11 +476,11 @@ def test_chalice_deploy_zips_get_bytecode_and_the_packagers_are_restored(tmp_pat
     packager = AppOnlyDeploymentPackager(osutils, DependencyBuilder(osutils), UI())
     original = AppOnlyDeploymentPackager.create_deployment_package
     with compiled_deploy_packages():
-        zip_path = packager.create_deployment_package(str(tmp_path), "python3.11")
-        again = packager.create_deployment_package(str(tmp_path), "python3.11")  # reused
+        zip_path = packager.create_deployment_package(str(tmp_path), LAMBDA_RUNTIME)
+        again = packager.create_deployment_package(str(tmp_path), LAMBDA_RUNTIME)  # reused
     assert AppOnlyDeploymentPackager.create_deployment_package is original
     assert again == zip_path
-    tag = sys.implementation.cache_tag
+    tag = cache_tag(LAMBDA_RUNTIME)
     with zipfile.ZipFile(zip_path) as zf:
         names = zf.namelist()
     assert f"__pycache__/app.{tag}.pyc" in names

@@ -8,8 +8,11 @@ lacks on chalice's path, and MappingStates adds Lambda's busy mapping states. Cl
 is left out of the infra stack as in test_deploy_script.py.
 """
 
+import json
 import os
+import re
 from types import SimpleNamespace
+from urllib.parse import unquote
 
 import boto3
 import pytest
@@ -20,6 +23,7 @@ from scripts import deploy as deploy_script
 from scripts import destroy as destroy_script
 from scripts.chalice_cli import ChaliceCli, previous_deploy
 from scripts.cloudformation import stack_outputs, stack_status
+from scripts.common import function_name, placeholders_in, policy_files
 from scripts.stage_region import StageInAnotherRegion
 from tests.deploy.conftest import (
     EMPTY_RECORD,
@@ -143,16 +147,46 @@ def test_first_deploy_records_everything_and_gives_the_lambdas_the_websocket_api
     env = lam.get_function_configuration(
         FunctionName=f"{PREFIX}-on_table_change")["Environment"]["Variables"]
     assert env["PARLEY_WS_API_ID"] == ws  # from chalice's second pass
-    assert "WebSocket API created; deploying again so the Lambdas and the policy know it" \
+    assert "WebSocket API created; deploying again so the Lambdas and the policies know it" \
         in logs
     mapping = lam.get_event_source_mapping(UUID=entry(values, "dynamodb_event")["event_uuid"])
     assert (mapping["MaximumRetryAttempts"], mapping["BisectBatchOnFunctionError"]) == (3, True)
+    queue = stack_outputs(account.session.client("cloudformation"),
+                          f"{PREFIX}-infra")["StreamFailureQueueArn"]
+    assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": queue}}
     bucket = stack_outputs(account.session.client("cloudformation"),
                            f"{PREFIX}-infra")["BucketName"]
-    config = account.session.client("s3").get_object(Bucket=bucket, Key="config.js")
+    s3 = account.session.client("s3")
+    index = s3.get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
+    version = re.search(r"src=(v/[0-9a-f]+/)app\.js", index).group(1)  # the site's version
+    config = s3.get_object(Bucket=bucket, Key=f"{version}config.js")
     assert f'"{entry(values, "rest_api")["rest_api_url"].rstrip("/")}"' in \
         config["Body"].read().decode()
     assert url.startswith("https://")
+
+
+def test_each_function_runs_with_its_own_role_and_the_policy_rendered_for_it(account):
+    run_deploy(account)
+    iam, lam = account.session.client("iam"), account.session.client("lambda")
+    rendered = account.build / "iam" / STAGE
+    files = policy_files(STAGE)
+    roles = set()
+    for function, file_name in files.items():
+        role_arn = lam.get_function_configuration(
+            FunctionName=function_name(STAGE, function))["Role"]
+        role = role_arn.rsplit("/", 1)[1]
+        assert role == f"{PREFIX}-{function}"  # chalice's name for a role of its own
+        roles.add(role)
+        (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+        if isinstance(document, str):
+            document = json.loads(unquote(document))
+        assert document == json.loads((rendered / file_name).read_text()), function
+        assert not placeholders_in(document), function
+    assert len(roles) == len(files)
+    chalice_roles = [r for r in what_the_stage_has(account)["roles"]
+                     if not r.startswith(f"{PREFIX}-infra-")]  # the bot task's, the stack's
+    assert chalice_roles == sorted(roles)
 
 
 def test_destroy_removes_everything_and_a_deploy_afterwards_starts_afresh(account):
@@ -165,7 +199,7 @@ def test_destroy_removes_everything_and_a_deploy_afterwards_starts_afresh(accoun
     assert previous_deploy(record(account)) is None
 
     url, logs = run_deploy(account)
-    assert "WebSocket API created; deploying again so the Lambdas and the policy know it" \
+    assert "WebSocket API created; deploying again so the Lambdas and the policies know it" \
         in logs
     has = what_the_stage_has(account)
     assert len(has["rest_apis"]) == len(has["websocket_apis"]) == len(has["mappings"]) == 1
@@ -195,7 +229,7 @@ def test_stream_settings_wait_until_lambda_lets_the_mapping_change(account):
     environment = lam.get_function_configuration(
         FunctionName=f"{PREFIX}-on_table_change")["Environment"]["Variables"]
     ChaliceCli(account.project, log=lambda _: None).deploy(
-        STAGE, environment, account.build / "iam" / f"policy-{STAGE}.json")
+        STAGE, environment, account.build / "iam" / STAGE)
     with pytest.raises(lam.exceptions.ResourceInUseException):
         lam.update_event_source_mapping(UUID=uuid, MaximumRetryAttempts=2)
 

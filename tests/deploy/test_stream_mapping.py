@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from scripts import stream_mapping
-from scripts.common import STREAM_RETRY_SETTINGS
+from scripts.common import STREAM_RETRY_SETTINGS, stream_mapping_settings
 from scripts.deploy import configure_stream_mapping
 from tests.deploy.conftest import MappingStates
 
@@ -41,7 +41,11 @@ def mapping(monkeypatch):
                                        )["FunctionArn"]
         uuid = lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function,
                                                StartingPosition="LATEST")["UUID"]
-        yield SimpleNamespace(lam=lam, uuid=uuid, stream=stream, states=states, sleeps=[])
+        queue = session.client("sqs").create_queue(QueueName="failures")["QueueUrl"]
+        queue_arn = session.client("sqs").get_queue_attributes(
+            QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        yield SimpleNamespace(lam=lam, uuid=uuid, stream=stream, queue=queue_arn,
+                              states=states, sleeps=[])
 
 
 def test_lambda_refuses_to_change_a_mapping_it_is_still_creating(mapping):
@@ -51,19 +55,35 @@ def test_lambda_refuses_to_change_a_mapping_it_is_still_creating(mapping):
 
 def test_settings_wait_until_the_mapping_is_enabled_and_again_after_the_update(mapping):
     settled = configure_stream_mapping(mapping.lam, mapping.uuid, mapping.stream,
-                                       mapping.sleeps.append)
+                                       mapping.queue, mapping.sleeps.append)
     assert mapping.states.refused == []
     assert mapping.sleeps == [1.0, 2.0, 1.0, 2.0]  # Creating twice, then Updating twice
     assert settled["State"] == "Enabled"
-    assert {key: settled[key] for key in STREAM_RETRY_SETTINGS} == STREAM_RETRY_SETTINGS
+    wanted = stream_mapping_settings(mapping.queue)
+    assert {key: settled[key] for key in wanted} == wanted
+    assert settled["DestinationConfig"] == {"OnFailure": {"Destination": mapping.queue}}
 
 
 def test_settings_already_in_place_are_not_sent_again(mapping):
-    configure_stream_mapping(mapping.lam, mapping.uuid, mapping.stream, mapping.sleeps.append)
+    configure_stream_mapping(mapping.lam, mapping.uuid, mapping.stream, mapping.queue,
+                             mapping.sleeps.append)
     mapping.sleeps.clear()
-    configure_stream_mapping(mapping.lam, mapping.uuid, mapping.stream, mapping.sleeps.append)
+    configure_stream_mapping(mapping.lam, mapping.uuid, mapping.stream, mapping.queue,
+                             mapping.sleeps.append)
     assert mapping.sleeps == []  # no update, so no Updating to wait for
     assert mapping.states.busy == {}
+
+
+def test_another_on_failure_queue_is_set_again():
+    wanted = stream_mapping_settings("arn:aws:sqs:us-east-1:123456789012:new")
+    current = {**stream_mapping_settings("arn:aws:sqs:us-east-1:123456789012:old")}
+    assert not stream_mapping.in_place(current["DestinationConfig"], wanted["DestinationConfig"])
+    assert stream_mapping.in_place(
+        {"OnSuccess": {}, **wanted["DestinationConfig"]}, wanted["DestinationConfig"])
+    assert not stream_mapping.in_place(
+        {"OnSuccess": {"Destination": "arn:aws:sqs:us-east-1:123456789012:x"},
+         **wanted["DestinationConfig"]}, wanted["DestinationConfig"])
+    assert not stream_mapping.in_place(None, wanted["DestinationConfig"])
 
 
 def test_a_change_that_starts_in_between_is_retried_with_backoff(mapping):

@@ -1,18 +1,25 @@
 """infra/parley.yaml and the `make package` template: valid, complete, and wired together."""
 
-import importlib.util
-import sys
+import json
+import os
+import subprocess
 import zipfile
+from importlib import metadata
 
 import pytest
 
 from scripts.common import (
     INFRA_TEMPLATE,
+    ROOT,
     STREAM_RETRY_SETTINGS,
+    function_name,
+    function_policies,
     load_cfn_yaml,
     placeholders_in,
-    policy_template,
 )
+from scripts.gateway_responses import gateway_responses
+from scripts.runtime import LAMBDA_RUNTIME, cache_tag, runtime_python, runtime_version
+from scripts.throttling import WEBSOCKET_THROTTLE, rest_throttling_operations
 from tests.deploy.conftest import run_cfn_lint
 
 
@@ -111,7 +118,17 @@ def test_security_headers_allow_same_origin_scripts_and_the_execute_api_origins(
 def test_infra_stack_outputs_what_the_deploy_needs(infra):
     assert set(infra["Outputs"]) >= {"TableName", "StreamArn", "BucketName", "DistributionId",
                                      "DistributionDomainName", "SiteUrl",
-                                     "JwtSecretParameterName"}
+                                     "JwtSecretParameterName", "StreamFailureQueueArn",
+                                     "StreamFailureQueueUrl"}
+
+
+def test_failed_stream_batches_are_kept_encrypted_for_the_longest_sqs_allows(infra):
+    queue = only(infra, "AWS::SQS::Queue")
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert queue["SqsManagedSseEnabled"] is True
+    assert "FifoQueue" not in queue  # Lambda's on-failure destination is a standard queue
+    assert infra["Outputs"]["StreamFailureQueueArn"]["Value"] == {
+        "Fn::GetAtt": ["StreamFailures", "Arn"]}
 
 
 def test_infra_creates_no_iam_but_the_bot_roles_and_no_secret_value(infra):
@@ -269,6 +286,8 @@ def test_packaged_stream_mapping_reads_the_table_stream_with_bounded_retries(pac
     assert 0 <= stream["MaximumRetryAttempts"] <= 10
     assert stream["BisectBatchOnFunctionError"] is True
     assert stream["StartingPosition"] == "LATEST"
+    assert stream["DestinationConfig"] == {"OnFailure": {
+        "Type": "SQS", "Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}}
 
 
 def test_packaged_template_has_the_rest_api(packaged):
@@ -278,6 +297,47 @@ def test_packaged_template_has_the_rest_api(packaged):
     assert {"/meetings", "/meetings/{mid}", "/meetings/{mid}/join",
             "/meetings/{mid}/tickets"} <= set(paths)
     assert api["EndpointConfiguration"] == "REGIONAL"
+
+
+SITE_ORIGIN = {"Fn::Sub": "'https://${Distribution.DomainName}'"}
+
+
+def test_packaged_preflights_answer_for_the_site_origin_as_the_deployed_ones_do(packaged):
+    _, template = packaged
+    paths = only(template, "AWS::Serverless::Api")["DefinitionBody"]["paths"]
+    preflights = 0
+    for path, methods in paths.items():
+        assert set(methods) - {"options"}, f"{path}: a preflight without a route"
+        if "options" in methods:
+            preflights += 1
+            answer = methods["options"]["x-amazon-apigateway-integration"]["responses"]["default"]
+            headers = answer["responseParameters"]
+            assert headers["method.response.header.Access-Control-Allow-Origin"] == SITE_ORIGIN
+            assert headers["method.response.header.Access-Control-Expose-Headers"] == \
+                "'Retry-After'"
+    assert preflights == len(paths)  # every route of the app takes CORS requests
+
+
+def test_packaged_api_gateway_errors_carry_the_same_cors_headers_as_deployed_ones(packaged):
+    _, template = packaged
+    body = only(template, "AWS::Serverless::Api")["DefinitionBody"]
+    assert body["x-amazon-apigateway-gateway-responses"] == gateway_responses(SITE_ORIGIN)
+    assert set(body["x-amazon-apigateway-gateway-responses"]) >= {"DEFAULT_4XX", "DEFAULT_5XX"}
+
+
+def test_packaged_stages_are_throttled_as_make_deploy_throttles_them(packaged):
+    _, template = packaged
+    settings = only(template, "AWS::Serverless::Api")["MethodSettings"]
+    as_patch = {}
+    for s in settings:  # the update_stage operations make deploy sends, from these
+        prefix = f"{s['ResourcePath']}/{s['HttpMethod']}"
+        as_patch[f"{prefix}/throttling/rateLimit"] = f"{s['ThrottlingRateLimit']:g}"
+        as_patch[f"{prefix}/throttling/burstLimit"] = str(s["ThrottlingBurstLimit"])
+    assert as_patch == {op["path"]: op["value"] for op in rest_throttling_operations()}
+    stage = only(template, "AWS::ApiGatewayV2::Stage")
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": float(WEBSOCKET_THROTTLE.rate),
+        "ThrottlingBurstLimit": WEBSOCKET_THROTTLE.burst}
 
 
 def test_packaged_template_has_the_websocket_api_with_its_three_routes(packaged):
@@ -306,19 +366,35 @@ def test_every_packaged_function_is_wired_to_the_stack(packaged):
         assert fn["Properties"]["Runtime"].startswith("python3")
 
 
-def test_every_packaged_role_carries_the_hand_written_policy(packaged):
+def test_every_packaged_function_has_the_name_make_deploy_gives_it(packaged):
     _, template = packaged
-    expected = policy_template("dev")
+    names = {fn["Properties"]["FunctionName"]
+             for fn in of_type(template, "AWS::Serverless::Function").values()}
+    assert names == {function_name("dev", f) for f in function_policies("dev")}
+
+
+def test_every_packaged_role_carries_its_own_functions_hand_written_policy(packaged):
+    _, template = packaged
+    expected = function_policies("dev")
     roles = {n: r for n, r in of_type(template, "AWS::IAM::Role").items()
-             if n not in infra_roles(template)}
-    assert roles
-    for name, role in roles.items():
-        (policy,) = role["Properties"]["Policies"]
-        document = policy["PolicyDocument"]
-        assert len(document["Statement"]) == len(expected["Statement"]), name
-        for got, want in zip(document["Statement"], expected["Statement"], strict=True):
-            assert got["Action"] == want["Action"]
-            assert unsub(got["Resource"]) == want["Resource"], name
+             if n not in infra_roles(template)}  # the bots' roles are infra/parley.yaml's
+    by_name = {fn["Properties"]["FunctionName"]: fn["Properties"]["Role"]["Fn::GetAtt"][0]
+               for fn in of_type(template, "AWS::Serverless::Function").values()}
+    assert sorted(by_name.values()) == sorted(roles)  # a role per function
+    for function, want in expected.items():
+        role = by_name[function_name("dev", function)]
+        (policy,) = roles[role]["Properties"]["Policies"]
+        statements = policy["PolicyDocument"]["Statement"]
+        assert len(statements) == len(want["Statement"]), function
+        for got, wanted in zip(statements, want["Statement"], strict=True):
+            assert got["Action"] == wanted["Action"], function
+            assert unsub(got["Resource"]) == wanted["Resource"], function
+            assert {op: {key: unsub(v) for key, v in values.items()}
+                    for op, values in got.get("Condition", {}).items()} == \
+                wanted.get("Condition", {}), function
+            variables = sub_variables(got["Resource"])
+            if "FunctionName" in variables:
+                assert variables["FunctionName"] == function_name("dev", function)
 
 
 def unsub(value):
@@ -330,6 +406,13 @@ def unsub(value):
         return sub[0] if isinstance(sub, list) else sub
     assert not placeholders_in(value)
     return value
+
+
+def sub_variables(value):
+    """The variables a `Fn::Sub` [string, {variables}] substitutes (none: {})."""
+    if isinstance(value, dict) and isinstance(value["Fn::Sub"], list):
+        return value["Fn::Sub"][1]
+    return {}
 
 
 def test_log_groups_of_packaged_functions_name_existing_functions(packaged):
@@ -354,17 +437,50 @@ def packaged_modules(directory):
     return names
 
 
-def test_deployment_package_leaves_boto3_to_the_lambda_runtime(packaged):
+def requirement_pins():
+    """{distribution: version} pinned in requirements.txt."""
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return dict(line.split("==") for line in lines if "==" in line and not line.startswith("#"))
+
+
+def layer_versions(directory):
+    """{distribution: version} of the dist-info folders in the layer chalice built."""
+    with zipfile.ZipFile(directory / "layer-deployment.zip") as zf:
+        folders = {entry.split("/")[4] for entry in zf.namelist() if entry.count("/") > 4}
+    return dict(f.removesuffix(".dist-info").rsplit("-", 1) for f in folders
+                if f.endswith(".dist-info"))
+
+
+def test_functions_and_layer_are_built_for_the_lambda_runtime_not_the_local_python(packaged):
+    path, template = packaged
+    for name, fn in of_type(template, "AWS::Serverless::Function").items():
+        assert fn["Properties"]["Runtime"] == LAMBDA_RUNTIME, name
+    layer = only(template, "AWS::Serverless::LayerVersion")
+    assert layer["CompatibleRuntimes"] == [LAMBDA_RUNTIME]
+    with zipfile.ZipFile(path.parent / "layer-deployment.zip") as zf:
+        folders = {"/".join(entry.split("/")[:4]) for entry in zf.namelist()}
+    assert folders == {f"python/lib/{LAMBDA_RUNTIME}/site-packages"}
+    assert runtime_version() >= (3, 12)  # Amazon Linux 2023 runtimes
+
+
+def test_the_layer_ships_boto3_and_botocore_as_pinned_and_tested(packaged):
+    """The layer comes before the runtime's boto3 on sys.path: the pair must be ours."""
     path, _ = packaged
     modules = packaged_modules(path.parent)
-    assert {"app.py", "chalicelib", "pynamodb", "jwt", "fastjsonschema"} <= modules
-    assert "boto3" not in modules
+    assert {"app.py", "chalicelib", "pynamodb", "jwt", "fastjsonschema", "boto3",
+            "botocore"} <= modules
+    pins, shipped = requirement_pins(), layer_versions(path.parent)
+    for name in ("boto3", "botocore", "pynamodb", "pyjwt", "fastjsonschema"):
+        assert shipped[name] == pins[name] == metadata.version(name), name
 
 
 def test_both_lambda_zips_ship_unchecked_bytecode_for_every_module(packaged):
     """Lambda's file system is read-only: without .pyc files every cold start recompiles."""
     path, _ = packaged
-    tag = sys.implementation.cache_tag
+    tag = cache_tag()
+    magic = subprocess.run([runtime_interpreter(), "-c", "import importlib.util, sys; "
+                            "sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER)"],
+                           capture_output=True, check=True).stdout
     for name in ("deployment.zip", "layer-deployment.zip"):
         with zipfile.ZipFile(path.parent / name) as zf:
             entries = set(zf.namelist())
@@ -374,9 +490,58 @@ def test_both_lambda_zips_ship_unchecked_bytecode_for_every_module(packaged):
                 folder, _, module = source.rpartition("/")
                 pyc = f"{folder + '/' if folder else ''}__pycache__/{module[:-3]}.{tag}.pyc"
                 assert pyc in entries, f"{name}: no bytecode for {source}"
+            # nothing compiled by another Python (a working tree's chalicelib/__pycache__)
+            assert {e for e in entries if e.endswith(".pyc") and f".{tag}." not in e} == set()
             header = zf.read(f"__pycache__/app.{tag}.pyc" if name == "deployment.zip" else pyc)
-            assert header[:4] == importlib.util.MAGIC_NUMBER
+            assert header[:4] == magic
             assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, not checked
+
+
+def runtime_interpreter():
+    python = runtime_python()
+    assert python, f"no {LAMBDA_RUNTIME} interpreter on this machine (see docs/DEPLOY.md)"
+    return python
+
+
+# Run in the runtime's Python with only the function and the layer on sys.path, as Lambda
+# lays them out: import the app, answer a REST request, say where things came from.
+SMOKE = """
+import json, sys
+task, layer = sys.argv[1], sys.argv[2]
+sys.path[:0] = [task, layer + "/python/lib/%s/site-packages", layer + "/python"]
+import app, boto3, botocore
+event = {"resource": "/meetings", "path": "/meetings", "httpMethod": "POST",
+         "headers": {"content-type": "application/json"}, "multiValueHeaders": {},
+         "queryStringParameters": None, "multiValueQueryStringParameters": None,
+         "pathParameters": None, "stageVariables": None, "body": "[]",
+         "isBase64Encoded": False,
+         "requestContext": {"resourcePath": "/meetings", "httpMethod": "POST", "stage": "api",
+                            "identity": {"sourceIp": "203.0.113.9"}}}
+response = app.app(event, None)
+print(json.dumps({"status": response["statusCode"], "body": json.loads(response["body"]),
+                  "boto3": boto3.__file__, "botocore": botocore.__version__}))
+"""
+
+
+def test_the_packaged_app_runs_on_the_runtimes_python_from_its_bytecode(packaged, tmp_path):
+    path, _ = packaged
+    task, layer = tmp_path / "task", tmp_path / "opt"
+    for name, where in (("deployment.zip", task), ("layer-deployment.zip", layer)):
+        with zipfile.ZipFile(path.parent / name) as zf:
+            zf.extractall(where)
+    # a source that no longer compiles: only the shipped bytecode can run the app now
+    (task / "chalicelib" / "meetings.py").write_text("this is not python\n")
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run([runtime_interpreter(), "-S", "-c", SMOKE % LAMBDA_RUNTIME,
+                             str(task), str(layer)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.splitlines()[-1])
+    assert seen["status"] == 400
+    assert seen["body"]["error"]["code"] == "invalid_request"
+    assert seen["boto3"].startswith(str(layer))
+    assert seen["botocore"] == requirement_pins()["botocore"]
 
 
 def test_cloudfront_sends_the_frontend_compressed(infra):
