@@ -97,8 +97,10 @@ def ensure_secret(ssm, name: str, stage: str) -> bool:
 
 # --- 3. chalice deploy ------------------------------------------------------------------
 
-def lambda_environment(outputs: dict[str, str], ws: Deployed | None) -> dict[str, str]:
-    """The Lambdas' environment that only exists after the infra stack (docs/API.md)."""
+def lambda_environment(outputs: dict[str, str], ws: Deployed | None,
+                       report_sender: str = "") -> dict[str, str]:
+    """The Lambdas' environment that only exists after the infra stack (docs/API.md);
+    `report_sender`: the verified SES sender of poll reports (none: no email)."""
     site = outputs["SiteUrl"]
     env = {
         "PARLEY_TABLE": outputs["TableName"],
@@ -111,6 +113,8 @@ def lambda_environment(outputs: dict[str, str], ws: Deployed | None) -> dict[str
         env["PARLEY_WS_API_ID"] = ws.websocket_api_id
         env["PARLEY_WS_URL"] = ws.websocket_api_url
     env.update(recording_environment(outputs))
+    if report_sender:
+        env["PARLEY_REPORT_SENDER"] = report_sender
     return env
 
 
@@ -161,13 +165,14 @@ def write_policies(stage: str, values: dict[str, str | None],
 
 
 def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, str],
-               build_dir: Path = BUILD_DIR, log: Callable[[str], None] = print) -> Deployed:
+               build_dir: Path = BUILD_DIR, log: Callable[[str], None] = print,
+               report_sender: str = "") -> Deployed:
     """Run chalice deploy until the Lambdas know the WebSocket API they push through."""
     known = previous_deploy(chalice.deployed(stage))
     for _ in range(2):
         ws_id = known.websocket_api_id if known else None
         policies = write_policies(stage, policy_values(stage, account, outputs, ws_id), build_dir)
-        current = read_deployed(chalice.deploy(stage, lambda_environment(outputs, known),
+        current = read_deployed(chalice.deploy(stage, lambda_environment(outputs, known, report_sender),
                                                policies))
         if known is not None and current.websocket_api_id == known.websocket_api_id:
             return current
@@ -202,7 +207,7 @@ def configure_stream_mapping(lambda_client, mapping_uuid: str, stream_arn: str,
 def deploy(stage: str, *, session: boto3.session.Session, chalice,
            endpoint_url: str | None = None, template_body: str | None = None,
            frontend_dir: Path = FRONTEND_DIR, build_dir: Path = BUILD_DIR,
-           price_class: str = "PriceClass_100", bot_image: str = "",
+           price_class: str = "PriceClass_100", bot_image: str = "", report_sender: str = "",
            log: Callable[[str], None] = print,
            sleep: Callable[[float], None] = time.sleep) -> str:
     """Deploy (or update) one stage end to end; return the site URL."""
@@ -222,7 +227,7 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
     if ensure_secret(client("ssm"), outputs["JwtSecretParameterName"], stage):
         log(f"created the token signing key {outputs['JwtSecretParameterName']}")
 
-    app = deploy_app(chalice, stage, account, outputs, build_dir, log)
+    app = deploy_app(chalice, stage, account, outputs, build_dir, log, report_sender)
     api_stage = api_gateway_stage(stage)
     if set_gateway_responses(client("apigateway"), app.rest_api_id, api_stage,
                              outputs["SiteUrl"].rstrip("/")):
@@ -257,12 +262,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bot-image", default=os.environ.get("PARLEY_BOT_IMAGE", ""),
                         help="the recorder bot's image (bots/Dockerfile, pushed to a "
                              "registry); without one recording is off")
+    parser.add_argument("--report-sender", default=os.environ.get("PARLEY_REPORT_SENDER", ""),
+                        help="a verified SES sender (e.g. 'Parley <no-reply@example.com>') of "
+                             "the poll report emailed when a meeting ends; without one no "
+                             "email is sent")
     args = parser.parse_args(argv)
 
     session = open_session(parser, args)
     try:
         url = deploy(args.stage, session=session, chalice=ChaliceCli(ROOT, args.profile),
-                     price_class=args.price_class, bot_image=args.bot_image)
+                     price_class=args.price_class, bot_image=args.bot_image,
+                     report_sender=args.report_sender)
     except NoCredentialsError:
         parser.error(NO_CREDENTIALS)
     except StageInAnotherRegion as err:

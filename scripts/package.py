@@ -111,6 +111,10 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
     `preflights` are the REST paths with a CORS preflight."""
     template = json.loads(json.dumps(infra))
     template["Parameters"]["Stage"]["Default"] = stage
+    template["Parameters"]["ReportSender"] = {
+        "Type": "String", "Default": "",
+        "Description": "A verified SES sender of the poll report emailed when a meeting ends "
+                       "(empty: no email)"}
     resources = template["Resources"]
     ws_stage = api_gateway_stage(stage)
     secret_name = infra["Outputs"]["JwtSecretParameterName"]["Value"]
@@ -125,6 +129,7 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
         "PARLEY_ALLOWED_ORIGIN": {"Fn::Sub": SITE_ORIGIN},
     }
     environment.update(recording_environment())
+    environment["PARLEY_REPORT_SENDER"] = {"Ref": "ReportSender"}
     if ws_api_id:
         environment["PARLEY_WS_API_ID"] = ws_api_id
         environment["PARLEY_WS_URL"] = {"Fn::Sub": "wss://${" + WEBSOCKET_API + "}.execute-api"

@@ -224,6 +224,16 @@ def test_with_a_bot_task_only_the_rest_function_may_start_bots(tmp_path):
             "arn:aws:s3:::rec-bucket/recordings/*"} <= set(resources_of(rest))
 
 
+def test_the_poll_report_sender_reaches_the_lambdas_only_when_given():
+    outputs = {"SiteUrl": "https://d1.cloudfront.net/", "TableName": "t", "StreamArn": "s",
+               "JwtSecretParameterName": "/parley/dev/jwt-secret",
+               "RecordingsBucketName": "rec-bucket"}
+    sender = "Parley <no-reply@example.com>"
+    assert "PARLEY_REPORT_SENDER" not in deploy_script.lambda_environment(outputs, None)
+    assert deploy_script.lambda_environment(outputs, None, sender)[
+        "PARLEY_REPORT_SENDER"] == sender
+
+
 def test_a_stack_with_a_bot_task_gives_the_lambdas_the_ecs_launcher():
     outputs = {"RecordingsBucketName": "rec-bucket", "BotClusterName": "parley-dev-bots",
                "BotTaskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/parley-dev-bot:3",

@@ -351,9 +351,11 @@ def test_packaged_template_has_the_websocket_api_with_its_three_routes(packaged)
 
 def test_every_packaged_function_is_wired_to_the_stack(packaged):
     _, template = packaged
+    assert template["Parameters"]["ReportSender"]["Default"] == ""
     for name, fn in of_type(template, "AWS::Serverless::Function").items():
         env = fn["Properties"]["Environment"]["Variables"]
         assert env["PARLEY_RECORDINGS_BUCKET"] == {"Ref": "RecordingsBucket"}, name
+        assert env["PARLEY_REPORT_SENDER"] == {"Ref": "ReportSender"}, name  # "": no email
         assert env["PARLEY_BOT_LAUNCHER"] == {"Fn::If": ["RecordingOn", "ecs", ""]}, name
         assert env["PARLEY_BOT_TASK_DEFINITION"] == {
             "Fn::If": ["RecordingOn", {"Ref": "BotTaskDefinition"}, ""]}, name
