@@ -18,3 +18,17 @@ def rate_limits(monkeypatch):
     monkeypatch.undo()
     config.settings.cache_clear()
     ratelimit.buckets.cache_clear()
+
+
+@pytest.fixture
+def settings_env(monkeypatch):
+    """settings_env(NAME=value, ...) sets the app's settings for one test; the cached
+    settings are rebuilt on the way in and out."""
+    def use(**env: str) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        config.settings.cache_clear()
+
+    yield use
+    monkeypatch.undo()
+    config.settings.cache_clear()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from chalicelib import bot_access, config, meetings, recording_store
+from chalicelib import bot_access, meetings, recording_store
 from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.ids import recording_id
@@ -26,13 +26,9 @@ from tests.unit.test_recordings import (
 
 
 @pytest.fixture(autouse=True)
-def recording_settings(monkeypatch):
-    monkeypatch.setenv("PARLEY_API_URL", "http://127.0.0.1:9/api")
-    monkeypatch.setenv("PARLEY_RECORDINGS_BUCKET", "parley-recordings")
-    config.settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    config.settings.cache_clear()
+def recording_settings(settings_env):
+    """A server that can record: a bucket and the REST base its bots call."""
+    settings_env(PARLEY_API_URL="http://127.0.0.1:9/api", PARLEY_RECORDINGS_BUCKET="parley-recordings")
 
 
 @pytest.fixture

@@ -16,9 +16,7 @@ from chalicelib.config import load
 from chalicelib.errors import ApiError
 from chalicelib.launcher import LaunchFailed
 from chalicelib.models import (
-    META_SK,
     RECORDING_STATES,
-    Item,
     Meeting,
     Recording,
     meeting_pk,
@@ -26,6 +24,8 @@ from chalicelib.models import (
     recording_sk,
 )
 from tests.fixtures.dynamo import direct_request
+from tests.unit import bot_jobs
+from tests.unit.bot_jobs import meeting_item, partition
 from tests.unit.test_push import RecordingGateway, _connect
 
 BOT_STATES = ("recording", "uploading", "done", "failed")
@@ -52,14 +52,9 @@ class BrokenLauncher:
 
 
 @pytest.fixture(autouse=True)
-def recording_settings(monkeypatch):
+def recording_settings(settings_env):
     """A server that can record: a bucket and the REST base its bots call."""
-    monkeypatch.setenv("PARLEY_API_URL", "http://127.0.0.1:9/api/")
-    monkeypatch.setenv("PARLEY_RECORDINGS_BUCKET", "parley-recordings")
-    config.settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    config.settings.cache_clear()
+    settings_env(PARLEY_API_URL="http://127.0.0.1:9/api/", PARLEY_RECORDINGS_BUCKET="parley-recordings")
 
 
 @pytest.fixture
@@ -91,26 +86,12 @@ def started(mid, who, launcher=None, **body):
     return answer["recording"]
 
 
-def join_bot(client, mid, invite, name="Recorder"):
-    resp = client.call("POST", f"/meetings/{mid}/join", {"name": name, "botToken": invite})
-    assert resp.status == 200, resp.json
-    return resp.json
-
-
 def report(client, mid, rid, bot, **body):
     return client.call("PATCH", f"/meetings/{mid}/recordings/{rid}", body, token=bot["token"])
 
 
-def partition(mid):
-    return [item.serialize() for item in Item.query(meeting_pk(mid), consistent_read=True)]
-
-
 def stored(mid, rid):
     return Recording.get(meeting_pk(mid), recording_sk(rid), consistent_read=True)
-
-
-def meeting_item(mid):
-    return Meeting.get(meeting_pk(mid), META_SK, consistent_read=True)
 
 
 def force_state(mid, rid, state):
@@ -485,3 +466,7 @@ def test_a_download_link_fetches_the_stored_file():
         assert Downloads(dataclasses.replace(s, recordings_bucket=None)).url(key, "x") is None
     finally:
         server.stop()
+
+
+def join_bot(client, mid, invite, name="Recorder"):
+    return bot_jobs.join_bot(client, mid, invite, name)

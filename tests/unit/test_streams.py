@@ -22,9 +22,7 @@ from chalicelib import config, push, stream_files, stream_store, streams
 from chalicelib.config import load
 from chalicelib.errors import ApiError
 from chalicelib.models import (
-    META_SK,
     STREAM_STATES,
-    Item,
     Meeting,
     Stream,
     Upload,
@@ -36,6 +34,8 @@ from chalicelib.models import (
 )
 from chalicelib.stream_files import StreamFiles
 from tests.fixtures.dynamo import direct_request
+from tests.unit import bot_jobs
+from tests.unit.bot_jobs import meeting_item, partition
 from tests.unit.test_push import RecordingGateway, _connect
 from tests.unit.test_recordings import BrokenLauncher, RecordingLauncher
 
@@ -138,26 +138,12 @@ def uploaded(mid, who, data=CLIP):
     return answer["upload"]["id"]
 
 
-def join_bot(client, mid, invite, name="Big Match"):
-    resp = client.call("POST", f"/meetings/{mid}/join", {"name": name, "botToken": invite})
-    assert resp.status == 200, resp.json
-    return resp.json
-
-
 def patch(client, mid, sid, who, **body):
     return client.call("PATCH", f"/meetings/{mid}/streams/{sid}", body, token=who["token"])
 
 
-def partition(mid):
-    return [item.serialize() for item in Item.query(meeting_pk(mid), consistent_read=True)]
-
-
 def stored(mid, sid):
     return Stream.get(meeting_pk(mid), stream_sk(sid), consistent_read=True)
-
-
-def meeting_item(mid):
-    return Meeting.get(meeting_pk(mid), META_SK, consistent_read=True)
 
 
 def force_state(mid, sid, state):
@@ -634,3 +620,7 @@ def test_every_change_is_pushed_to_everyone_without_the_source(client, room, str
         assert told[0]["state"] == "starting" and "botId" not in told[0]
         assert not [f for f in gateway.to(f"ws-{name}-{mid}") if f["event"] == "meeting-updated"]
 
+
+
+def join_bot(client, mid, invite, name="Big Match"):
+    return bot_jobs.join_bot(client, mid, invite, name)
