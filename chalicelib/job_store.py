@@ -111,7 +111,7 @@ class JobStore:
                     tx.save(job, condition=model.pk.does_not_exist())
             except TransactWriteError as err:
                 if condition_failed(err):
-                    meeting.refresh(consistent_read=True)
+                    roster.reread(meeting)
                     if meeting.state != "open":
                         raise MeetingEnded() from err
                     if getattr(meeting, kind.mirror[0][0]):

@@ -80,6 +80,15 @@ def load(mid: str) -> tuple[Meeting, Secret, list[Participant]]:
     return meeting, secret, members
 
 
+def reread(meeting: Meeting) -> None:
+    """Read `meeting` again after a cancelled transaction, to say why. A meeting purged
+    meanwhile (autoclear) is 404 `meeting_not_found`, as for a request that came later."""
+    try:
+        meeting.refresh(consistent_read=True)
+    except DoesNotExist as err:
+        raise MeetingNotFound() from err
+
+
 def members(mid: str, consistent: bool = False) -> list[Participant]:
     """Everyone ever in the meeting, present or not (eventually consistent unless asked)."""
     return list(Participant.query(meeting_pk(mid), participants_range(),
@@ -154,7 +163,7 @@ def seat_bot(meeting: Meeting, bot: Participant, job, job_actions: list | None =
             if _conflict(err) and not condition_failed(err):  # a job moving meanwhile
                 time.sleep(random.uniform(0, 0.004 * (attempt + 1)))  # noqa: S311 (jitter)
                 continue
-            meeting.refresh(consistent_read=True)
+            reread(meeting)
             job.refresh(consistent_read=True)
             if meeting.state != "open":
                 raise MeetingEnded() from err
@@ -186,7 +195,7 @@ def enter_lobby(meeting: Meeting, participant: Participant) -> None:
             tx.save(participant, condition=Participant.pk.does_not_exist())
             tx.save(Absence.of(participant, participant.disconnected_at))
     except TransactWriteError as err:
-        meeting.refresh(consistent_read=True)
+        reread(meeting)
         if meeting.state != "open":
             raise MeetingEnded() from err
         raise TryAgain("Could not join right now; please retry.") from err
@@ -228,7 +237,7 @@ def _not_admitted(meeting: Meeting, p: Participant) -> Exception:
         return ParticipantNotFound()
     if not fresh.waiting:
         return NotWaiting()
-    meeting.refresh(consistent_read=True)
+    reread(meeting)
     if meeting.state != "open":
         return MeetingEnded()
     if meeting.participant_count >= meeting.max_participants:
@@ -255,7 +264,7 @@ def leave_lobby(p: Participant, state: str, condition=None) -> bool:
 
 def _refused(meeting: Meeting, role: str) -> Exception:
     """Why a seat transaction was cancelled, read back from the meeting."""
-    meeting.refresh(consistent_read=True)
+    reread(meeting)
     if meeting.state != "open":
         return MeetingEnded()
     if meeting.locked and role != "host":

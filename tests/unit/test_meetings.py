@@ -3,7 +3,7 @@
 import json
 import threading
 
-from chalicelib import meetings
+from chalicelib import autoclear, meetings, roster
 from chalicelib.errors import ApiError
 from chalicelib.models import META_SK, Meeting, meeting_pk
 from tests.fixtures.dynamo import direct_request
@@ -193,6 +193,20 @@ def test_second_join_for_last_seat_gets_meeting_full(client):
     statuses = _race(6, lambda i: {"name": f"r{i}"}, mid)
     assert sorted(statuses) == [200, 409, 409, 409, 409, 409]
     assert client.call("GET", f"/meetings/{mid}").json["meeting"]["participantCount"] == 2
+
+
+def test_a_join_that_races_the_purge_is_404_and_stores_nothing(client, monkeypatch):
+    mid = client.create()["meeting"]["id"]
+    take_seat = roster.take_seat
+
+    def purged_first(meeting, participant):  # autoclear runs between the read and the seat
+        autoclear._delete_partition(Meeting.get(meeting_pk(mid), META_SK))
+        take_seat(meeting, participant)
+
+    monkeypatch.setattr(roster, "take_seat", purged_first)
+    _assert_invalid(client.call("POST", f"/meetings/{mid}/join", {"name": "late"}), 404,
+                    "meeting_not_found")
+    assert list(Meeting.query(meeting_pk(mid))) == []
 
 
 def test_locked_meeting_refuses_guests_but_admits_the_host(client):
