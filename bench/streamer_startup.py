@@ -10,7 +10,9 @@ Date.now() shares), the bot joined (its participant-joined event on the page's
 socket), the offer and the answer applied on the page's RTCPeerConnection, the
 connection up, the stream `playing` (the bot opened the source: its stream-updated
 event), the first frame decoded (the peer's framesDecoded > 0) and shown
-(requestVideoFrameCallback on the tile's <video>). All of it is read from outside:
+(requestVideoFrameCallback on the tile's <video>), and the first picture of the clip
+shown, the figure compared (until it has the source's first picture the bot sends a
+black one of its own size). All of it is read from outside:
 the page's own WebSocket and RTCPeerConnection are wrapped by an init script that
 only listens.
 
