@@ -271,7 +271,7 @@ def markdown(result: dict) -> str:
     runs, count = result["streamer"], result["runs"]
     clip, base = _median([t.get("clip") for t in runs]), _median(result["baseline"])
     lines = [
-        "Start-up", "",
+        "### Start-up", "",
         "| | ms to the first picture shown: median (min–max) | ratio |", "|---|---|---|",
         f"| streamer: POST → its tile shows the clip | {_spread([t.get('clip') for t in runs])} "
         f"| **{clip / base:.1f}×** |",
