@@ -10,6 +10,8 @@ the two outgoing tracks), in two ways:
   for one connected person (its VP8 encoder at its 1.5 Mbit/s ceiling, its Opus
   encoder), on executor threads as the sender runs them. Each more person costs one more
   such encode; packetising and SRTP are left out (small next to encoding).
+Then the start-up of the 720p clip from a host's POST to its first picture on a page,
+against the same file played in a page (bench/streamer_startup.py).
 """
 
 import asyncio
@@ -22,11 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import streamer_startup
 from harness.stack import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 TARGET_CPU = 0.5  # of one core, 720p with one person connected
+STARTUP_RUNS = {True: 1, False: 5}  # start-ups timed, by `quick`
 VP8_BITRATE = 1_500_000  # aiortc's VP8 ceiling; a good link reaches it in seconds
 
 
@@ -142,7 +146,8 @@ def run(quick: bool) -> dict:
             return {"seconds": seconds,
                     "runs": {name: {"play": _run_one(f"{base}/{name}.mp4", seconds, False),
                                     "peer": _run_one(f"{base}/{name}.mp4", seconds, True)}
-                             for name in SIZES}}
+                             for name in SIZES},
+                    "startup": streamer_startup.run(base, "720p.mp4", STARTUP_RUNS[quick])}
 
 
 def facts(result: dict) -> dict:
@@ -165,7 +170,8 @@ def markdown(result: dict) -> str:
         "HTTP) in a fresh process; CPU is the whole process (every thread) per second of wall "
         "time. 1080p is decoded and scaled to 1280×720 before it is sent. Each more person "
         "connected adds the encoding column again. Target: ≤ "
-        f"{TARGET_CPU} of one core for 720p with one person connected."])
+        f"{TARGET_CPU} of one core for 720p with one person connected.",
+        "", streamer_startup.markdown(result["startup"])])
 
 
 def main(argv) -> None:

@@ -9,25 +9,35 @@ SignatureDoesNotMatch, 400 EntityTooLarge, EntityTooSmall or InvalidArgument. S3
 answers a form POST with the bucket's CORS headers (a page on another origin reads the
 answer only with them); moto's server answers every origin instead, so its headers on a
 form POST are replaced with the bucket's.
+
+The form is read a chunk at a time, never whole in memory: the body is kept for moto in a
+file that spills to disk past SPOOL bytes, and the file's bytes are counted as they pass,
+so a file past its policy's size range is refused as soon as it is (the rest of the
+request is read and dropped, so the page still gets the answer), before it is stored.
 """
 
 import base64
 import hashlib
 import hmac
-import io
 import json
 import logging
+import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
-from werkzeug.formparser import parse_form_data
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Epilogue, Field, File, MultipartDecoder, NeedData
+from werkzeug.wsgi import ClosingIterator
 
 log = logging.getLogger("devserver")
 
 # Fields the policy need not name (AWS's documentation of POST policies).
 _UNCHECKED = {"policy", "x-amz-signature", "file"}
 CorsRules = Callable[[str], list]  # bucket → its CORS rules: [(origins, methods, exposed)]
+CHUNK = 64 * 1024  # bytes read from the request at a time
+SPOOL = 1024 * 1024  # bytes of a body held in memory before it goes to a temporary file
 
 
 class Refused(Exception):
@@ -117,6 +127,82 @@ def check(form: dict, size: int | None, bucket: str, secret: str | None,
                       + ", ".join(extra))
 
 
+@lru_cache(maxsize=64)
+def _most(policy: str) -> float:
+    """The largest file a policy allows (infinity when it says none or cannot be read:
+    `check` then says why)."""
+    try:
+        conditions = json.loads(base64.b64decode(policy))["conditions"]
+        return min((int(c[2]) for c in conditions
+                    if isinstance(c, list) and len(c) == 3 and c[0] == "content-length-range"),
+                   default=float("inf"))
+    except (ValueError, KeyError, TypeError, IndexError):
+        return float("inf")
+
+
+class _Form:
+    """A multipart form as it comes in: its fields (names in lower case) and the size of
+    its `file` so far (None: no file yet); `check_file(fields, size)` after each piece of
+    the file."""
+
+    def __init__(self, boundary: bytes, check_file: Callable[[dict, int], None]):
+        self.decoder = MultipartDecoder(boundary)
+        self.check_file = check_file
+        self.fields: dict[str, str] = {}
+        self.size: int | None = None
+        self._part, self._value = None, bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self.decoder.receive_data(chunk or None)  # None: the end of the body
+        try:
+            event = self.decoder.next_event()
+            while not isinstance(event, NeedData | Epilogue):
+                self._take(event)
+                event = self.decoder.next_event()
+        except ValueError as err:  # not a multipart body
+            raise Refused(400, "InvalidArgument", f"The form cannot be read: {err}") from err
+
+    def _take(self, event) -> None:
+        if isinstance(event, Field | File):
+            self._part, self._value = event, bytearray()
+            if isinstance(event, File) and event.name.lower() == "file":
+                self.size = 0
+        elif isinstance(self._part, File) and self._part.name.lower() == "file":
+            self.size += len(event.data)
+            self.check_file(self.fields, self.size)
+        elif isinstance(self._part, Field):
+            self._value += event.data
+            if not event.more_data:
+                self.fields[self._part.name.lower()] = self._value.decode(errors="replace")
+
+
+def read_form(environ, body, check_file: Callable[[dict, int], None]) -> tuple[dict, int | None]:
+    """Read a multipart form POST from `environ` a chunk at a time, copying it to the file
+    `body`: its fields (names in lower case) and the size of its `file` (None: no file).
+    `check_file(fields so far, bytes of the file so far)` is called as the file comes in;
+    once it raises Refused, the rest of the request is read and dropped, never kept, and
+    the refusal raised."""
+    stream, left = environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0)
+    _, options = parse_options_header(environ.get("CONTENT_TYPE", ""))
+    if not options.get("boundary"):
+        raise Refused(400, "InvalidArgument", "The form has no multipart boundary.")
+    form, refused = _Form(options["boundary"].encode(), check_file), None
+    while True:
+        chunk = stream.read(min(CHUNK, left)) if left > 0 else b""
+        left -= len(chunk)
+        if refused is None:
+            body.write(chunk)
+            try:
+                form.feed(chunk)
+            except Refused as err:
+                refused = err
+        if not chunk:
+            break
+    if refused is not None:
+        raise refused
+    return form.fields, form.size
+
+
 def _error(refused: Refused) -> bytes:
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{refused.code}</Code>'
             f"<Message>{escape(refused.message)}</Message></Error>").encode()
@@ -137,36 +223,32 @@ class PostPolicy:
                 or environ.get("QUERY_STRING")
                 or not environ.get("CONTENT_TYPE", "").startswith("multipart/form-data")):
             return self.app(environ, start_response)
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         cors = self._cors(bucket, environ.get("HTTP_ORIGIN"))
+        body = tempfile.SpooledTemporaryFile(SPOOL)  # noqa: SIM115 (closed after the answer)
         try:
-            form, size = self._read(environ, body)
+            form, size = read_form(environ, body, lambda form, size: self._check(form, size, bucket))
             if "policy" in form:
                 check(form, size, bucket, self.secret)
         except Refused as refused:
+            body.close()
             log.info("S3 refused an upload to %s: %s %s", bucket, refused.code, refused.message)
             start_response(f"{refused.status} {'Forbidden' if refused.status == 403 else 'Bad Request'}",
                            [("Content-Type", "application/xml"), *cors])
             return [_error(refused)]
-        environ["wsgi.input"] = io.BytesIO(body)
+        body.seek(0)
+        environ["wsgi.input"] = body
 
         def with_cors(status, headers, exc_info=None):  # the bucket's, not moto's own
             kept = [(k, v) for k, v in headers
                     if not k.lower().startswith("access-control-") and k.lower() != "vary"]
             return start_response(status, [*kept, *cors], exc_info)
 
-        return self.app(environ, with_cors)
+        return ClosingIterator(self.app(environ, with_cors), body.close)
 
-    @staticmethod
-    def _read(environ, body: bytes) -> tuple[dict, int | None]:
-        copy = {**environ, "wsgi.input": io.BytesIO(body)}
-        _, fields, files = parse_form_data(copy)
-        form = {name.lower(): value for name, value in fields.items()}
-        upload = files.get("file")
-        if upload is None:
-            return form, None
-        upload.stream.seek(0, io.SEEK_END)
-        return form, upload.stream.tell()
+    def _check(self, form: dict, size: int, bucket: str) -> None:
+        """Refuse a file already past its policy's size range (with S3's first reason)."""
+        if "policy" in form and size > _most(form["policy"]):
+            check(form, size, bucket, self.secret)
 
     def _cors(self, bucket: str, origin: str | None) -> list[tuple[str, str]]:
         """The headers S3 adds for a POST from `origin`: of the first matching rule."""

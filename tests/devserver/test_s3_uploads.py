@@ -2,6 +2,8 @@
 policy it is stored with its content type, anything else is refused before it is stored,
 and a page of the stack's own origin may read the answer (CORS)."""
 
+import io
+import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +13,7 @@ import urllib3
 from botocore.config import Config
 
 from devserver.embedded_services import EmbeddedServices
-from devserver.s3_uploads import Refused, check
+from devserver.s3_uploads import CHUNK, SPOOL, Refused, check, read_form
 
 ORIGIN = "http://localhost:8000"
 KEY = "streams/m1/uploads/u1/clip.mp4"
@@ -68,6 +70,44 @@ def test_a_file_over_the_size_range_is_refused_before_it_is_stored(services):
         assert resp.status == 400 and f"<Code>{code}</Code>" in resp.data.decode()
         assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN  # the page sees why
         assert stored(services) == []
+
+
+def test_a_large_file_is_stored_whole_and_one_past_its_range_is_refused_and_not_kept(services):
+    data = bytes(range(256)) * (3 * SPOOL // 256)  # past what is held in memory
+    resp = post(form(services, most=len(data)), data)
+    assert resp.status == 204, resp.data
+    got = services.client("s3").get_object(Bucket=services.bucket, Key=KEY)["Body"].read()
+    assert got == data
+    delete(services)
+    resp = post(form(services, most=SPOOL), data)
+    assert resp.status == 400 and "<Code>EntityTooLarge</Code>" in resp.data.decode()
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert stored(services) == []
+
+
+def test_a_form_is_read_piece_by_piece_and_a_file_past_its_range_stops_the_copy(services):
+    upload, data = form(services, most=1000), b"x" * (20 * CHUNK)
+    body, content_type = urllib3.encode_multipart_formdata(
+        {**upload["fields"], "file": ("clip.mp4", data, "video/mp4")})
+    environ = {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+               "CONTENT_TYPE": content_type}
+
+    def most_1000(fields, size):
+        assert "policy" in fields  # every field before the file is read by then
+        if size > 1000:
+            raise Refused(400, "EntityTooLarge", "too large")
+
+    with tempfile.TemporaryFile() as kept:
+        with pytest.raises(Refused):
+            read_form(environ, kept, most_1000)
+        assert kept.tell() <= len(body) - 18 * CHUNK  # the rest was read and dropped
+    assert environ["wsgi.input"].tell() == len(body)  # so the answer can be sent
+    environ["wsgi.input"].seek(0)
+    with tempfile.TemporaryFile() as kept:
+        fields, size = read_form(environ, kept, lambda fields, size: None)
+        kept.seek(0)
+        assert (size, kept.read()) == (len(data), body)
+    assert fields["key"] == KEY and fields["content-type"] == "video/mp4"
 
 
 @pytest.mark.parametrize("change, code", [
