@@ -99,7 +99,8 @@ def ensure_turn(cfn, ssm, stage: str, options: TurnOptions, template_body: str |
             log(f"created the TURN shared secret {name}")
         outputs = ensure_stack(cfn, turn_stack_name(stage),
                                template_body or TEMPLATE.read_text(),
-                               stack_parameters(stage, options), log)
+                               stack_parameters(stage, options), log,
+                               slow="the host installs coturn in a minute or two after that")
         urls = outputs["TurnUrls"]
         log(f"TURN relay at {outputs['PublicIp']}: {urls}")
     else:
