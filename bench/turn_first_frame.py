@@ -103,9 +103,9 @@ def markdown(results: dict) -> str:
         "",
         f"**TURN only / direct: {m['ratio']:.2f}×** (medians of {runs} alternating runs "
         "each, 2 people, from the newcomer's Join click to its first decoded remote frame, "
-        "as in section 2). Through TURN the pages first allocate a relay on coturn (one "
-        "authenticated Allocate per page, which a first 401 makes two round trips), then "
-        "add a permission and bind a channel for the peer; every packet then goes "
+        "as in section 2). Through TURN each page first allocates a relay on coturn for "
+        "each TURN URL (an Allocate that a first 401 makes two round trips), then adds a "
+        "permission and binds a channel for the peer; every packet then goes "
         "through coturn. coturn here is on the same machine, so the figure is the protocol's cost "
         "and coturn's CPU, not a network's: in AWS the relay adds the round trips to the "
         "TURN host (docs/DEPLOY.md, \"TURN\").",
