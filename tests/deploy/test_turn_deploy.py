@@ -244,6 +244,20 @@ def test_a_provider_replaces_the_relay_stack_and_its_secret_goes_to_ssm(external
     assert readers == SIGNING
 
 
+def test_a_providers_secret_is_written_only_when_it_changes(external, aws):
+    ssm, cfn = aws.client("ssm"), aws.client("cloudformation")
+    version = secret_value(aws)["Version"]
+    options = turn.TurnOptions(mode="external", urls=PROVIDER, secret="provider-shared-secret")
+    logs = []
+    turn.ensure_turn(cfn, ssm, STAGE, options, log=logs.append)
+    assert secret_value(aws)["Version"] == version and logs == []
+    rotated = turn.TurnOptions(mode="external", urls=PROVIDER, secret="rotated-by-provider")
+    turn.ensure_turn(cfn, ssm, STAGE, rotated, log=logs.append)
+    assert secret_value(aws)["Version"] == version + 1
+    assert secret_value(aws)["Value"] == "rotated-by-provider"
+    assert logs == [f"updated the TURN provider's shared secret in {SECRET}"]
+
+
 # --- TURN=off, destroy ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
