@@ -58,9 +58,11 @@ lint: install
 # One SAM/CloudFormation template with everything, checked by cfn-lint; no AWS account.
 package: install
 	$(PY) -m scripts.package --stage $(STAGE) --out build/package
-	$(VENV)/bin/cfn-lint infra/parley.yaml build/package/sam.json
+	$(VENV)/bin/cfn-lint infra/parley.yaml infra/turn.yaml build/package/sam.json
 
 # Real AWS account: credentials and region from AWS_PROFILE / AWS_REGION (docs/DEPLOY.md).
+# TURN=coturn: the stage's own TURN relay; TURN=external with PARLEY_TURN_URLS and
+# PARLEY_TURN_SECRET: a provider's (docs/DEPLOY.md, "TURN").
 deploy: install-local
 	$(PY) -m scripts.deploy --stage $(STAGE)
 

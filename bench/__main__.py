@@ -131,6 +131,14 @@ def _streamer(quick):
     return streamer.markdown(result), streamer.facts(result)
 
 
+@section("12. Join through TURN only vs direct")
+def _turn_first_frame(quick):
+    from bench import turn_first_frame
+
+    result = turn_first_frame.run(quick)
+    return turn_first_frame.markdown(result), turn_first_frame.facts(result)
+
+
 def _verdict(value, goal, text, lower_is_better=True) -> str:
     if value is None:
         return "not measured in this run"

@@ -95,8 +95,10 @@ def _post(url, body):
     return json.loads(raw)
 
 
-def _page(browser, base):
+def _page(browser, base, init_script=None):
     context = browser.new_context(base_url=base, viewport={"width": 960, "height": 600})
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     return context, page
@@ -113,22 +115,27 @@ def _join(page, mid, name, timed=False):
     page.wait_for_selector(".room")
 
 
-def parley_run(browser, base, n) -> list[float]:
+def parley_run(browser, base, n, init_script=None, after=None) -> list[float]:
+    """The newcomer's times to each peer's first frame (None: a peer stayed dark);
+    `init_script` runs in every page, `after(newcomer)` once its frames are in."""
     mid = _post(f"{base}/api/meetings", {"name": f"bench {n}", "maxParticipants": 8})["meeting"]["id"]
     contexts = []
     try:
         pages = []
         for i in range(n - 1):
-            context, page = _page(browser, base)
+            context, page = _page(browser, base, init_script)
             contexts.append(context)
             _join(page, mid, f"p{i}")
             pages.append(page)
         for page in pages:  # the room is settled: everyone sees everyone
             page.evaluate(_WATCH_PARLEY, [len(pages) - 1, WATCH_LIMIT_MS])
-        context, newcomer = _page(browser, base)
+        context, newcomer = _page(browser, base, init_script)
         contexts.append(context)
         _join(newcomer, mid, "newcomer", timed=True)
-        return newcomer.evaluate(_WATCH_PARLEY, [n - 1, WATCH_LIMIT_MS])
+        times = newcomer.evaluate(_WATCH_PARLEY, [n - 1, WATCH_LIMIT_MS])
+        if after is not None and times:
+            after(newcomer)
+        return times
     finally:
         for context in contexts:
             context.close()

@@ -28,7 +28,8 @@ class Settings:
     retention_hours: float
     ice_servers: list = field(default_factory=list)
     turn_urls: list = field(default_factory=list)
-    turn_secret: str | None = None
+    turn_secret: str | None = None  # locally; in AWS the SSM SecureString below holds it
+    turn_secret_param: str | None = None
     stream_arn: str = PLACEHOLDER_STREAM_ARN
     rate_limits: str = ""
     report_sender: str | None = None  # SES sender of poll reports; none: no email
@@ -63,6 +64,13 @@ class Settings:
     def jwt_secret(self) -> str:
         return _jwt_secret(self)
 
+    def turn_shared_secret(self) -> str | None:
+        """coturn's `static-auth-secret`: PARLEY_TURN_SECRET, else the SSM SecureString
+        PARLEY_TURN_SECRET_PARAM names (read once per cold start); None: no TURN."""
+        if self.turn_secret or not self.turn_secret_param:
+            return self.turn_secret
+        return _parameter(self.region, self.turn_secret_param)
+
 
 def _env_json(name: str, default):
     raw = os.environ.get(name)
@@ -96,6 +104,7 @@ def load() -> Settings:
         ice_servers=_env_json("PARLEY_ICE_SERVERS", DEFAULT_ICE),
         turn_urls=[u for u in turn_urls.split(",") if u.strip()],
         turn_secret=env.get("PARLEY_TURN_SECRET") or None,
+        turn_secret_param=env.get("PARLEY_TURN_SECRET_PARAM") or None,
         stream_arn=env.get("PARLEY_STREAM_ARN", PLACEHOLDER_STREAM_ARN),
         rate_limits=env.get("PARLEY_RATE_LIMITS", ""),
         report_sender=env.get("PARLEY_REPORT_SENDER") or None,
@@ -136,14 +145,20 @@ def _jwt_secret(s: Settings) -> str:
     With neither configured a random per-process key is used, so tokens simply do not
     survive a restart; that is only acceptable for tests and one-process local runs.
     """
-    key = (s.jwt_secret_param, s.jwt_secret_value)
+    if s.jwt_secret_param:
+        return _parameter(s.region, s.jwt_secret_param)
+    key = (None, s.jwt_secret_value)
     if key not in _SECRETS:
-        if s.jwt_secret_param:
-            import boto3
+        _SECRETS[key] = s.jwt_secret_value or secrets.token_urlsafe(32)
+    return _SECRETS[key]
 
-            ssm = boto3.client("ssm", region_name=s.region)
-            value = ssm.get_parameter(Name=s.jwt_secret_param, WithDecryption=True)
-            _SECRETS[key] = value["Parameter"]["Value"]
-        else:
-            _SECRETS[key] = s.jwt_secret_value or secrets.token_urlsafe(32)
+
+def _parameter(region: str, name: str) -> str:
+    """A SecureString's value, decrypted, read once per process (a Lambda cold start)."""
+    key = (region, name)
+    if key not in _SECRETS:
+        import boto3
+
+        ssm = boto3.client("ssm", region_name=region)
+        _SECRETS[key] = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     return _SECRETS[key]

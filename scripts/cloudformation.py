@@ -1,16 +1,17 @@
-"""The infra stack (infra/parley.yaml) through CloudFormation: create or update it, read
-its status and outputs, delete it."""
+"""The stacks (infra/parley.yaml, and infra/turn.yaml for a TURN relay) through
+CloudFormation: create or update one, read its status and outputs, delete it."""
 
 from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
 WAIT_CONFIG = {"Delay": 10, "MaxAttempts": 180}  # CloudFront can take 15+ minutes
-CAPABILITIES = ["CAPABILITY_IAM"]  # the recorder bot's task and execution roles
+CAPABILITIES = ["CAPABILITY_IAM"]  # the recorder bot's task and execution roles, the relay host's
 
 
 def ensure_stack(cfn, name: str, template_body: str, parameters: dict[str, str],
-                 log: Callable[[str], None] = print) -> dict[str, str]:
+                 log: Callable[[str], None] = print,
+                 slow: str = "CloudFront takes several minutes") -> dict[str, str]:
     """Create the stack or update it in place; return its outputs as a dict.
 
     "No updates are to be performed" is success. A stack left in ROLLBACK_COMPLETE by a
@@ -26,7 +27,7 @@ def ensure_stack(cfn, name: str, template_body: str, parameters: dict[str, str],
     if status is not None and status.endswith("_IN_PROGRESS"):
         raise RuntimeError(f"stack {name} is busy ({status}); run again when it settles")
     if status is None:
-        log(f"creating stack {name} (CloudFront takes several minutes)")
+        log(f"creating stack {name} ({slow})")
         cfn.create_stack(StackName=name, TemplateBody=template_body, Parameters=params,
                          Tags=tags, Capabilities=CAPABILITIES)
         cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT_CONFIG)

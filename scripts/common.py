@@ -47,6 +47,7 @@ def stream_mapping_settings(queue_arn: str) -> dict:
 POLICY_PLACEHOLDERS = (
     "AWS::Partition", "AWS::Region", "AWS::AccountId",
     "TableName", "StreamArn", "WebsocketApiId", "WebsocketStage", "JwtSecretParameter",
+    "TurnSecretParameter",
     "StreamFailureQueueArn", "FunctionName", "RecordingsBucket", "BotClusterName",
     "BotTaskDefinitionFamily", "BotTaskRoleArn", "BotExecutionRoleArn",
 )

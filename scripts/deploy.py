@@ -5,7 +5,9 @@ Steps, each a small function taking a boto3 client so tests run them against mot
 1. create or update the infra stack (infra/parley.yaml): table + stream, bucket, CloudFront
    (scripts/cloudformation.py);
 2. create the JWT signing key in SSM Parameter Store once (SecureString, never rotated
-   by a re-run: rotating it would log everyone out);
+   by a re-run: rotating it would log everyone out); then TURN as asked (scripts/turn.py:
+   none, the stage's own coturn host from infra/turn.yaml, or a provider's), its shared
+   secret a SecureString too;
 3. `chalice deploy --stage <stage>` (scripts/chalice_cli.py) with the stack outputs as the
    Lambdas' environment and each function's IAM policy rendered for this account; a first
    deploy runs it twice, because the WebSocket API id (needed by the stream Lambda and the
@@ -25,14 +27,13 @@ part way (docs/DEPLOY.md, "First deploy, re-run, recovery, teardown").
 import argparse
 import json
 import os
-import secrets
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import ClientError, NoCredentialsError
+from botocore.exceptions import NoCredentialsError
 from chalice.deploy.deployer import ChaliceDeploymentError
 
 from scripts import stream_mapping
@@ -58,6 +59,7 @@ from scripts.common import (
     stream_mapping_settings,
 )
 from scripts.gateway_responses import set_gateway_responses
+from scripts.parameters import ensure_secure_string
 from scripts.site import config_js, invalidate, upload_site
 from scripts.stage_region import StageInAnotherRegion, check_region
 from scripts.throttling import (
@@ -67,6 +69,7 @@ from scripts.throttling import (
     throttle_rest_api,
     throttle_websocket_api,
 )
+from scripts.turn import DEFAULT_INSTANCE_TYPE, MODES, TurnOptions, ensure_turn
 
 # --- 2. JWT secret ----------------------------------------------------------------------
 
@@ -76,31 +79,19 @@ def ensure_secret(ssm, name: str, stage: str) -> bool:
     CloudFormation cannot create SecureString parameters, hence this step. The value is
     generated here once and never overwritten. Returns True when it was created now.
     """
-    try:
-        ssm.get_parameter(Name=name)
-        return False
-    except ClientError as err:
-        if err.response["Error"]["Code"] != "ParameterNotFound":
-            raise
-    try:
-        ssm.put_parameter(
-            Name=name, Type="SecureString", Value=secrets.token_urlsafe(48), Overwrite=False,
-            Description="Parley token signing key (HS256); deleting it logs everyone out",
-            Tags=[{"Key": "app", "Value": "parley"}, {"Key": "stage", "Value": stage}],
-        )
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "ParameterAlreadyExists":
-            return False  # a concurrent deploy won the race; keep its value
-        raise
-    return True
+    return ensure_secure_string(
+        ssm, name, stage, "Parley token signing key (HS256); deleting it logs everyone out"
+    ) == "created"
 
 
 # --- 3. chalice deploy ------------------------------------------------------------------
 
 def lambda_environment(outputs: dict[str, str], ws: Deployed | None,
-                       report_sender: str = "") -> dict[str, str]:
+                       report_sender: str = "", turn: dict[str, str] | None = None
+                       ) -> dict[str, str]:
     """The Lambdas' environment that only exists after the infra stack (docs/API.md);
-    `report_sender`: the verified SES sender of poll reports (none: no email)."""
+    `report_sender`: the verified SES sender of poll reports (none: no email); `turn`:
+    PARLEY_TURN_URLS and PARLEY_TURN_SECRET_PARAM (scripts/turn.py; none: no TURN)."""
     site = outputs["SiteUrl"]
     env = {
         "PARLEY_TABLE": outputs["TableName"],
@@ -115,6 +106,7 @@ def lambda_environment(outputs: dict[str, str], ws: Deployed | None,
     env.update(recording_environment(outputs))
     if report_sender:
         env["PARLEY_REPORT_SENDER"] = report_sender
+    env.update(turn or {})
     return env
 
 
@@ -132,7 +124,10 @@ def recording_environment(outputs: dict[str, str]) -> dict[str, str]:
 
 
 def policy_values(stage: str, account: dict[str, str], outputs: dict[str, str],
-                  ws_api_id: str | None) -> dict[str, str | None]:
+                  ws_api_id: str | None, turn_secret: str | None = None
+                  ) -> dict[str, str | None]:
+    """The policies' placeholders for this account; a statement whose value is None is
+    left out (no WebSocket API yet, no bot task, no TURN secret)."""
     return {
         "AWS::Partition": account["partition"],
         "AWS::Region": account["region"],
@@ -142,6 +137,7 @@ def policy_values(stage: str, account: dict[str, str], outputs: dict[str, str],
         "WebsocketApiId": ws_api_id,
         "WebsocketStage": api_gateway_stage(stage),
         "JwtSecretParameter": outputs["JwtSecretParameterName"],
+        "TurnSecretParameter": turn_secret,
         "StreamFailureQueueArn": outputs["StreamFailureQueueArn"],
         "RecordingsBucket": outputs["RecordingsBucketName"],
         # starting bots only once there is a bot task to start
@@ -166,14 +162,16 @@ def write_policies(stage: str, values: dict[str, str | None],
 
 def deploy_app(chalice, stage: str, account: dict[str, str], outputs: dict[str, str],
                build_dir: Path = BUILD_DIR, log: Callable[[str], None] = print,
-               report_sender: str = "") -> Deployed:
+               report_sender: str = "", turn: dict[str, str] | None = None) -> Deployed:
     """Run chalice deploy until the Lambdas know the WebSocket API they push through."""
+    turn_secret = (turn or {}).get("PARLEY_TURN_SECRET_PARAM")
     known = previous_deploy(chalice.deployed(stage))
     for _ in range(2):
         ws_id = known.websocket_api_id if known else None
-        policies = write_policies(stage, policy_values(stage, account, outputs, ws_id), build_dir)
-        current = read_deployed(chalice.deploy(stage, lambda_environment(outputs, known, report_sender),
-                                               policies))
+        policies = write_policies(stage, policy_values(stage, account, outputs, ws_id, turn_secret),
+                                  build_dir)
+        current = read_deployed(chalice.deploy(
+            stage, lambda_environment(outputs, known, report_sender, turn), policies))
         if known is not None and current.websocket_api_id == known.websocket_api_id:
             return current
         log("WebSocket API created; deploying again so the Lambdas and the policies know it")
@@ -208,6 +206,7 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
            endpoint_url: str | None = None, template_body: str | None = None,
            frontend_dir: Path = FRONTEND_DIR, build_dir: Path = BUILD_DIR,
            price_class: str = "PriceClass_100", bot_image: str = "", report_sender: str = "",
+           turn: TurnOptions | None = None, turn_template: str | None = None,
            log: Callable[[str], None] = print,
            sleep: Callable[[float], None] = time.sleep) -> str:
     """Deploy (or update) one stage end to end; return the site URL."""
@@ -226,8 +225,10 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
                            log)
     if ensure_secret(client("ssm"), outputs["JwtSecretParameterName"], stage):
         log(f"created the token signing key {outputs['JwtSecretParameterName']}")
+    turn_env = ensure_turn(client("cloudformation"), client("ssm"), stage,
+                           turn or TurnOptions(), turn_template, log)
 
-    app = deploy_app(chalice, stage, account, outputs, build_dir, log, report_sender)
+    app = deploy_app(chalice, stage, account, outputs, build_dir, log, report_sender, turn_env)
     api_stage = api_gateway_stage(stage)
     if set_gateway_responses(client("apigateway"), app.rest_api_id, api_stage,
                              outputs["SiteUrl"].rstrip("/")):
@@ -254,6 +255,39 @@ def deploy(stage: str, *, session: boto3.session.Session, chalice,
     return outputs["SiteUrl"]
 
 
+def add_turn_arguments(parser: argparse.ArgumentParser) -> None:
+    """TURN (docs/DEPLOY.md, "TURN"); each option also reads the environment, so the
+    same settings reach every deploy of the stage (a deploy without them removes TURN)."""
+    env = os.environ.get
+    wanted = env("TURN") if env("TURN") in MODES else None  # not the local stack's TURN=on
+    parser.add_argument("--turn", choices=MODES,
+                        default=wanted or ("external" if env("PARLEY_TURN_URLS") else "off"),
+                        help="off (default), coturn (this stage's own relay host) or external "
+                             "(a provider's URLs and shared secret); env TURN")
+    parser.add_argument("--turn-urls", default=env("PARLEY_TURN_URLS", ""),
+                        help="external: the provider's comma-separated turn:/turns: URLs")
+    parser.add_argument("--turn-secret", default=env("PARLEY_TURN_SECRET", ""),
+                        help="external: the provider's use-auth-secret shared secret (prefer "
+                             "the environment variable PARLEY_TURN_SECRET: not in ps)")
+    parser.add_argument("--turn-domain", default=env("PARLEY_TURN_DOMAIN", ""),
+                        help="coturn: DNS name for turns: on 443 (Let's Encrypt certificate); "
+                             "without one, turn: on 3478 only")
+    parser.add_argument("--turn-hosted-zone", default=env("PARLEY_TURN_HOSTED_ZONE", ""),
+                        help="coturn: Route 53 zone id of the domain, to create its A record")
+    parser.add_argument("--turn-email", default=env("PARLEY_TURN_EMAIL", ""),
+                        help="coturn: Let's Encrypt account email")
+    parser.add_argument("--turn-instance-type",
+                        default=env("PARLEY_TURN_INSTANCE_TYPE", DEFAULT_INSTANCE_TYPE),
+                        help=f"coturn: the host's instance type (default {DEFAULT_INSTANCE_TYPE})")
+
+
+def turn_options(args: argparse.Namespace) -> TurnOptions:
+    return TurnOptions(
+        mode=args.turn, urls=tuple(u.strip() for u in args.turn_urls.split(",") if u.strip()),
+        secret=args.turn_secret, domain=args.turn_domain, hosted_zone=args.turn_hosted_zone,
+        email=args.turn_email, instance_type=args.turn_instance_type)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make deploy", description=__doc__.split("\n")[0])
     add_account_arguments(parser)
@@ -266,13 +300,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="a verified SES sender (e.g. 'Parley <no-reply@example.com>') of "
                              "the poll report emailed when a meeting ends; without one no "
                              "email is sent")
+    add_turn_arguments(parser)
     args = parser.parse_args(argv)
+    turn = turn_options(args)
+    if turn.problem():
+        parser.error(turn.problem())
 
     session = open_session(parser, args)
     try:
         url = deploy(args.stage, session=session, chalice=ChaliceCli(ROOT, args.profile),
                      price_class=args.price_class, bot_image=args.bot_image,
-                     report_sender=args.report_sender)
+                     report_sender=args.report_sender, turn=turn)
     except NoCredentialsError:
         parser.error(NO_CREDENTIALS)
     except StageInAnotherRegion as err:

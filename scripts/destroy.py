@@ -3,7 +3,8 @@
 Order matters: chalice's Lambdas and APIs first (they read the table) and their log
 groups (chalice delete leaves those), then the site bucket is emptied (CloudFormation
 cannot delete a bucket with objects), then the infra stack, and last the SSM parameter
-holding the token signing key. What chalice deletes is what the account holds, found by
+holding the token signing key; the TURN relay's stack and secret (scripts/turn.py) go
+before the infra stack. What chalice deletes is what the account holds, found by
 name when chalice's record is missing or out of date (scripts/recovery.py), so a stage
 whose deploy failed part way is removed too. A stage deployed in another region is
 refused (scripts/stage_region.py). Running it again on a stage that is already gone does
@@ -21,18 +22,10 @@ from scripts.account import NO_CREDENTIALS, add_account_arguments, open_session
 from scripts.chalice_cli import ChaliceCli, log_group_names
 from scripts.cloudformation import delete_stack, stack_outputs, stack_status
 from scripts.common import ROOT, stack_name
+from scripts.parameters import delete_parameter
 from scripts.site import empty_bucket
 from scripts.stage_region import StageInAnotherRegion, check_region
-
-
-def delete_secret(ssm, name: str) -> bool:
-    try:
-        ssm.delete_parameter(Name=name)
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "ParameterNotFound":
-            return False
-        raise
-    return True
+from scripts.turn import remove_turn
 
 
 def delete_log_groups(logs, names: list[str]) -> list[str]:
@@ -65,10 +58,11 @@ def destroy(stage: str, *, session: boto3.session.Session, chalice,
     if "BucketName" in outputs:
         count = empty_bucket(client("s3"), outputs["BucketName"])
         log(f"emptied s3://{outputs['BucketName']} ({count} objects)")
+    remove_turn(cfn, client("ssm"), stage, log)
     if delete_stack(cfn, name):
         log(f"deleted stack {name}")
     secret = outputs.get("JwtSecretParameterName", f"/parley/{stage}/jwt-secret")
-    if delete_secret(client("ssm"), secret):
+    if delete_parameter(client("ssm"), secret):
         log(f"deleted {secret}")
 
 

@@ -115,6 +115,14 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
         "Type": "String", "Default": "",
         "Description": "A verified SES sender of the poll report emailed when a meeting ends "
                        "(empty: no email)"}
+    template["Parameters"]["TurnUrls"] = {
+        "Type": "String", "Default": "",
+        "Description": "Comma-separated turn:/turns: URLs of a TURN server using coturn's "
+                       "use-auth-secret scheme (empty: no TURN)"}
+    template["Parameters"]["TurnSecretParameter"] = {
+        "Type": "String", "Default": f"/parley/{stage}/turn-secret",
+        "Description": "SSM SecureString holding that server's shared secret (create it by "
+                       "hand, as the JWT secret)"}
     resources = template["Resources"]
     ws_stage = api_gateway_stage(stage)
     secret_name = infra["Outputs"]["JwtSecretParameterName"]["Value"]
@@ -130,6 +138,8 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
     }
     environment.update(recording_environment())
     environment["PARLEY_REPORT_SENDER"] = {"Ref": "ReportSender"}
+    environment["PARLEY_TURN_URLS"] = {"Ref": "TurnUrls"}
+    environment["PARLEY_TURN_SECRET_PARAM"] = {"Ref": "TurnSecretParameter"}
     if ws_api_id:
         environment["PARLEY_WS_API_ID"] = ws_api_id
         environment["PARLEY_WS_URL"] = {"Fn::Sub": "wss://${" + WEBSOCKET_API + "}.execute-api"
@@ -171,6 +181,7 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
         "WebsocketApiId": ws_api_id or "none",
         "WebsocketStage": ws_stage,
         "JwtSecretParameter": secret_name,
+        "TurnSecretParameter": {"Ref": "TurnSecretParameter"},
         "StreamFailureQueueArn": failure_queue,
         "RecordingsBucket": {"Ref": "RecordingsBucket"},
         "BotClusterName": {"Ref": "BotCluster"},

@@ -26,6 +26,7 @@ def test_quick_bench_produces_every_section_without_failures(tmp_path):
     assert proc.returncode == 0, report + proc.stderr[-3000:]
     for number in range(1, 11):
         assert f"## {number}. " in report
+    assert "## 12. " in report  # TURN only vs direct
     assert "failed in this run" not in report
     targets = report.split("## Targets")[1]
     assert targets.count("| met: ") + targets.count("| missed by ") == 9, targets

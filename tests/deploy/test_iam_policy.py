@@ -86,7 +86,8 @@ ACCOUNT = {
     "TableName": "parley-prod",
     "StreamArn": "arn:aws:dynamodb:eu-west-1:111122223333:table/parley-prod/stream/2026-11-23",
     "WebsocketApiId": "abc123", "WebsocketStage": "api",
-    "JwtSecretParameter": "/parley/prod/jwt-secret", "FunctionName": "parley-prod-on_table_change",
+    "JwtSecretParameter": "/parley/prod/jwt-secret",
+    "TurnSecretParameter": "/parley/prod/turn-secret", "FunctionName": "parley-prod-on_table_change",
     "StreamFailureQueueArn": "arn:aws:sqs:eu-west-1:111122223333:parley-prod-infra-StreamFailures-x",
     "RecordingsBucket": "parley-prod-infra-recordingsbucket-1a2b3c",
     "BotClusterName": "parley-prod-bots", "BotTaskDefinitionFamily": "parley-prod-bot",
@@ -227,11 +228,46 @@ def test_only_the_stream_handler_reads_the_stream_and_records_failed_batches():
                          if function == "on_table_change" else set()), function
 
 
+def readers_of(policies, parameter):
+    return sorted(f for f, p in policies.items() for s in p["Statement"]
+                  if "ssm:GetParameter" in listed(s["Action"])
+                  and any(r.endswith(":parameter${" + parameter + "}") for r in listed(s["Resource"])))
+
+
 def test_only_the_rest_function_emails_poll_reports_and_only_token_checkers_read_the_secret():
     policies = function_policies("prod")
     assert [f for f, p in policies.items() if "ses:SendEmail" in all_actions(p)] == ["api_handler"]
-    assert sorted(f for f, p in policies.items() if "ssm:GetParameter" in all_actions(p)) == [
-        "api_handler", "websocket_connect"]
+    assert readers_of(policies, "JwtSecretParameter") == ["api_handler", "websocket_connect"]
+
+
+def test_only_the_functions_that_hand_out_ice_servers_read_the_turn_secret(functions):
+    """A join's answer (REST) and an admission from the lobby (pushed by the REST call, a
+    WebSocket message or the stream handler) carry TURN credentials signed with it."""
+    from tests.deploy.call_graph import CallGraph
+
+    graph = CallGraph(ROOT)
+    signing = sorted(f for f, (handlers, kind, _) in functions.items()
+                     if any(d.module == "chalicelib.turn" and d.name == "ice_servers"
+                            for d in graph.reachable(handlers, kind)))
+    assert signing == ["api_handler", "on_table_change", "websocket_message"]
+    for stage in STAGES:
+        assert readers_of(function_policies(stage), "TurnSecretParameter") == signing
+    # every statement reading a secret names exactly one parameter
+    for _, _, policy in POLICIES:
+        for statement in policy["Statement"]:
+            if "ssm:GetParameter" in listed(statement["Action"]):
+                assert len(listed(statement["Resource"])) == 1, statement
+
+
+def test_without_turn_the_rendered_policies_read_no_turn_secret():
+    for function, policy in function_policies("prod").items():
+        rendered = render_policy(policy, {**ACCOUNT, "TurnSecretParameter": None,
+                                          "FunctionName": function})
+        assert not any(r.endswith("turn-secret") for r in all_resources(rendered)), function
+        with_turn = render_policy(policy, {**ACCOUNT, "FunctionName": function})
+        assert ("arn:aws:ssm:eu-west-1:111122223333:parameter/parley/prod/turn-secret"
+                in all_resources(with_turn)) == (function in (
+                    "api_handler", "on_table_change", "websocket_message")), function
 
 
 @pytest.mark.parametrize(("stage", "function", "policy"), POLICIES, ids=IDS)
@@ -261,7 +297,8 @@ def test_every_resource_is_this_accounts_table_stream_api_secret_own_logs_ses_or
         assert resource.startswith("arn:${AWS::Partition}:"), resource
         assert ":${AWS::Region}:${AWS::AccountId}:" in resource, resource
         assert placeholders_in(resource) & {"TableName", "WebsocketApiId",
-                                            "JwtSecretParameter", "FunctionName",
+                                            "JwtSecretParameter", "TurnSecretParameter",
+                                            "FunctionName",
                                             "BotTaskDefinitionFamily"}, resource
         if ":logs:" in resource:
             assert resource.endswith(":log-group:/aws/lambda/${FunctionName}:*"), resource

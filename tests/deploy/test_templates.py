@@ -352,8 +352,14 @@ def test_packaged_template_has_the_websocket_api_with_its_three_routes(packaged)
 def test_every_packaged_function_is_wired_to_the_stack(packaged):
     _, template = packaged
     assert template["Parameters"]["ReportSender"]["Default"] == ""
+    # TURN: a server given as parameters (empty URLs: none); the secret a SecureString
+    assert template["Parameters"]["TurnUrls"]["Default"] == ""
+    assert template["Parameters"]["TurnSecretParameter"]["Default"] == "/parley/dev/turn-secret"
     for name, fn in of_type(template, "AWS::Serverless::Function").items():
         env = fn["Properties"]["Environment"]["Variables"]
+        assert env["PARLEY_TURN_URLS"] == {"Ref": "TurnUrls"}, name
+        assert env["PARLEY_TURN_SECRET_PARAM"] == {"Ref": "TurnSecretParameter"}, name
+        assert "PARLEY_TURN_SECRET" not in env, name
         assert env["PARLEY_RECORDINGS_BUCKET"] == {"Ref": "RecordingsBucket"}, name
         assert env["PARLEY_REPORT_SENDER"] == {"Ref": "ReportSender"}, name  # "": no email
         assert env["PARLEY_BOT_LAUNCHER"] == {"Fn::If": ["RecordingOn", "ecs", ""]}, name
@@ -397,6 +403,8 @@ def test_every_packaged_role_carries_its_own_functions_hand_written_policy(packa
             variables = sub_variables(got["Resource"])
             if "FunctionName" in variables:
                 assert variables["FunctionName"] == function_name("dev", function)
+            if "TurnSecretParameter" in variables:
+                assert variables["TurnSecretParameter"] == {"Ref": "TurnSecretParameter"}
 
 
 def unsub(value):
