@@ -47,7 +47,17 @@ class LocalManagementSession:
 
     def answer_in_process(self, api: "ManagementApi", loop: asyncio.AbstractEventLoop) -> None:
         """From now on, clients made here hand their requests to `api` on `loop`."""
-        self._in_process = _InProcess(api, loop, urlsplit(self.endpoint_url).path)
+        def answer(method, cid, body):
+            future = asyncio.run_coroutine_threadsafe(api.answer(method, cid, body), loop)
+            return future.result(timeout=10)
+
+        self._in_process = _InProcess(answer, urlsplit(self.endpoint_url).path, loop)
+
+    def answer_with(self, answer) -> None:
+        """From now on, clients made here hand their requests to
+        `answer(method, connection id, body) -> (status, headers, body)` (a worker process
+        sends them to the stack, which owns the sockets)."""
+        self._in_process = _InProcess(answer, urlsplit(self.endpoint_url).path)
 
     def warm(self) -> None:
         """Build the management client now, not during the first push (~0.2 s of loading)."""
@@ -92,25 +102,24 @@ def _on_loop(loop) -> bool:
 
 
 class _InProcess:
-    """A signed management API request -> `ManagementApi.answer` on the server's loop."""
+    """A signed management API request -> `answer(method, cid, body)`: `ManagementApi.answer`
+    on the server's `loop`, or the stack's, from a worker process."""
 
-    def __init__(self, api: "ManagementApi", loop, prefix: str):
-        self._api = api
+    def __init__(self, answer, prefix: str, loop=None):
+        self._answer = answer
         self._loop = loop
         self._prefix = prefix.rstrip("/") + "/@connections/"
 
     def __call__(self, request):
         path = urlsplit(request.url).path
-        if not path.startswith(self._prefix) or _on_loop(self._loop):
+        if not path.startswith(self._prefix) or (self._loop is not None and _on_loop(self._loop)):
             return None  # waiting here for the loop would wait forever: over HTTP instead
         cid = unquote(path[len(self._prefix):])
         body = request.body or b""
         body = body.encode() if isinstance(body, str) else body
         if hasattr(body, "read"):
             body = body.read()
-        future = asyncio.run_coroutine_threadsafe(
-            self._api.answer(request.method, cid, body), self._loop)
-        status, headers, data = future.result(timeout=10)
+        status, headers, data = self._answer(request.method, cid, body)
         return AWSResponse(request.url, status, headers, _Body(data))
 
 
