@@ -40,6 +40,7 @@ from . import (
 from .gateway import RestGateway
 from .management_api import LocalManagementSession, ManagementApi
 from .static import Frontend
+from .stream_reads import DirectStreamReads
 from .streams import StreamPoller, Waker
 from .websocket_api import WebsocketEndpoint
 from .workers import Workers
@@ -182,6 +183,10 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
         endpoint_url=os.environ.get("PARLEY_DYNAMODB_ENDPOINT") or None,
         config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 3,
                                                                    "mode": "standard"}))
+    if embedded is not None:
+        streams_client = DirectStreamReads(
+            streams_client, direct_calls.direct_calls().endpoints[urlsplit(embedded.endpoint).netloc],
+            region)
     pollers = [StreamPoller(remote(entry), streams_client, stream_arn, region, waker.event(),
                             resolve_arn=models.stream_arn) for entry in handlers.streams]
     for poller in pollers:
