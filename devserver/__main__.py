@@ -196,7 +196,8 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
         RestGateway(app, waker, call=workers.rest, threads=workers.count + 1)
     session.answer_in_process(management, loop)
     web_app = server.build(
-        health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept),
+        health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept,
+                             workers),
         rest=rest, websockets=websockets, management=management,
         frontend=Frontend(ROOT / "frontend", ice_policy=ice_policy,
                           upload_origin=os.environ.get("PARLEY_S3_ENDPOINT")),

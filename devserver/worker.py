@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_THREADS = 16  # WebSocket routes and the stream handler at once, like Lambda's concurrency
 PUSH_TIMEOUT = 10.0
 _PR_SET_PDEATHSIG = 1
+# The channel's reader hands each answer to a waiting thread: as in the stack's process
+# (devserver/__main__.py), a 1 ms GIL switch interval keeps that hand-off short.
+SWITCH_INTERVAL = 0.001
 log = logging.getLogger("devserver")
 
 
@@ -58,6 +61,7 @@ def main(argv: list[str]) -> int:
     fd, parent, store, ws_endpoint = int(argv[0]), int(argv[1]), argv[2], argv[3]
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     logs.setup()
     channel = Channel(fd, name="stack")
     if store != "-":  # before the app makes its first client: every session has the hook

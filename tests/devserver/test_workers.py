@@ -51,6 +51,7 @@ def test_a_killed_worker_is_started_again_and_the_stack_goes_on(stack):
         socket.wait_for(ticket(sent["id"]))
     [again] = workers_of(stack.current.pid)
     assert again != worker and running(again)
+    assert stack.health()["workers"] == {"running": 1, "of": 1, "restarts": 1}
 
 
 def test_no_worker_outlives_the_stack(stack):
