@@ -11,14 +11,25 @@ from pathlib import Path
 import aiohttp
 import websockets
 
-from bench.processes import local_stack
+from bench.processes import descendants, local_stack
 
 
-def rss_mib(pid: int) -> float:
+def _own_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of the stack: its process and every process under it (workers)."""
+    total = _own_rss_mib(pid)
+    for child in descendants(pid):
+        try:
+            total += _own_rss_mib(child)
+        except (OSError, RuntimeError):  # ended meanwhile
+            pass
+    return total
 
 
 async def _open(api: str, session: aiohttp.ClientSession, count: int) -> list:

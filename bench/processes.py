@@ -51,7 +51,32 @@ def peerjs_server():
         proc.wait(10)
 
 
+def descendants(pid: int) -> list[int]:
+    """The process ids of `pid`'s children, theirs, and so on (the stack's workers)."""
+    found, todo = [], [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:  # the task or process has ended meanwhile
+                continue
+            found += children
+            todo += children
+    return found
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time a process has used so far (from /proc), with that of its
+    descendants: the running ones, and those that ended and were waited for."""
+    fields = _stat(pid)
+    ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    for child in descendants(pid):
+        try:
+            ticks += sum(int(f) for f in _stat(child)[11:13])
+        except OSError:  # ended meanwhile (and counted in its parent's cutime once waited for)
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")

@@ -18,17 +18,32 @@ import signal
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 from aiohttp import web
 from botocore.config import Config
 
-from . import bots, coturn, datadir, environment, housekeeping, lambdas, logs, schedule, server, snapshots
+from . import (
+    bots,
+    coturn,
+    datadir,
+    direct_calls,
+    environment,
+    housekeeping,
+    lambdas,
+    logs,
+    schedule,
+    server,
+    snapshots,
+)
 from .gateway import RestGateway
 from .management_api import LocalManagementSession, ManagementApi
 from .static import Frontend
+from .stream_reads import DirectStreamReads
 from .streams import StreamPoller, Waker
 from .websocket_api import WebsocketEndpoint
+from .workers import Workers
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("devserver")
@@ -122,6 +137,10 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
     DynamoDB (None for another store), whose streams and TTL this process looks after;
     `services`: the embedded S3 and SES (None when the app uses others); `turn`: what the
     banner says of TURN; `ice_policy`: the pages' iceTransportPolicy (None: the default)."""
+    loop = asyncio.get_running_loop()
+    ws_endpoint = f"http://{listen.loopback_host}:{listen.port}/ws"
+    # first: a worker imports the app on the other core while this process does
+    workers = _start_workers(environment.workers(), loop, ws_endpoint, embedded)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     parley = importlib.import_module("app")
@@ -130,14 +149,20 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
     stream_arn = _prepare_table(store, models)
     app = parley.app
     region = os.environ["AWS_REGION"]
-    session = LocalManagementSession(f"http://{listen.loopback_host}:{listen.port}/ws", region)
+    session = LocalManagementSession(ws_endpoint, region)
     session.warm()
     app.websocket_api.session = session
     handlers = lambdas.find(app)
+    remote = workers.remote if workers is not None else (lambda entry: entry)
+    if workers is not None:
+        await loop.run_in_executor(None, workers.wait_ready)
 
     waker = Waker()
-    websockets = WebsocketEndpoint(handlers.websocket, environment.WS_API_ID,
-                                   environment.WS_STAGE, waker)
+    websockets = WebsocketEndpoint({k: remote(e) for k, e in handlers.websocket.items()},
+                                   environment.WS_API_ID, environment.WS_STAGE, waker)
+    management = ManagementApi(websockets.connections)
+    if workers is not None:
+        workers.management = management
     if kept is not None:  # before the poller takes its position: nothing of this is pushed
         try:
             await asyncio.get_running_loop().run_in_executor(None, kept.restore)
@@ -158,16 +183,21 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
         endpoint_url=os.environ.get("PARLEY_DYNAMODB_ENDPOINT") or None,
         config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 3,
                                                                    "mode": "standard"}))
-    pollers = [StreamPoller(entry, streams_client, stream_arn, region, waker.event(),
+    if embedded is not None:
+        streams_client = DirectStreamReads(
+            streams_client, direct_calls.direct_calls().endpoints[urlsplit(embedded.endpoint).netloc],
+            region)
+    pollers = [StreamPoller(remote(entry), streams_client, stream_arn, region, waker.event(),
                             resolve_arn=models.stream_arn) for entry in handlers.streams]
     for poller in pollers:
         poller.start()
 
-    rest = RestGateway(app, waker)
-    management = ManagementApi(websockets.connections)
-    session.answer_in_process(management, asyncio.get_running_loop())
+    rest = RestGateway(app, waker) if workers is None else \
+        RestGateway(app, waker, call=workers.rest, threads=workers.count + 1)
+    session.answer_in_process(management, loop)
     web_app = server.build(
-        health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept),
+        health=server.Health(store, models.Item.exists, pollers, websockets.connections, kept,
+                             workers),
         rest=rest, websockets=websockets, management=management,
         frontend=Frontend(ROOT / "frontend", ice_policy=ice_policy,
                           upload_origin=os.environ.get("PARLEY_S3_ENDPOINT")),
@@ -184,7 +214,6 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
     print(_banner(listen, store, data_dir, services, turn, ice_policy), flush=True)
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
 
     def on_signal(signum: int) -> None:
         if stop.is_set():
@@ -199,6 +228,8 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
 
     # bots first, while the stack still answers: a bot leaves and reports as it stops
     await loop.run_in_executor(None, bots.stop_launched, launcher.current())
+    if workers is not None:
+        await loop.run_in_executor(None, workers.stop_bots)
     cron.cancel()
     if tidy is not None:
         tidy.cancel()
@@ -209,8 +240,24 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
     await websockets.close_all()  # every open socket gets its $disconnect
     await runner.cleanup()
     rest.close()
+    if workers is not None:
+        await loop.run_in_executor(None, workers.stop)
     log.info("stopped")
     return 0
+
+
+def _start_workers(count, loop, ws_endpoint, embedded):
+    """PARLEY_WORKERS processes for the app's handlers, started (not yet ready); None for 0.
+    Called on the main thread (see devserver/workers.py)."""
+    if not count:
+        return None
+    store = apply = None
+    if embedded is not None:
+        store = urlsplit(embedded.endpoint).netloc
+        apply = direct_calls.direct_calls().endpoints[store]
+    workers = Workers(count, loop, ws_endpoint, store, apply)
+    workers.spawn()
+    return workers
 
 
 # The gateway, the Lambda worker, the stream poller and the embedded DynamoDB are

@@ -60,7 +60,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from . import direct_calls
+from . import direct_calls, moto_fast_paths
 
 MAX_SHARD_ITERATORS = 10_000
 # The moto whose internals the overrides below were written against.
@@ -377,6 +377,7 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
         _refuse_trimmed_positions()
         _query_one_partition()
         _stop_tracking_instances()
+        moto_fast_paths.install()
         self._app = _Serialized(_DynamoDBOnly())
 
     def _server_entry(self) -> None:

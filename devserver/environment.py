@@ -118,6 +118,21 @@ def turn_wanted(env=os.environ) -> bool:
     return value != "off"
 
 
+DEFAULT_WORKERS = 1
+
+
+def workers(env=os.environ) -> int:
+    """PARLEY_WORKERS: how many worker processes run the app's handlers (devserver/workers.py);
+    0 runs them in the stack's own process."""
+    value = env.get("PARLEY_WORKERS", "").strip()
+    if not value:
+        return DEFAULT_WORKERS
+    if not value.isdigit() or int(value) > 16:
+        fail(f"PARLEY_WORKERS={value!r}: use a number of worker processes from 0 (none: "
+             "everything in one process) to 16, or leave it unset.")
+    return int(value)
+
+
 ICE_POLICIES = ("all", "relay")
 
 

@@ -32,13 +32,30 @@ PREFIX = "/api"
 _DROP = {"content-length", "transfer-encoding", "connection"}
 
 
-class RestGateway:
-    def __init__(self, app, after_request):
-        """`after_request()` runs after every request (it wakes the stream poller)."""
+class ChaliceRest:
+    """`call(method, path, headers, body, source_ip)`: one request through the Chalice app
+    -> its API Gateway response dict; raises LocalGatewayException when no route matches.
+    One call at a time (see the module's docstring), in this process or a worker's."""
+
+    def __init__(self, app):
         config = Config.create(chalice_stage="dev", app_name=app.app_name)
         self._gateway = LocalGateway(app, config)
         self._gateway.event_converter._route_matcher = _DecodingRouteMatcher(list(app.routes))
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rest")
+
+    def __call__(self, method, path, headers, body, source_ip):
+        # LocalGateway always reports 127.0.0.1; API Gateway reports the caller, and the
+        # app's per-address rate limits depend on it. Safe: one request at a time.
+        self._gateway.event_converter.LOCAL_SOURCE_IP = source_ip
+        return self._gateway.handle_request(method, path, headers, body)
+
+
+class RestGateway:
+    def __init__(self, app, after_request, call=None, threads: int = 1):
+        """`after_request()` runs after every request (it wakes the stream poller); `call`:
+        where requests go (default: the app in this process, `ChaliceRest`), from
+        `threads` threads at once (one for this process: see the module's docstring)."""
+        self._call = call or ChaliceRest(app)
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rest")
         self._after_request = after_request
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
@@ -77,12 +94,6 @@ class RestGateway:
         finally:
             self._after_request()
         return response
-
-    def _call(self, method, path, headers, body, source_ip):
-        # LocalGateway always reports 127.0.0.1; API Gateway reports the caller, and the
-        # app's per-address rate limits depend on it. Safe: this runs on the one REST thread.
-        self._gateway.event_converter.LOCAL_SOURCE_IP = source_ip
-        return self._gateway.handle_request(method, path, headers, body)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -30,15 +30,17 @@ async def access_log(request: web.Request, handler):
 
 
 class Health:
-    """GET /health: is the table reachable and the stream being read; which store is used,
-    and (embedded store kept in a data directory) its last snapshot."""
+    """GET /health: is the table reachable, the stream being read and every worker process
+    running; which store is used, and (embedded store kept in a data directory) its last
+    snapshot."""
 
-    def __init__(self, store, table_exists, pollers, connections, snapshots=None):
+    def __init__(self, store, table_exists, pollers, connections, snapshots=None, workers=None):
         self._store = store
         self._table_exists = table_exists
         self._pollers = pollers
         self._connections = connections
         self._snapshots = snapshots
+        self._workers = workers
 
     async def __call__(self, request: web.Request) -> web.Response:
         loop = asyncio.get_running_loop()
@@ -47,14 +49,20 @@ class Health:
         except Exception:
             table_ok = False
         streams = [p.status for p in self._pollers]
-        ok = table_ok and all(s["healthy"] for s in streams)
+        workers = None
+        if self._workers is not None:
+            workers = {"running": self._workers.ready, "of": self._workers.count,
+                       "restarts": self._workers.restarts}
+        ok = table_ok and all(s["healthy"] for s in streams) and (
+            workers is None or workers["running"] == workers["of"])
         body = {"ok": ok,
                 "dataStore": {"kind": self._store.kind, "description": self._store.describe(),
                               "endpoint": self._store.endpoint, "table": self._store.table,
                               "reachable": table_ok,
                               "snapshot": self._snapshots.status if self._snapshots else None},
                 "streams": streams,
-                "websockets": len(self._connections)}
+                "websockets": len(self._connections),
+                "workers": workers}
         return web.json_response(body, status=200 if ok else 503,
                                  headers={"Cache-Control": "no-store"})
 
