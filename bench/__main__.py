@@ -131,6 +131,14 @@ def _streamer(quick):
     return streamer.markdown(result), streamer.facts(result)
 
 
+@section("11. Bandwidth-aware mesh: six pages")
+def _mesh(quick):
+    from bench import mesh
+
+    result = mesh.run(quick)
+    return mesh.markdown(result), mesh.facts(result)
+
+
 def _verdict(value, goal, text, lower_is_better=True) -> str:
     if value is None:
         return "not measured in this run"
@@ -153,6 +161,13 @@ def _recorder_verdict(cpu, lag) -> str:
         return _verdict(None, 1, "")
     return _verdict(max(cpu / 0.5, lag / 2.0), 1, f"{cpu:.2f} of a core at 6, at most "
                     f"{lag:.2f} s behind (section 9)")
+
+
+def _mesh_verdict(ratio, kept) -> str:
+    """The ratio's goal, and missed outright when the main view lost resolution."""
+    if ratio is None or kept:
+        return _verdict(ratio, 0.40, "{:.2f}× the unshaped uplink, main view kept (section 11)")
+    return f"missed: the main view's resolution dropped ({ratio:.2f}× the unshaped uplink, section 11)"
 
 
 def targets_table(facts: dict) -> str:
@@ -183,6 +198,8 @@ def targets_table(facts: dict) -> str:
          _recorder_verdict(fact("recorder_cpu_6"), fact("recorder_max_lag"))),
         ("streamer: ≤ 0.5 of one core for a 720p file with one person connected",
          _verdict(fact("streamer_cpu_720p"), 0.5, "{:.2f} of a core (section 10)")),
+        ("mesh: shaped uplink per sender ≤ 0.40 of unshaped, main view's resolution kept",
+         _mesh_verdict(fact("mesh_uplink_ratio"), fact("mesh_main_kept"))),
     ]
     return "\n".join(["## Targets, and what closes the gaps", "",
                       "| target | this run |", "|---|---|"]

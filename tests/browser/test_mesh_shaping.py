@@ -3,7 +3,7 @@ tells every sender how big it shows their camera, and each sender shapes the str
 that page. Read through the page's `window.__parleyMesh` hook: the views sent and received, and
 each peer's RTP figures (getStats outbound-rtp and inbound-rtp)."""
 
-from .conftest import ada_bob_and_cy, wait_remote_videos_playing, wait_until
+from .conftest import ada_bob_and_cy, join, tools_ready, wait_remote_videos_playing, wait_until
 
 RTP = "async () => await window.__parleyMesh.rtp()"
 
@@ -34,6 +34,8 @@ def test_a_thumbnails_received_resolution_drops_below_the_main_views(people, sta
       return b && c && c.height > 0 && b.height > c.height && b.width > c.width && [b, c];
     }""", [bob_id, cy_id])
     assert sizes[1]["height"] <= 240, sizes  # a thumbnail's encoding: at most 180 lines of 720
+    encoding = cy.evaluate(RTP)[ada_id]["out"]["video"]["encoding"]
+    assert encoding["maxBitrate"] <= 150_000 and encoding["maxFramerate"] == 15, encoding
     # the sender shaped only Ada's stream: Cy's camera to Bob (a large grid tile there) is larger
     told(cy, bob_id, "large")
     wait_until(cy, """async ([ada, bob]) => {
@@ -62,7 +64,7 @@ def test_a_hidden_tile_gets_no_video_from_its_sender_while_audio_goes_on(people,
     views_settled(ada, {cy_id: "hidden", bob_id: "large"})
     told(cy, ada_id, "hidden")
     wait_until(cy, FLAT_VIDEO_LIVE_AUDIO, ada_id)  # no video bytes to Ada, audio still flowing
-    assert cy.evaluate(RTP)[ada_id]["out"]["video"]["active"] is False
+    assert cy.evaluate(RTP)[ada_id]["out"]["video"]["encoding"]["active"] is False
     # Cy's camera still goes to Bob, and Bob's to Ada
     wait_until(cy, """async (bob) => {
       const r = await window.__parleyMesh.rtp();
@@ -80,3 +82,26 @@ def test_a_hidden_tile_gets_no_video_from_its_sender_while_audio_goes_on(people,
       return (await window.__parleyMesh.rtp())[cy].in.video.bytes > before;
     }""", cy_id)
     assert ada.errors == [] and bob.errors == [] and cy.errors == []
+
+
+def test_a_page_opened_with_shaping_off_sends_no_views_and_leaves_its_encodings_alone(people, stack, meeting):
+    mid = meeting()
+    ada, bob = people(2)
+    ada.goto(f"/?shaping=off#/{mid}")  # the benchmark's unshaped baseline
+    ada.fill("#display-name", "Ada")
+    ada.click("#join-button")
+    ada.wait_for_selector(".room")
+    ada_id = ada.evaluate("window.__parley.me")
+    bob_id = join(bob, mid, "Bob")
+    tools_ready(ada)
+    tools_ready(bob)
+    wait_remote_videos_playing(ada, 1)
+    views_settled(bob, {ada_id: "large"})  # Bob's page still says how it shows Ada
+    assert ada.evaluate("window.__parleyMesh.shaping") is False
+    assert ada.evaluate("window.__parleyMesh.shown()") == {}
+    assert bob.evaluate("window.__parleyMesh.told()") == {}
+    sent = ada.evaluate(RTP)[bob_id]["out"]["video"]
+    assert sent["bytes"] > 0 and sent["active"] is True
+    assert not {"maxBitrate", "maxFramerate"} & set(sent["encoding"]), sent
+    assert sent["encoding"].get("scaleResolutionDownBy", 1) == 1, sent
+    assert ada.errors == [] and bob.errors == []

@@ -11,8 +11,8 @@ export const shapingOn = () => config.shaping !== false && new URLSearchParams(l
 
 export function bandwidthAwareMesh(room) {
   const on = shapingOn();
-  const views = on && new TileViews(room, (peer, view) => peer?.post('view', {view}));
-  const shaper = on && new Shaper(room);
+  const views = on ? new TileViews(room, (peer, view) => peer?.post('view', {view})) : null;
+  const shaper = on ? new Shaper(room) : null;
   const mesh = {
     peer(peer) { views?.peer(peer); shaper?.apply(peer); },
     view(tk) { shaper?.view(tk.from, tk.data?.view); },
@@ -38,7 +38,8 @@ export function bandwidthAwareMesh(room) {
 }
 
 // {pid: {out: {video, audio}, in: {video, audio}}}, each {bytes, width, height, fps, active}: our
-// camera and mic as sent to them, theirs as received (not a screen share's).
+// camera and mic as sent to them (video with its `encoding` parameters), theirs as received
+// (not a screen share's).
 async function rtp(room) {
   const out = {};
   await Promise.all([...room.peers.values()].map(async (peer) => {
@@ -52,6 +53,8 @@ async function rtp(room) {
       mine[side][r.kind] = {bytes: r.bytesSent ?? r.bytesReceived ?? 0, width: r.frameWidth || 0,
         height: r.frameHeight || 0, fps: r.framesPerSecond || 0, active: r.active};
     });
+    const encoding = peer.transceivers.video?.sender.getParameters().encodings?.[0];
+    if (mine.out.video && encoding) mine.out.video.encoding = {...encoding};
     out[peer.id] = mine;
   }));
   return out;
