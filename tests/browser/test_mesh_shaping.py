@@ -34,8 +34,12 @@ def test_a_thumbnails_received_resolution_drops_below_the_main_views(people, sta
       return b && c && c.height > 0 && b.height > c.height && b.width > c.width && [b, c];
     }""", [bob_id, cy_id])
     assert sizes[1]["height"] <= 240, sizes  # a thumbnail's encoding: at most 180 lines of 720
-    encoding = cy.evaluate(RTP)[ada_id]["out"]["video"]["encoding"]
-    assert encoding["maxBitrate"] <= 150_000 and encoding["maxFramerate"] == 15, encoding
+    sent = cy.evaluate(RTP)[ada_id]["out"]
+    assert sent["video"]["encoding"]["maxBitrate"] <= 150_000, sent
+    assert sent["video"]["encoding"]["maxFramerate"] == 15, sent
+    # audio first: the microphone's encoding goes at high priority
+    audio = sent["audio"]["encoding"]
+    assert (audio.get("priority"), audio.get("networkPriority")) == ("high", "high"), audio
     # the sender shaped only Ada's stream: Cy's camera to Bob (a large grid tile there) is larger
     told(cy, bob_id, "large")
     wait_until(cy, """async ([ada, bob]) => {

@@ -38,7 +38,7 @@ export function bandwidthAwareMesh(room) {
 }
 
 // {pid: {out: {video, audio}, in: {video, audio}}}, each {bytes, width, height, fps, active}: our
-// camera and mic as sent to them (video with its `encoding` parameters), theirs as received
+// camera and mic as sent to them (with their `encoding` parameters), theirs as received
 // (not a screen share's).
 async function rtp(room) {
   const out = {};
@@ -53,8 +53,10 @@ async function rtp(room) {
       mine[side][r.kind] = {bytes: r.bytesSent ?? r.bytesReceived ?? 0, width: r.frameWidth || 0,
         height: r.frameHeight || 0, fps: r.framesPerSecond || 0, active: r.active};
     });
-    const encoding = peer.transceivers.video?.sender.getParameters().encodings?.[0];
-    if (mine.out.video && encoding) mine.out.video.encoding = {...encoding};
+    for (const kind of ['audio', 'video']) {
+      const encoding = peer.transceivers[kind]?.sender.getParameters().encodings?.[0];
+      if (mine.out[kind] && encoding) mine.out[kind].encoding = {...encoding};
+    }
     out[peer.id] = mine;
   }));
   return out;
