@@ -116,8 +116,10 @@ def meeting_run(browser, base, n, shaped, seconds) -> dict:
             with contextlib.suppress(PlaywrightTimeout):
                 page.wait_for_function(_PLAYING, arg=n - 1)
         mains = {ids[i]: ids[(i + 1) % n] for i in range(n)}
-        for page, me in zip(pages, ids, strict=True):
-            page.click(f'.tile[data-pid="{mains[me]}"]')
+        for page, me in zip(pages, ids, strict=True):  # a click on the tile pins it (ui/stage.js)
+            tile = f'.tile[data-pid="{mains[me]}"]'
+            page.wait_for_selector(tile, state="attached")
+            page.evaluate("(sel) => document.querySelector(sel).click()", tile)
         if shaped:  # every page has told every sender, and each sender has heard
             for page in pages:
                 with contextlib.suppress(PlaywrightTimeout):
