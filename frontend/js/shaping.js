@@ -6,9 +6,11 @@
 //   thumbnail  at most THUMB_HEIGHT lines, THUMB_BPS, 15 fps
 //   hidden     no video at all (`active: false`)
 // A peer that has not said yet is treated as large. Audio always wins: its encoding is sent with
-// priority and network priority "high", and video is held to the available outgoing bitrate
-// (the selected candidate pair's estimate) less AUDIO_BPS; for the main view only while the
-// encoder is held back for bandwidth, so the cap never slows the estimate's first climb.
+// priority and network priority "high", and a large tile's or a thumbnail's video is held to
+// the available outgoing bitrate (the selected candidate pair's estimate) less AUDIO_BPS. The
+// main view is not capped: the browser already gives audio its share first within a connection,
+// and a cap there held the main view's resolution down on a slow estimate (an estimate grows
+// only with what is sent).
 // The wanted parameters are compared with the sender's every second and set again when they
 // differ: a new sender or transceiver after a renegotiation, a camera turned on, or a new view.
 
@@ -17,19 +19,19 @@ const LARGE_BPS = 600e3;
 const THUMB_HEIGHT = 180;
 const THUMB_BPS = 150e3;
 const THUMB_FPS = 15;
-const AUDIO_BPS = 64e3; // what Opus may take, kept out of the video's share
+const AUDIO_BPS = 40e3; // what Opus takes with its packets' overhead, kept out of the video's share
 const FLOOR_BPS = 50e3; // never squeeze video below this: the estimate recovers from there
 const EVERY = 1000;
 
 // The encoding `view` wants for a source `height` lines high, with `budget` bits/s left for video
-// (or null: not measured) and `limited`: the encoder is held back for bandwidth now.
-export function encodingFor(view, height, budget, limited) {
+// (or null: not measured).
+export function encodingFor(view, height, budget) {
   if (view === 'hidden') return {active: false};
   const h = height || 480;
   const want = {main: {scale: 1}, large: {scale: h / LARGE_HEIGHT, bps: LARGE_BPS, fps: 30},
     thumbnail: {scale: h / THUMB_HEIGHT, bps: THUMB_BPS, fps: THUMB_FPS}}[view] || {scale: 1};
   let bps = want.bps;
-  if (budget != null && (view !== 'main' || limited)) bps = Math.min(bps ?? Infinity, Math.max(FLOOR_BPS, budget));
+  if (budget != null && view !== 'main') bps = Math.min(bps ?? Infinity, Math.max(FLOOR_BPS, budget));
   const out = {active: true, scaleResolutionDownBy: Math.max(1, Math.round(want.scale * 100) / 100)};
   if (bps !== undefined) out.maxBitrate = Math.round(bps);
   if (want.fps) out.maxFramerate = want.fps;
@@ -57,21 +59,18 @@ export class Shaper {
 
   gone(pid) { this.views.delete(pid); }
 
-  // Each tick's getStats reports (ui/speaker.js): the estimate of what may be sent to each peer,
-  // and whether our video to them is held back for bandwidth.
+  // Each tick's getStats reports (ui/speaker.js): the estimate of what may be sent to each peer.
   stats(reports) {
     for (const [peer, report] of reports) {
       let pair;
-      let limited = false;
       report.forEach((r) => {
         if (r.type === 'transport' && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId);
-        if (r.type === 'outbound-rtp' && r.kind === 'video' && r.qualityLimitationReason === 'bandwidth') limited = true;
       });
       report.forEach((r) => {
         if (!pair && r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r;
       });
       const available = pair?.availableOutgoingBitrate;
-      this.measured.set(peer.id, {budget: available ? available - AUDIO_BPS : null, limited});
+      this.measured.set(peer.id, available ? available - AUDIO_BPS : null);
     }
   }
 
@@ -87,8 +86,8 @@ export class Shaper {
       : {priority: 'high', networkPriority: 'high'}));
     const track = video?.sender.track;
     if (!track || track.kind !== 'video') return;
-    const {budget = null, limited = false} = this.measured.get(peer.id) || {};
-    const want = encodingFor(this.views.get(peer.id) || 'large', track.getSettings().height, budget, limited);
+    const want = encodingFor(this.views.get(peer.id) || 'large', track.getSettings().height,
+      this.measured.get(peer.id) ?? null);
     this.set(video.sender, (enc) => (same(enc, want) ? null : want));
   }
 
