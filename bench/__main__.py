@@ -131,6 +131,14 @@ def _streamer(quick):
     return streamer.markdown(result), streamer.facts(result)
 
 
+@section("11. Bandwidth-aware mesh: six pages")
+def _mesh(quick):
+    from bench import mesh
+
+    result = mesh.run(quick)
+    return mesh.markdown(result), mesh.facts(result)
+
+
 @section("12. Join through TURN only vs direct")
 def _turn_first_frame(quick):
     from bench import turn_first_frame
@@ -163,6 +171,13 @@ def _recorder_verdict(cpu, lag) -> str:
                     f"{lag:.2f} s behind (section 9)")
 
 
+def _mesh_verdict(ratio, kept) -> str:
+    """The ratio's goal, and missed outright when the main view lost resolution."""
+    if ratio is None or kept:
+        return _verdict(ratio, 0.40, "{:.2f}× the unshaped uplink, main view kept (section 11)")
+    return f"missed: the main view's resolution dropped ({ratio:.2f}× the unshaped uplink, section 11)"
+
+
 def targets_table(facts: dict) -> str:
     """The goals of the benchmark issue against this run's figures."""
     fact = facts.get
@@ -191,6 +206,8 @@ def targets_table(facts: dict) -> str:
          _recorder_verdict(fact("recorder_cpu_6"), fact("recorder_max_lag"))),
         ("streamer: ≤ 0.5 of one core for a 720p file with one person connected",
          _verdict(fact("streamer_cpu_720p"), 0.5, "{:.2f} of a core (section 10)")),
+        ("mesh: shaped uplink per sender ≤ 0.40 of unshaped, main view's resolution kept",
+         _mesh_verdict(fact("mesh_uplink_ratio"), fact("mesh_main_kept"))),
     ]
     return "\n".join(["## Targets, and what closes the gaps", "",
                       "| target | this run |", "|---|---|"]

@@ -27,7 +27,7 @@ MEETING = _view_schema(MEETING_VIEW)
 PARTICIPANT = _view_schema(PARTICIPANT_VIEW)
 TICKET = {"type": "object", "required": ["id", "from", "to", "kind", "sentAt"],
           "properties": {"id": {"type": "string", "pattern": "^[0-9]{12}$"}, "from": _ID,
-                         "to": _ID, "kind": {"enum": ["description", "candidates", "bye"]},
+                         "to": _ID, "kind": {"enum": list(schemas.TICKET_KINDS)},
                          "data": {}, "sentAt": _TIME}}
 MESSAGE = {"type": "object", "required": ["id", "from", "fromName", "to", "toName", "text",
                                            "sentAt"],

@@ -102,6 +102,20 @@ ICE_CANDIDATE = {
     },
 }
 
+# What a ticket carries: a peer connection's description or candidates, a goodbye, or how the
+# sender shows the recipient's video (`view`), so the recipient can shape what it sends them.
+TICKET_KINDS = ("description", "candidates", "bye", "view")
+
+# How big a receiver shows a sender's camera: the main view, a large tile, a thumbnail, or not
+# at all (off-screen, tab hidden). The sender picks resolution, frame rate and bitrate from it.
+TILE_VIEWS = ("main", "large", "thumbnail", "hidden")
+TILE_VIEW = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["view"],
+    "properties": {"view": {"enum": list(TILE_VIEWS)}},
+}
+
 # A sender's idempotency key for one ticket: a retry with the same key gets the ticket
 # the first try stored. Length first, so an over-long key is told so, not "not allowed".
 TICKET_KEY = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9_-]+$"}
@@ -112,7 +126,7 @@ POST_TICKET = {
     "required": ["to", "kind"],
     "properties": {
         "to": {"type": "string", "pattern": ID_PATTERN},
-        "kind": {"enum": ["description", "candidates", "bye"]},
+        "kind": {"enum": list(TICKET_KINDS)},
         "data": {},
         "key": TICKET_KEY,
     },
@@ -124,6 +138,8 @@ POST_TICKET = {
              "data": {"type": "array", "minItems": 1, "maxItems": 100, "items": ICE_CANDIDATE}}}},
         {"if": {"properties": {"kind": {"const": "bye"}}},
          "then": {"properties": {"data": {"type": "null"}}}},
+        {"if": {"properties": {"kind": {"const": "view"}}},
+         "then": {"required": ["data"], "properties": {"data": TILE_VIEW}}},
     ],
 }
 

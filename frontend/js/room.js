@@ -111,7 +111,9 @@ export class Room {
 
   onTicket(tk) {
     if (this.gone.has(tk.from) || this.closed) return;
-    if (tk.kind === 'bye') this.drop(tk.from, 'left'); else this.peer(tk.from).handle(tk);
+    if (tk.kind === 'bye') this.drop(tk.from, 'left');
+    else if (tk.kind === 'view') this.tell('view', tk); // how they show our camera: ui/mesh.js
+    else this.peer(tk.from).handle(tk);
   }
 
   onEvent(ev) {

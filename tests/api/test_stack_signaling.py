@@ -70,3 +70,22 @@ def test_a_ticket_comes_straight_from_the_handler_and_again_from_the_stream(stac
 
         bob_ws.wait_for(lambda e: all(copies()[t["id"]] >= 2 for t in sent))
         assert copies() == {t["id"]: 2 for t in sent}
+
+
+def test_a_view_ticket_on_the_socket_reaches_the_sender_and_a_bad_one_is_an_error_frame(stack):
+    """The page tells the one whose camera it shows how big it shows it (kind `view`); a
+    malformed view is refused on the socket with the REST route's code, and nothing is stored."""
+    rest = Rest(stack.api)
+    mid = rest.create("Views")["meeting"]["id"]
+    ada, bob = rest.join(mid, "Ada"), rest.join(mid, "Bob")
+    with ada.connect() as ada_ws, bob.connect() as bob_ws:
+        bad = {"action": "ticket", "to": bob.pid, "kind": "view", "data": {"view": "enormous"}, "key": "bad"}
+        ada_ws.send(bad)
+        refused = ada_ws.wait_for(lambda e: e.get("event") == "error" and e.get("key") == "bad")
+        assert refused["error"]["code"] == "invalid_request"
+        ada_ws.send({"action": "ticket", "to": bob.pid, "kind": "view", "data": {"view": "thumbnail"},
+                     "key": "good"})
+        stored = ada_ws.wait_for(lambda e: e.get("event") == "ticket-stored" and e["key"] == "good")
+        got = bob_ws.wait_for(ticket(stored["ticket"]["id"]))["ticket"]
+        assert (got["from"], got["kind"], got["data"]) == (ada.pid, "view", {"view": "thumbnail"})
+        assert [t["id"] for t in bob.replay()] == [stored["ticket"]["id"]]

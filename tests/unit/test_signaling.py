@@ -82,6 +82,12 @@ def test_malformed_tickets_are_400_and_store_nothing(client, meeting):
         {"to": to, "kind": "candidates", "data": [{"candidate": 5}]},
         {"to": to, "kind": "bye", "data": {"x": 1}},
         {"to": to, "kind": "telepathy"},
+        {"to": to, "kind": "view"},
+        {"to": to, "kind": "view", "data": None},
+        {"to": to, "kind": "view", "data": {}},
+        {"to": to, "kind": "view", "data": {"view": "huge"}},
+        {"to": to, "kind": "view", "data": {"view": "main", "width": 1920}},
+        {"to": to, "kind": "view", "data": ["main"]},
         {"to": 7, "kind": "bye"},
         {"kind": "bye"},
     ]
@@ -89,6 +95,17 @@ def test_malformed_tickets_are_400_and_store_nothing(client, meeting):
         resp = _post(client, mid, alice["token"], body)
         assert (resp.status, resp.json["error"]["code"]) == (400, "invalid_request"), body
     assert client.call("GET", f"/meetings/{mid}/tickets", token=bob["token"]).json["tickets"] == []
+
+
+def test_a_view_ticket_reaches_its_recipient_with_its_view(client, meeting):
+    mid, alice, bob = _pair(client, meeting)
+    for view in ("main", "large", "thumbnail", "hidden"):
+        resp = _post(client, mid, alice["token"], {"to": bob["participant"]["id"], "kind": "view",
+                                                   "data": {"view": view}})
+        assert resp.status == 202, resp.json
+    tickets = client.call("GET", f"/meetings/{mid}/tickets", token=bob["token"]).json["tickets"]
+    assert [(t["kind"], t["data"]["view"], t["from"]) for t in tickets] == [
+        ("view", v, alice["participant"]["id"]) for v in ("main", "large", "thumbnail", "hidden")]
 
 
 def test_replay_rejects_a_malformed_cursor(client, meeting):

@@ -84,6 +84,8 @@ def test_one_key_over_rest_and_socket_is_one_ticket(client, sockets):
 
 @pytest.mark.parametrize("change,code", [
     ({"kind": "telepathy"}, "invalid_request"),
+    ({"kind": "view", "data": {"view": "sideways"}}, "invalid_request"),
+    ({"kind": "view", "data": None}, "invalid_request"),
     ({"key": "no spaces"}, "invalid_request"),
     ({"extra": 1}, "invalid_request"),
     ({"data": {"type": "offer", "sdp": "a" * (17 * 1024)}}, "payload_too_large"),

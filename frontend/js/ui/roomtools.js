@@ -1,9 +1,10 @@
 // The room's tools that the first painted room does not need, loaded with import() right
 // after it: chat, raised hands, reactions, screen share, the main view and active speaker,
-// connection quality and ICE recovery when the network comes back, keyboard shortcuts, with
-// their words and styles. room.js tells them what it hears (`tell`):
+// connection quality and ICE recovery when the network comes back, the bandwidth-aware mesh,
+// keyboard shortcuts, with their words and styles. room.js tells them what it hears (`tell`):
 // person(p) after every change to someone, gone(pid), self(p) when someone else changed us,
-// event(ev) for chat and reactions, peer(peer) for a new connection, screen({pid, stream})
+// event(ev) for chat and reactions, peer(peer) for a new connection, view(ticket) when someone
+// says how they show our camera, screen({pid, stream})
 // when someone's screen share starts or stops, resync() after the socket came back, close().
 import {PATHS, h} from './dom.js';
 import {t, addWords} from '../i18n.js';
@@ -22,6 +23,7 @@ import {Moderation} from './moderation.js';
 import {Polls} from './polls.js';
 import {Recording} from './recording.js';
 import {PlayMedia} from './playmedia.js';
+import {bandwidthAwareMesh} from './mesh.js';
 import words from '../i18n.room.js';
 
 Object.assign(PATHS, {
@@ -70,10 +72,11 @@ export async function roomTools(room) {
   const stage = new Stage(view.grid, me, (tile) => useOutput([tile.video])); // the chosen speaker
   const share = new ScreenShare(room, (stream) => showScreen(me, stream));
   const quality = new Quality(room); // bars on each remote tile, "your connection is poor"
+  const mesh = bandwidthAwareMesh(room); // each peer's video shaped for how they show it
   const speakers = new SpeakerWatch(room, {
     onSpeaking: (pid, on) => view.grid.tiles.get(pid)?.el.classList.toggle('speaking', on),
     onSpeaker: (pid) => stage.setSpeaker(pid),
-    onStats: (reports) => quality.stats(reports), // the same getStats reports
+    onStats: (reports) => { quality.stats(reports); mesh.stats(reports); }, // the same getStats reports
   });
   const recover = recovery(room); // ICE restarts when the network is back
   function showScreen(pid, stream) { // a tile of its own, the main view for the others
@@ -128,10 +131,15 @@ export async function roomTools(room) {
     person,
     gone(pid) {
       hands.gone(pid);
+      mesh.gone(pid);
       showScreen(pid, null);
       chat.people();
     },
-    peer: (peer) => room.screen && shareTo(peer, room.screen),
+    peer(peer) {
+      mesh.peer(peer);
+      if (room.screen) shareTo(peer, room.screen);
+    },
+    view: (tk) => mesh.view(tk),
     screen: ({pid, stream}) => showScreen(pid, stream),
     self(p) { // someone else changed me: a host lowered my hand, or my role changed
       hands.loweredByHost(p);
@@ -157,6 +165,7 @@ export async function roomTools(room) {
     },
     resync() { // the socket is back
       recover.recover();
+      mesh.resync();
       chat.catchUp();
       media.load();
     },
@@ -170,6 +179,7 @@ export async function roomTools(room) {
       share.stop(true);
       speakers.close();
       quality.destroy();
+      mesh.close();
       recover.close();
       stage.close();
     },
