@@ -42,12 +42,19 @@ def import_media() -> threading.Thread:
     return thread
 
 
-def _open(url: str, future: concurrent.futures.Future) -> None:
-    try:
-        from .source import open_container  # PyAV: imported here if not yet
-        future.set_result(open_container(url, live=False))
-    except BaseException as err:
-        future.set_exception(err)
+def begin_opening(url: str) -> concurrent.futures.Future:
+    """Open a file's source on a daemon thread: the future's result is the container, or
+    the opener's error (a SourceError with the reason for the host)."""
+    future = concurrent.futures.Future()
+
+    def run():
+        try:
+            from .source import open_container  # PyAV: imported here if not yet
+            future.set_result(open_container(url, live=False))
+        except BaseException as err:
+            future.set_exception(err)
+    threading.Thread(target=run, name="streamer-open", daemon=True).start()
+    return future
 
 
 @dataclass
@@ -110,7 +117,5 @@ async def start(config: BotConfig, stream_id: str, options: StreamOptions) -> Ea
         return early
     url = early.stream.get("sourceUrl")
     if url and not options.live and early.stream.get("state") not in OVER:
-        early.url, early.opening = url, concurrent.futures.Future()
-        threading.Thread(target=_open, args=(url, early.opening),
-                         name="streamer-open", daemon=True).start()
+        early.url, early.opening = url, begin_opening(url)
     return early
