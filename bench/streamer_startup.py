@@ -202,7 +202,7 @@ def import_seconds() -> tuple[float, float]:
     """A fresh Python importing the streamer bot: (its whole run, the imports alone), s."""
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", "import time; t = time.perf_counter(); "
-                           "import bots.streamer.__main__; print(time.perf_counter() - t)"],
+                           "import bots.streamer.bot; print(time.perf_counter() - t)"],
                           cwd=ROOT, check=True, capture_output=True, text=True)
     return time.monotonic() - started, float(proc.stdout)
 
@@ -242,10 +242,11 @@ def _median(values: list) -> float:
 # Where the time goes: (what, from, to) between stages of one run; `from` may be a tuple
 # (the later of them), 0 is the POST being sent.
 SPANS = [("the route, until the launcher's process exists", 0, "process"),
-         ("Python starting, importing the bot, its REST join", "process", "joined"),
-         ("offer, answer, ICE and DTLS", "joined", "connected"),
-         ("in parallel: reading the stream, opening the source, its first media, the report",
-          "joined", "playing"),
+         ("Python starting, its REST join (the media modules importing meanwhile)",
+          "process", "joined"),
+         ("the rest of the imports, offer, answer, ICE and DTLS", "joined", "connected"),
+         ("in parallel: the source opening (a file's begun at the join), its first media, "
+          "the report", "joined", "playing"),
          ("from both of those to the clip's first picture shown", ("connected", "playing"), "clip")]
 
 
@@ -257,13 +258,14 @@ def _span(times: dict, start, end) -> float | None:
 
 
 CUTS = """What would cut it. The bot's own start is the largest part: a fresh Python
-importing aiortc, PyAV and numpy, then its REST join; a streamer kept warm (a process
-that has imported the bot and waits for its job) takes most of it away, and in AWS the
-same holds for a Fargate task, whose start (tens of seconds, not in this local figure)
-dwarfs the rest. Then a few steps of a few hundred ms each. The source: the bot reads its
-stream and opens the source only once it has joined; doing both while it joins overlaps
-them with the join. Negotiation: the offer leaves after the join, then aiortc's ICE
-checks and DTLS handshake run in Python. The first picture: a VP8 keyframe of 1280×720
+importing aiortc, PyAV and numpy. The bot joins, reads its stream and begins to open a
+file's source while those are still importing (bots/streamer/early.py), so its
+participant-joined comes before its imports are done and the rest of them is counted
+in "joined → connected"; a streamer kept warm (a process that has imported the bot and
+waits for its job) would take most of it away, and in AWS the same holds for a Fargate
+task, whose start (tens of seconds, not in this local figure) dwarfs the rest.
+Negotiation: the offer leaves once the bot is made, then aiortc's ICE checks and DTLS
+handshake run in Python. The first picture: a VP8 keyframe of 1280×720
 encoded on the bot's executor, sent and decoded."""
 
 

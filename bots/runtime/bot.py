@@ -84,8 +84,9 @@ class Bot:
         if self._stopping is not None:
             self._stopping.set()
 
-    async def run(self) -> int:
-        """Join, negotiate with everyone until asked to stop, leave; the exit code."""
+    async def run(self, joined: dict | None = None) -> int:
+        """Join (`joined`: the answer of a join already made with this bot's `api`),
+        negotiate with everyone until asked to stop, leave; the exit code."""
         self._stopping = asyncio.Event()
         self._events = asyncio.Queue()
         if self.stop_reason:
@@ -93,7 +94,7 @@ class Bot:
         handled = self._handle_signals()
         try:
             try:
-                join = await self._join()
+                join = await self._join(joined)
             except ApiError as err:
                 log.error("could not join meeting %s: %s", self.config.meeting, err)
                 return 1
@@ -122,9 +123,10 @@ class Bot:
                 pass
         return handled
 
-    async def _join(self) -> dict:
-        name = self.config.name or self.display_name
-        join = await self.api.join(self.config.meeting, name, self.config.token)
+    async def _join(self, join: dict | None = None) -> dict:
+        if join is None:
+            name = self.config.name or self.display_name
+            join = await self.api.join(self.config.meeting, name, self.config.token)
         if join.get("waiting"):  # a guest join into a lobby
             self.api.token = join.get("token")
             await self._leave_quietly()

@@ -50,7 +50,10 @@ def open_container(url: str, live: bool, timeouts: Timeouts = Timeouts()):
     if scheme not in SCHEMES:
         raise SourceError(f"a source must be an {', '.join(SCHEMES)} URL, not {scheme or 'a path'}")
     try:
-        container = av.open(url, options=options(url, live, timeouts),
+        # container_options, not options: PyAV copies `options` for each stream the
+        # source has when opened, and frees a copy for each it has after probing; an
+        # RTMP (FLV) source has none until probed, and that crashes the process.
+        container = av.open(url, container_options=options(url, live, timeouts),
                             timeout=(timeouts.open, timeouts.read))
     except Exception as err:
         raise SourceError(describe(err, opening=True, timeout=timeouts.open)) from None

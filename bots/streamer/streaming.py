@@ -31,8 +31,10 @@ STOP = {"action": "stop"}
 
 class Streaming:
     def __init__(self, api, stream_id: str, options: StreamOptions, player: Player, *,
-                 progress_every: float = PROGRESS_EVERY, refresh_every: float = REFRESH_EVERY):
-        """api: get() -> stream, report(body, retry=False) -> stream (stream_api.StreamApi)."""
+                 progress_every: float = PROGRESS_EVERY, refresh_every: float = REFRESH_EVERY,
+                 first: dict | None = None):
+        """api: get() -> stream, report(body, retry=False) -> stream (stream_api.StreamApi);
+        first: the stream as already read (the bot's early start), used instead of a get()."""
         self.api, self.id, self.options, self.player = api, stream_id, options, player
         self.progress_every, self.refresh_every = progress_every, refresh_every
         self.outcome: str | None = None  # ended | stopped | failed
@@ -43,6 +45,7 @@ class Streaming:
         self._requests: asyncio.Queue = asyncio.Queue()
         self._task: asyncio.Task | None = None
         self._final: asyncio.Future | None = None
+        self._first = first
 
     # -- the bot's side ------------------------------------------------------------------
 
@@ -80,8 +83,9 @@ class Streaming:
     # -- the stream's task ------------------------------------------------------------------
 
     async def _run(self) -> None:
+        stream, self._first = self._first, None
         try:
-            stream = await self.api.get()
+            stream = stream or await self.api.get()
         except ApiError as err:
             self._failed(f"the stream could not be read: {err.code}")
             return

@@ -5,7 +5,7 @@ made while it was still in, and the exit code that says how it went."""
 
 import time
 
-from bots.streamer.__main__ import StreamerBot
+from bots.streamer.bot import StreamerBot
 from bots.streamer.options import StreamOptions
 from tests.api.stack_client import Rest
 

@@ -6,7 +6,7 @@ advances in real time, the sound is not silent, and a pause holds the picture.""
 
 import pytest
 
-from bots.streamer.__main__ import StreamerBot
+from bots.streamer.bot import StreamerBot
 from bots.streamer.options import StreamOptions
 from harness.clips import FPS
 from tests.api.stack_client import Rest

@@ -1,5 +1,5 @@
 """The streamer's media pipeline on its own: a real source over HTTP (the numbered test
-clip, a live HLS stream written while it plays, broken and unreachable sources) through
+clip, a live HLS stream written while it plays, a live RTMP stream, broken and unreachable sources) through
 FFmpeg, the playback clock and the two outgoing tracks, read as a peer's sender reads
 them. Positions are read back from the pictures' frame numbers."""
 
@@ -13,6 +13,7 @@ from bots.streamer.decoder import fit
 from bots.streamer.player import PlaybackError, Player, Timing
 from bots.streamer.source import Timeouts
 from harness.clips import FPS, LiveHls
+from harness.rtmp import LiveRtmp
 from tests.bots.aio import run_async
 
 from . import streamer_media
@@ -175,6 +176,27 @@ def test_a_live_hls_stream_written_while_it_plays_starts_near_the_live_edge(tmp_
     assert state == "playing" and duration is None and not seekable
     assert played == pytest.approx(4.0, abs=0.7)  # seconds played
     assert not paused and not sought  # live: neither pauses nor seeks
+
+
+def test_a_live_rtmp_stream_plays_from_where_it_is_when_the_player_connects():
+    async def scenario(make):
+        with LiveRtmp() as live:
+            await asyncio.sleep(2.0)
+            player = make(live=True)
+            at_start = live.frame
+            await player.start(live.url)
+            watch = Watch(player)
+            await asyncio.sleep(4.0)
+            watch.close()
+            return (watch, at_start, live.frame, player.state, player.duration, player.seekable,
+                    player.pause())
+    watch, at_start, at_end, state, duration, seekable, paused = play(scenario)
+    numbers = watch.numbers()
+    # from the keyframe after it connected (one a second), not from the stream's start
+    assert at_start <= numbers[0] <= at_start + 2 * FPS
+    assert numbers == sorted(numbers) and numbers[-1] - numbers[0] >= 3 * FPS
+    assert at_end - numbers[-1] < 3 * FPS  # keeping up
+    assert state == "playing" and duration is None and not seekable and not paused
 
 
 @pytest.mark.parametrize("source, reason", [

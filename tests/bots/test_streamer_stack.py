@@ -4,7 +4,9 @@ to the stack's S3 (the bot reads it through its presigned GET): the frame number
 its tile advance in real time, the sound is not silent, a pause holds the picture, a
 stop takes the tile away. Watched by a runtime bot joined as a guest that reads the
 frame numbers it decodes: the streamer's process killed mid-way and started again with
-the same environment resumes within 2 s of the position it saved. A corrupt file and
+the same environment resumes within 2 s of the position it saved. A live RTMP source on
+this machine (accepted: the local stack allows private addresses) plays into the
+meeting, its numbers advancing from where the source was. A corrupt file and
 an unreachable URL reach the host as `failed` with a reason within 10 s.
 
 These need the server's stream routes; where the stack answers 404 `not_found` for
@@ -22,6 +24,7 @@ import pytest
 import urllib3
 
 from harness.clips import FPS
+from harness.rtmp import LiveRtmp
 from harness.stack import ROOT, running_stack
 from tests.api.stack_client import Rest, event
 from tests.browser import conftest as browser_suite
@@ -130,6 +133,30 @@ def test_a_killed_streamer_restarted_with_resume_goes_on_near_the_saved_position
             restarted.wait(30)
     stream = _stream(rest, mid, sid, host.token)
     assert stream["state"] == "ended" and stream["position"] == pytest.approx(6.0, abs=0.2)
+
+
+def test_a_live_rtmp_source_plays_into_the_meeting_from_where_it_is(streaming_stack, run_bot):
+    stack, _ = streaming_stack
+    rest, mid, host = _meeting(stack)
+    viewer = run_bot(Viewer(config_for(stack, mid)))
+    viewer.wait_until(lambda bot: bot.me, "the viewer joined")
+    with LiveRtmp() as live:
+        at_start = live.frame
+        reply = _start(rest, mid, host.token, {"source": live.url, "mode": "live",
+                                               "title": "Match"})
+        assert reply.status == 201, reply.json
+        sid = reply.json["stream"]["id"]
+        stream = _until(lambda: (s := _stream(rest, mid, sid, host.token))["state"] != "starting"
+                        and s, "the streamer's first report")
+        assert stream["state"] == "playing" and stream.get("duration") is None, stream
+        viewer.wait_until(lambda bot: len(set(bot.numbers())) > 2 * FPS, "pictures that advance")
+        numbers = viewer.call(lambda: viewer.bot.numbers())
+        assert numbers[0] >= at_start and numbers == sorted(numbers)
+        assert live.frame - numbers[-1] < 5 * FPS  # live: close behind the source
+        assert rest.call("DELETE", f"/meetings/{mid}/streams/{sid}", None,
+                         host.token).status == 202
+        _until(lambda: _stream(rest, mid, sid, host.token)["state"] == "ended", "ended")
+    _until(lambda: _streamer_process(sid) is None, "the streamer's process gone", 30)
 
 
 @pytest.mark.parametrize("source", ["corrupt", "unreachable"])
