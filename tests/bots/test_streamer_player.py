@@ -171,10 +171,10 @@ def test_a_live_hls_stream_written_while_it_plays_starts_near_the_live_edge(tmp_
     numbers = watch.numbers()
     # the live edge, as HLS defines it (three segments back), not the playlist's start
     assert at_start - 4.5 * FPS <= numbers[0] <= at_start
-    assert numbers == sorted(numbers) and numbers[-1] - numbers[0] >= 3 * FPS
+    assert numbers == sorted(numbers) and numbers[-1] - numbers[0] >= 2 * FPS  # advancing
     assert at_end - numbers[-1] < 5 * FPS  # keeping up
     assert state == "playing" and duration is None and not seekable
-    assert played == pytest.approx(4.0, abs=0.7)  # seconds played
+    assert played == pytest.approx(4.0, abs=1.5)  # seconds played
     assert not paused and not sought  # live: neither pauses nor seeks
 
 
@@ -194,7 +194,7 @@ def test_a_live_rtmp_stream_plays_from_where_it_is_when_the_player_connects():
     numbers = watch.numbers()
     # from the keyframe after it connected (one a second), not from the stream's start
     assert at_start <= numbers[0] <= at_start + 2 * FPS
-    assert numbers == sorted(numbers) and numbers[-1] - numbers[0] >= 3 * FPS
+    assert numbers == sorted(numbers) and numbers[-1] - numbers[0] >= 2 * FPS  # advancing
     assert at_end - numbers[-1] < 3 * FPS  # keeping up
     assert state == "playing" and duration is None and not seekable and not paused
 
