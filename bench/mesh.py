@@ -19,7 +19,7 @@ from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from bench.processes import local_stack, process_cpu_seconds
+from bench.processes import descendants, local_stack, process_cpu_seconds
 from harness import chromium
 from harness.http import fetch
 
@@ -53,29 +53,10 @@ def _post(url, body):
     return json.loads(raw)
 
 
-def _descendants(root: int) -> list[int]:
-    """Every process below `root` (Playwright's driver and the browser it started)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
 def _chromium_cpu() -> dict:
     """CPU seconds so far of this process's Chromium processes: {"renderer": s, "all": s}."""
     total = {"renderer": 0.0, "all": 0.0}
-    for pid in _descendants(os.getpid()):
+    for pid in descendants(os.getpid()):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             if b"chromium" not in cmdline.split(b"\0")[0]:

@@ -52,7 +52,7 @@ def peerjs_server():
 
 
 def descendants(pid: int) -> list[int]:
-    """The process ids of `pid`'s children, theirs, and so on (the stack's workers)."""
+    """The process ids of `pid`'s children, theirs, and so on (a stack's workers and bots)."""
     found, todo = [], [pid]
     while todo:
         for task in Path(f"/proc/{todo.pop()}/task").glob("*"):

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from bench.first_frame import _join, _page, _post
-from bench.processes import local_stack
+from bench.processes import descendants, local_stack
 from harness import chromium
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,19 +128,6 @@ _BASELINE = """async ([src, limit]) => {
 }"""
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (the bots a stack started)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def _started_at(pid: int) -> float | None:
     """When process `pid` started, in seconds of the system clock (to 1/CLK_TCK s)."""
     try:
@@ -161,7 +148,7 @@ def streamer_run(browser, base: str, stack_pid: int, source: str) -> dict:
     """One start-up: a fresh meeting, its host's page, the stream started from the page."""
     created = _post(f"{base}/api/meetings", {"name": "bench start-up"})
     mid = created["meeting"]["id"]
-    before = set(_children(stack_pid))
+    before = set(descendants(stack_pid))
     context, page = _page(browser, base)
     try:
         page.add_init_script(_MARKS)
@@ -177,7 +164,7 @@ def streamer_run(browser, base: str, stack_pid: int, source: str) -> dict:
                                                       "resume": False, "loop": True}, LIMIT_MS])
         if "error" in result:
             raise RuntimeError(f"the stream was not started: {result['error']}")
-        bots = [pid for pid in _children(stack_pid) if pid not in before]
+        bots = [pid for pid in descendants(stack_pid) if pid not in before]
         started = [at for at in map(_started_at, bots) if at is not None]
         if started:
             result["times"]["process"] = (min(started) - result["epoch"] / 1000) * 1000
