@@ -12,6 +12,7 @@ from aioice import stun
 from aioice.turn import create_turn_endpoint
 
 from chalicelib import turn
+from tests.bots.aio import run_async
 
 from .stack_client import Rest
 
@@ -87,7 +88,7 @@ def test_coturn_relays_between_two_allocations_made_with_join_credentials(turn_s
     _, ada = turn_servers(turn_stack, "Ada")
     _, bob = turn_servers(turn_stack, "Bob")
     server = dict(reversed(address(u)) for u in ada["urls"])[transport]
-    heard, a_at, b_at = asyncio.run(relayed_both_ways(
+    heard, a_at, b_at = run_async(lambda: relayed_both_ways(
         server, transport, (ada["username"], ada["credential"]), (bob["username"], bob["credential"])))
     assert heard == {"a": (b"from b", b_at), "b": (b"from a", a_at)}
 
@@ -102,7 +103,7 @@ def refused(server, username, password, transport="udp"):
         relay.close()
         await asyncio.sleep(0.1)
         return None
-    return asyncio.run(attempt())
+    return run_async(attempt)
 
 
 def test_coturn_refuses_expired_and_forged_credentials(turn_stack, turn_secret):

@@ -23,6 +23,7 @@ from chalicelib import turn
 from devserver import coturn
 from scripts.common import load_cfn_yaml
 from scripts.turn import TEMPLATE
+from tests.bots.aio import run_async
 from tests.deploy.conftest import run_cfn_lint
 
 WAIT = 20  # seconds: a ceiling for a slow machine, never a timing assert
@@ -195,7 +196,7 @@ def peer_refusals(port: int, username: str, password: str, peers) -> dict:
         finally:
             relay.close()
             await asyncio.sleep(0.1)
-    return asyncio.run(attempt())
+    return run_async(attempt)
 
 
 def test_coturn_runs_the_hosts_configuration_over_udp_tcp_and_tls(relay_host):
