@@ -10,7 +10,7 @@ export function prejoinView({meeting, onJoin, onBack}) {
   let audio = true;
   let video = true;
   let meter = levelMeter();
-  const track = (kind) => stream.getTracks().find((x) => x.kind === kind);
+  const track = (kind) => stream?.getTracks().find((x) => x.kind === kind); // null once destroyed
 
   const preview = h('video', {class: 'mirror', autoplay: true, muted: true, playsInline: true, i18nLabel: 'camera'});
   const camOff = h('p', {i18n: 'cam_is_off', hidden: true});
