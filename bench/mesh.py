@@ -11,7 +11,6 @@ from /proc, shared out per page) and its main thread's (CDP Performance TaskDura
 """
 
 import contextlib
-import json
 import os
 import statistics
 import time
@@ -19,9 +18,9 @@ from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from bench.processes import descendants, local_stack, process_cpu_seconds
+from bench.first_frame import _page, _post
+from bench.processes import descendants, local_stack, own_cpu_seconds
 from harness import chromium
-from harness.http import fetch
 
 TIMEOUT_MS = 120_000
 # The pages' camera, in both runs: 640×360 instead of the 720p the page asks for. Six pages are
@@ -34,7 +33,6 @@ _CAMERA_SCRIPT = """(() => {
   navigator.mediaDevices.getUserMedia = (c) => gum(c && c.video
     ? {...c, video: {...(typeof c.video === 'object' ? c.video : {}), ...size}} : c);
 })()""".replace("WIDTH", str(CAMERA["width"])).replace("HEIGHT", str(CAMERA["height"]))
-VIEWPORT = {"width": 960, "height": 600}
 
 _PLAYING = """n => {
   const tiles = [...document.querySelectorAll('.tile:not(.self):not(.screen)')];
@@ -47,21 +45,16 @@ _HEARD = """n => Object.keys(window.__parleyMesh.shown()).length === n
 _READ = "async () => await window.__parleyMesh.rtp()"
 
 
-def _post(url, body):
-    status, _, raw = fetch(url, "POST", json.dumps(body).encode(), {"Content-Type": "application/json"})
-    assert status < 400, raw
-    return json.loads(raw)
-
-
 def _chromium_cpu() -> dict:
-    """CPU seconds so far of this process's Chromium processes: {"renderer": s, "all": s}."""
+    """CPU seconds so far of this process's Chromium processes, each counted once (its own
+    time, not its children's): {"renderer": s, "all": s}."""
     total = {"renderer": 0.0, "all": 0.0}
     for pid in descendants(os.getpid()):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             if b"chromium" not in cmdline.split(b"\0")[0]:
                 continue
-            cpu = process_cpu_seconds(pid)
+            cpu = own_cpu_seconds(pid)
         except OSError:
             continue
         total["all"] += cpu
@@ -82,11 +75,9 @@ def meeting_run(browser, base, n, shaped, seconds) -> dict:
     contexts, pages, ids = [], [], []
     try:
         for i in range(n):
-            context = browser.new_context(base_url=base, viewport=VIEWPORT)
-            context.add_init_script(_CAMERA_SCRIPT)
+            context, page = _page(browser, base, _CAMERA_SCRIPT)  # 960×600
+            page.set_default_timeout(TIMEOUT_MS)  # six pages: longer than one join's
             contexts.append(context)
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
             page.goto(f"/{query}#/{mid}")
             page.fill("#display-name", f"p{i}")
             page.click("#join-button")

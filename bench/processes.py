@@ -69,14 +69,18 @@ def _stat(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time process `pid` alone has used so far (from /proc)."""
+    return sum(int(f) for f in _stat(pid)[11:13]) / os.sysconf("SC_CLK_TCK")
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (from /proc), with that of its
     descendants: the running ones, and those that ended and were waited for."""
-    fields = _stat(pid)
-    ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    cpu = sum(int(f) for f in _stat(pid)[11:15]) / os.sysconf("SC_CLK_TCK")  # with cutime, cstime
     for child in descendants(pid):
         try:
-            ticks += sum(int(f) for f in _stat(child)[11:13])
+            cpu += own_cpu_seconds(child)
         except OSError:  # ended meanwhile (and counted in its parent's cutime once waited for)
             pass
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return cpu

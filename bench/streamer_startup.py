@@ -149,9 +149,8 @@ def streamer_run(browser, base: str, stack_pid: int, source: str) -> dict:
     created = _post(f"{base}/api/meetings", {"name": "bench start-up"})
     mid = created["meeting"]["id"]
     before = set(descendants(stack_pid))
-    context, page = _page(browser, base)
+    context, page = _page(browser, base, _MARKS)
     try:
-        page.add_init_script(_MARKS)
         page.goto("/")
         page.evaluate("([k, v]) => sessionStorage.setItem(k, JSON.stringify(v))",
                       [f"parley.host.{mid}", created["hostKey"]])
