@@ -68,13 +68,18 @@ export class TileViews {
     }
   }
 
-  // A new connection to `peer`: say how we show them once it is up, and again whenever it comes
-  // back up (a renegotiation or an ICE restart, or their page reloaded: they may have lost it).
+  // A new connection to `peer` (their page may have reloaded: what we told the old one is gone):
+  // say how we show them now, and again whenever the connection comes back up after its first
+  // time (a renegotiation or an ICE restart). Their page keeps views by person, so one sent
+  // before the connection is up still counts.
   peer(peer) {
     if (this.watched.has(peer)) return;
     this.watched.add(peer);
+    let up = false;
     peer.pc.addEventListener('connectionstatechange', () => {
-      if (peer.pc.connectionState === 'connected') this.resend(peer.id);
+      if (peer.pc.connectionState !== 'connected') return;
+      if (up) this.resend(peer.id);
+      up = true;
     });
     this.resend(peer.id);
   }
