@@ -185,7 +185,7 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
                                                                    "mode": "standard"}))
     if embedded is not None:
         streams_client = DirectStreamReads(
-            streams_client, direct_calls.direct_calls().endpoints[urlsplit(embedded.endpoint).netloc],
+            streams_client, _store_apply(embedded)[1],
             region)
     pollers = [StreamPoller(remote(entry), streams_client, stream_arn, region, waker.event(),
                             resolve_arn=models.stream_arn) for entry in handlers.streams]
@@ -246,15 +246,19 @@ async def serve(sock, listen, store, data_dir=None, kept=None, embedded=None,
     return 0
 
 
+def _store_apply(embedded):
+    """(host:port, apply): the embedded DynamoDB's address and how its calls are answered
+    without HTTP (direct_calls)."""
+    store = urlsplit(embedded.endpoint).netloc
+    return store, direct_calls.direct_calls().endpoints[store]
+
+
 def _start_workers(count, loop, ws_endpoint, embedded):
     """PARLEY_WORKERS processes for the app's handlers, started (not yet ready); None for 0.
     Called on the main thread (see devserver/workers.py)."""
     if not count:
         return None
-    store = apply = None
-    if embedded is not None:
-        store = urlsplit(embedded.endpoint).netloc
-        apply = direct_calls.direct_calls().endpoints[store]
+    store, apply = _store_apply(embedded) if embedded is not None else (None, None)
     workers = Workers(count, loop, ws_endpoint, store, apply)
     workers.spawn()
     return workers

@@ -37,6 +37,16 @@ _ACCOUNTS: dict[str, str] = {}
 _PLAIN = "x-parley-plain-json"  # set on answers `_plain_json` wrote: `_parse_plain` reads them
 
 
+def record_times(answer: dict) -> dict:
+    """A GetRecords answer read as plain JSON, with each record's creation time as the
+    datetime botocore's parser makes of it."""
+    for record in answer.get("Records", ()):
+        change = record.get("dynamodb", {})
+        if "ApproximateCreationDateTime" in change:
+            change["ApproximateCreationDateTime"] = parse_timestamp(change["ApproximateCreationDateTime"])
+    return answer
+
+
 class _Body:
     """The raw body botocore reads from a response (`stream()`, `content`)."""
 
@@ -172,11 +182,7 @@ class DirectCalls:
         if status == 200 and headers.get(_PLAIN):
             parsed = _parse_plain(data, model.output_shape)
             if service == "dynamodbstreams" and model.name == "GetRecords":
-                for record in parsed.get("Records", ()):
-                    change = record.get("dynamodb", {})
-                    if "ApproximateCreationDateTime" in change:
-                        change["ApproximateCreationDateTime"] = parse_timestamp(
-                            change["ApproximateCreationDateTime"])
+                record_times(parsed)
         else:
             parsed = self._parse(response, model, status)
         metadata = parsed.setdefault("ResponseMetadata", {})

@@ -132,6 +132,7 @@ class _Body:
 
 
 def _on_loop(loop) -> bool:
+    """Whether this thread is running `loop` (never, for None: no loop given)."""
     try:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
@@ -149,13 +150,13 @@ class _InProcess:
 
     def answer(self, cid: str, data) -> tuple[int, dict, bytes] | None:
         """A post to connection `cid`; None where it cannot be answered (on the loop)."""
-        if self._loop is not None and _on_loop(self._loop):
+        if _on_loop(self._loop):
             return None
         return self._answer("POST", cid, data.encode() if isinstance(data, str) else data)
 
     def __call__(self, request):
         path = urlsplit(request.url).path
-        if not path.startswith(self._prefix) or (self._loop is not None and _on_loop(self._loop)):
+        if not path.startswith(self._prefix) or _on_loop(self._loop):
             return None  # waiting here for the loop would wait forever: over HTTP instead
         cid = unquote(path[len(self._prefix):])
         body = request.body or b""

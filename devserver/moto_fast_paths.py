@@ -73,7 +73,6 @@ def _cached_conditions(parse):
             return op
         return _Parser(expr, names, values)._make_op_condition(_with_values(tree, values or {}))
 
-    get_filter_expression.cached = True
     return get_filter_expression
 
 

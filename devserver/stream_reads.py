@@ -11,9 +11,10 @@ event (stream_records.py) wants it anyway.
 """
 
 import json
-from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
+
+from .direct_calls import record_times
 
 _TARGET = "DynamoDBStreams_20120810."
 
@@ -33,13 +34,7 @@ class DirectStreamReads:
         return self._call("GetShardIterator", params)
 
     def get_records(self, **params) -> dict:
-        answer = self._call("GetRecords", params)
-        for record in answer.get("Records", ()):
-            change = record.get("dynamodb", {})
-            created = change.get("ApproximateCreationDateTime")
-            if isinstance(created, int | float):
-                change["ApproximateCreationDateTime"] = datetime.fromtimestamp(created, UTC)
-        return answer
+        return record_times(self._call("GetRecords", params))
 
     def _call(self, operation: str, params: dict) -> dict:
         status, headers, data = self._apply("dynamodbstreams", _TARGET + operation,

@@ -34,7 +34,6 @@ _PR_SET_PDEATHSIG = 1
 # The channel's reader hands each answer to a waiting thread: as in the stack's process
 # (devserver/__main__.py), a 1 ms GIL switch interval keeps that hand-off short.
 SWITCH_INTERVAL = 0.001
-log = logging.getLogger("devserver")
 
 
 def _die_with_parent(parent: int) -> None:
@@ -76,7 +75,7 @@ def main(argv: list[str]) -> int:
                                                                timeout=PUSH_TIMEOUT))
     app.websocket_api.session = session
     found = lambdas.find(app)
-    entries = {e.name: e for e in [*found.websocket.values(), *found.streams, *found.schedules]}
+    entries = {e.name: e for e in [*found.websocket.values(), *found.streams]}
     rest = ChaliceRest(app)
 
     def rest_call(request):

@@ -169,10 +169,14 @@ class Workers:
                 worker.proc.kill()
                 worker.proc.wait()
 
+    def _live(self) -> list[_Worker]:
+        """The workers started, ready, and not gone."""
+        return [w for w in self._workers if w is not None and w.ready.is_set()
+                and not w.channel.closed]
+
     @property
     def ready(self) -> int:
-        return sum(1 for w in self._workers if w is not None and w.ready.is_set()
-                   and not w.channel.closed)
+        return len(self._live())
 
     # --- calls into the workers ----------------------------------------------------------
 
@@ -180,8 +184,7 @@ class Workers:
         deadline = time.monotonic() + READY_TIMEOUT
         with self._changed:
             while not self._stopping:
-                live = [w for w in self._workers if w is not None and w.ready.is_set()
-                        and not w.channel.closed]
+                live = self._live()
                 if live:
                     return live[next(self._turn) % len(live)]
                 left = deadline - time.monotonic()
