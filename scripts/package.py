@@ -24,6 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scripts import turn
 from scripts.bytecode import add_bytecode_to_package
 from scripts.common import (
     BUILD_DIR,
@@ -120,7 +121,7 @@ def build_merge_template(stage: str, infra: dict, names: dict[str, list],
         "Description": "Comma-separated turn:/turns: URLs of a TURN server using coturn's "
                        "use-auth-secret scheme (empty: no TURN)"}
     template["Parameters"]["TurnSecretParameter"] = {
-        "Type": "String", "Default": f"/parley/{stage}/turn-secret",
+        "Type": "String", "Default": turn.secret_name(stage),
         "Description": "SSM SecureString holding that server's shared secret (create it by "
                        "hand, as the JWT secret)"}
     resources = template["Resources"]
